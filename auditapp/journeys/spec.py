@@ -1,0 +1,129 @@
+"""Plain description of a journey, shared by the workbook, the starter library and the builder.
+
+Nothing here imports Flask or SQLAlchemy, so workbook parsing and the library are tested without an app.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+CHANNELS: dict[str, str] = {
+    "face_to_face": "Face to face",
+    "phone": "Phone",
+    "email": "Email",
+    "post": "Post",
+    "website": "Website",
+    "webinar": "Webinar",
+    "chat": "Chat",
+    "app": "App",
+    "social": "Social",
+}
+KINDS: dict[str, str] = {"basic": "Basic", "decisive": "Decisive", "invisible": "Invisible"}
+QUESTION_TYPES: dict[str, str] = {
+    "yes_no": "Yes / no",
+    "mnm": "Miserable / neutral / magical",
+    "rating": "Rating 1 to 5",
+    "number": "Number",
+    "choice": "Choice",
+    "text": "Text",
+    "photo": "Photo",
+}
+VERDICT_KEY = "verdict"
+VERDICT_TEXT = "Overall, how did this moment feel for the customer?"
+KEY_RE = re.compile(r"^[a-z0-9_]+$")
+TARGET_RE = re.compile(r"^\s*(<=|>=)\s*(-?\d+(?:\.\d+)?)\s*$")
+MAX_PRIORITIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    label: str
+    score: float | None = None  # None: an unscored option
+
+
+@dataclass(slots=True)
+class QuestionSpec:
+    key: str
+    text: str
+    type: str
+    required: bool = False
+    weight: float = 1.0
+    critical: bool = False
+    options: tuple[OptionSpec, ...] = ()
+    target: str | None = None  # "<=N" or ">=N", number questions only
+    help: str = ""
+
+
+@dataclass(slots=True)
+class MomentSpec:
+    key: str
+    name: str
+    channel: str
+    kind: str | None = None
+    priority: bool = False
+    weight: float = 1.0
+    expected_seconds: int | None = None
+    description: str = ""
+    questions: list[QuestionSpec] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class JourneySpec:
+    name: str
+    description: str = ""
+    moments: list[MomentSpec] = field(default_factory=list)
+
+
+def verdict_question() -> QuestionSpec:
+    return QuestionSpec(key=VERDICT_KEY, text=VERDICT_TEXT, type="mnm", required=True, weight=1.0, critical=False)
+
+
+def ensure_verdicts(spec: JourneySpec) -> JourneySpec:
+    """Every moment ends with its verdict question; add it where missing (contract section 2)."""
+    for moment in spec.moments:
+        if not any(q.key == VERDICT_KEY for q in moment.questions):
+            moment.questions.append(verdict_question())
+    return spec
+
+
+def parse_options(text: str) -> tuple[OptionSpec, ...]:
+    """`Label=score|Label=score|Label`; raises ValueError with a readable message."""
+    options: list[OptionSpec] = []
+    seen: set[str] = set()
+    for raw in (text or "").split("|"):
+        part = raw.strip()
+        if not part:
+            raise ValueError("empty option between '|' separators")
+        label, sep, score_text = part.rpartition("=") if "=" in part else (part, "", "")
+        label = label.strip()
+        if not label:
+            raise ValueError(f"option '{part}' has no label")
+        score = None
+        if sep:
+            try:
+                score = float(score_text.strip())
+            except ValueError:
+                raise ValueError(f"option '{label}' has a score that is not a number: '{score_text.strip()}'") from None
+            if not 0.0 <= score <= 1.0:
+                raise ValueError(f"option '{label}' has score {score_text.strip()}; scores must be between 0 and 1")
+        if label.casefold() in seen:
+            raise ValueError(f"option '{label}' is listed twice")
+        seen.add(label.casefold())
+        options.append(OptionSpec(label=label, score=score))
+    return tuple(options)
+
+
+def format_options(options: tuple[OptionSpec, ...] | list[OptionSpec]) -> str:
+    return "|".join(o.label if o.score is None else f"{o.label}={_num(o.score)}" for o in options)
+
+
+def parse_target(text: str) -> tuple[str, float]:
+    """`<=N` or `>=N` -> (operator, N); raises ValueError."""
+    match = TARGET_RE.match(text or "")
+    if not match:
+        raise ValueError(f"target '{text}' must look like <=N or >=N, for example <=120")
+    return match.group(1), float(match.group(2))
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
