@@ -1,0 +1,712 @@
+"""Journey workbook (.xlsx) reader and writer: contract section 2, like XLSForm for moments of truth.
+
+`read_journey_workbook` checks everything before it gives up and reports every problem with its sheet, row and
+column, so a manager fixes a workbook in one pass. `write_journey_workbook` writes the same format back, so that
+reading what was written gives the same journey. Pure Python: no Flask, no SQLAlchemy.
+"""
+from __future__ import annotations
+
+import io
+import math
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+from .spec import (
+    CHANNELS,
+    KEY_RE,
+    KINDS,
+    MAX_PRIORITIES,
+    QUESTION_TYPES,
+    VERDICT_KEY,
+    JourneySpec,
+    MomentSpec,
+    QuestionSpec,
+    ensure_verdicts,
+    format_options,
+    parse_options,
+    parse_target,
+    verdict_question,
+)
+
+__all__ = [
+    "JOURNEY_SHEET",
+    "MOMENTS_SHEET",
+    "QUESTIONS_SHEET",
+    "MOMENT_COLUMNS",
+    "QUESTION_COLUMNS",
+    "WorkbookProblem",
+    "WorkbookError",
+    "read_journey_workbook",
+    "write_journey_workbook",
+    "blank_template",
+]
+
+JOURNEY_SHEET = "journey"
+MOMENTS_SHEET = "moments"
+QUESTIONS_SHEET = "questions"
+JOURNEY_FIELDS = ("name", "description")
+MOMENT_COLUMNS = ("key", "name", "channel", "kind", "priority", "weight", "expected_seconds", "description")
+MOMENT_REQUIRED = ("key", "name", "channel")
+QUESTION_COLUMNS = ("moment", "key", "text", "type", "required", "weight", "critical", "options", "target", "help")
+QUESTION_REQUIRED = ("moment", "key", "text", "type")
+YES_WORDS = frozenset({"yes", "y", "true", "1"})
+NO_WORDS = frozenset({"no", "n", "false", "0"})
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_NOT_XLSX = "not an .xlsx workbook; save the file from Excel or LibreOffice as an Excel workbook (.xlsx)"
+
+
+@dataclass(frozen=True)
+class WorkbookProblem:
+    """One thing wrong with a workbook; `row` is the spreadsheet row number, `column` the header name."""
+
+    sheet: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.sheet]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class WorkbookError(Exception):
+    """A workbook that cannot be imported; `.problems` lists every problem found, in sheet order."""
+
+    def __init__(self, problems: list[WorkbookProblem]):
+        self.problems = list(problems)
+        count = len(self.problems)
+        heading = "1 problem in the workbook" if count == 1 else f"{count} problems in the workbook"
+        super().__init__(heading + ":\n" + "\n".join(f"- {p}" for p in self.problems))
+
+
+# --------------------------------------------------------------------------------------------------- reading
+
+
+def read_journey_workbook(source: bytes | str | Path | BinaryIO) -> JourneySpec:
+    """Parse and validate a journey workbook; raise WorkbookError listing every problem found.
+
+    `source` is the file's bytes, a path, or a binary file object. The journey returned has a verdict question
+    in every moment (added last where the workbook has none).
+    """
+    book = _open(source)
+    try:
+        return _Reader(book).read()
+    finally:
+        book.close()
+
+
+def _open(source: bytes | str | Path | BinaryIO):
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, Path)):
+        data = Path(source).read_bytes()  # bytes, so a name without .xlsx does not matter
+    else:
+        data = source.read()
+    try:
+        with warnings.catch_warnings():
+            # Excel extensions openpyxl does not know (x14 validations, slicers) only warn; they do not matter here
+            warnings.simplefilter("ignore")
+            return load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception:  # zipfile.BadZipFile, KeyError, InvalidFileException, lxml errors...: not a workbook we read
+        raise WorkbookError([WorkbookProblem("workbook", None, None, _NOT_XLSX)]) from None
+
+
+class _Cell:
+    """A read cell: its value, whether it held a formula, and where it was."""
+
+    __slots__ = ("value", "formula", "row", "column")
+
+    def __init__(self, value: Any, formula: bool, row: int, column: str):
+        self.value, self.formula, self.row, self.column = value, formula, row, column
+
+    @property
+    def blank(self) -> bool:
+        return self.value is None or (isinstance(self.value, str) and not self.value.strip())
+
+
+class _Reader:
+    def __init__(self, book):
+        self.book = book
+        self.problems: list[WorkbookProblem] = []
+        self.rejected_keys: set[str] = set()  # bad moment keys, reported once, not again per question
+
+    def problem(self, sheet: str, row: int | None, column: str | None, message: str) -> None:
+        self.problems.append(WorkbookProblem(sheet, row, column, message))
+
+    # -- sheets and rows
+
+    def read(self) -> JourneySpec:
+        sheets = self._find_sheets()
+        name, description = self._read_journey(sheets.get(JOURNEY_SHEET))
+        moments = self._read_moments(sheets.get(MOMENTS_SHEET))
+        self._read_questions(sheets.get(QUESTIONS_SHEET), moments)
+        if self.problems:
+            raise WorkbookError(self.problems)
+        spec = JourneySpec(name=name, description=description, moments=list((moments or {}).values()))
+        return ensure_verdicts(spec)
+
+    def _find_sheets(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for sheet in self.book.worksheets:
+            found.setdefault(sheet.title.strip().casefold(), sheet)
+        sheets = {}
+        for wanted in (JOURNEY_SHEET, MOMENTS_SHEET, QUESTIONS_SHEET):
+            if wanted in found:
+                sheets[wanted] = found[wanted]
+            else:
+                titles = ", ".join(repr(s.title) for s in self.book.worksheets) or "none"
+                self.problem(wanted, None, None, f"sheet '{wanted}' is missing; all three sheets (journey, moments, "
+                             f"questions) are required (sheets found: {titles})")
+        return sheets
+
+    def _rows(self, sheet) -> list[tuple[int, list[_Cell | None]]]:
+        rows = []
+        for number, cells in enumerate(sheet.iter_rows(), start=1):
+            rows.append((number, [self._cell(c, number, i) for i, c in enumerate(cells)]))
+        return rows
+
+    @staticmethod
+    def _cell(cell, row: int, index: int) -> _Cell:
+        value = getattr(cell, "value", None)
+        formula = getattr(cell, "data_type", None) == "f" or isinstance(value, (ArrayFormula, DataTableFormula))
+        return _Cell(value, formula, row, get_column_letter(index + 1))
+
+    # -- journey sheet
+
+    def _read_journey(self, sheet) -> tuple[str, str]:
+        if sheet is None:
+            return "", ""
+        values: dict[str, str | None] = {}
+        first_row: dict[str, int] = {}
+        for number, cells in self._rows(sheet):
+            field_cell = cells[0] if cells else None
+            value_cell = cells[1] if len(cells) > 1 else None
+            if field_cell is None or field_cell.blank or field_cell.formula:
+                continue  # rows without a field name (notes, blank lines) are not ours
+            field_name = _normalise_name(_text(field_cell.value))
+            if field_name not in JOURNEY_FIELDS:
+                continue  # a header row ("field", "value") or a note
+            if field_name in first_row:
+                self.problem(JOURNEY_SHEET, number, "A",
+                             f"field '{field_name}' is given twice (first on row {first_row[field_name]})")
+                continue
+            first_row[field_name] = number
+            values[field_name] = self._text_value(JOURNEY_SHEET, value_cell, "B") if value_cell else ""
+        if "name" not in first_row:
+            self.problem(JOURNEY_SHEET, None, None,
+                         "the journey needs a name: put 'name' in column A and the journey's name in column B")
+        elif values["name"] == "":  # None: a formula, already reported
+            self.problem(JOURNEY_SHEET, first_row["name"], "B", "name is required; type the journey's name here")
+        return values.get("name") or "", values.get("description") or ""
+
+    # -- table sheets
+
+    def _table(self, sheet, sheet_name: str, columns: tuple[str, ...], required: tuple[str, ...]):
+        """Header positions and the non-empty data rows, as {column name: cell}; None when unusable."""
+        rows = self._rows(sheet)
+        header_at = next((i for i, (_, cells) in enumerate(rows) if any(c and not c.blank for c in cells)), None)
+        if header_at is None:
+            self.problem(sheet_name, None, None,
+                         f"the sheet is empty; it needs a header row with the columns {', '.join(columns)}")
+            return None
+        header_row, header_cells = rows[header_at]
+        positions: dict[str, int] = {}
+        for index, cell in enumerate(header_cells):
+            if cell is None or cell.blank:
+                continue
+            name = _normalise_name(_text(cell.value))
+            if name not in columns:
+                continue  # extra columns (notes, comments) are the user's own
+            if name in positions:
+                self.problem(sheet_name, header_row, name,
+                             f"column '{name}' appears twice in the header row (columns "
+                             f"{get_column_letter(positions[name] + 1)} and {cell.column})")
+                continue
+            positions[name] = index
+        missing = [c for c in required if c not in positions]
+        for name in missing:
+            self.problem(sheet_name, header_row, name,
+                         f"required column '{name}' is missing from the header row (the header row needs "
+                         f"{', '.join(required)}; optional: {', '.join(c for c in columns if c not in required)})")
+        data = []
+        for number, cells in rows[header_at + 1:]:
+            record = {name: cells[i] for name, i in positions.items() if i < len(cells) and cells[i] is not None}
+            if all(cell.blank for cell in record.values()):
+                continue  # fully empty rows, trailing ones included, are skipped silently
+            data.append((number, record))
+        return positions, missing, data
+
+    def _read_moments(self, sheet) -> dict[str, MomentSpec] | None:
+        """Moments by key in timeline order; None when the sheet cannot say which keys exist."""
+        if sheet is None:
+            return None
+        table = self._table(sheet, MOMENTS_SHEET, MOMENT_COLUMNS, MOMENT_REQUIRED)
+        if table is None:
+            return None
+        positions, missing, rows = table
+        moments: dict[str, MomentSpec] = {}
+        key_rows: dict[str, int] = {}
+        priority_rows: list[int] = []
+        for number, record in rows:
+            field = _Fields(self, MOMENTS_SHEET, number, record, positions)
+            key = field.key("key")
+            name = field.text("name", required=True)
+            channel = field.choice("channel", CHANNELS, required=True)
+            kind = field.choice("kind", KINDS)
+            priority = field.yes_no("priority", False)
+            weight = field.weight("weight")
+            seconds = field.seconds("expected_seconds")
+            description = field.text("description")
+            if priority:
+                priority_rows.append(number)
+            if key is None:
+                if "key" in record and not record["key"].blank:
+                    self.rejected_keys.add(_text(record["key"].value))
+                continue
+            if key in key_rows:
+                self.problem(MOMENTS_SHEET, number, "key",
+                             f"duplicate moment key '{key}' (already used on row {key_rows[key]}); "
+                             "moment keys must be unique in the journey")
+                continue
+            key_rows[key] = number
+            moments[key] = MomentSpec(key=key, name=name or "", channel=channel or "", kind=kind,
+                                      priority=bool(priority), weight=weight if weight is not None else 1.0,
+                                      expected_seconds=seconds, description=description or "")
+        if not rows and not missing:
+            self.problem(MOMENTS_SHEET, None, None, "the journey has no moments; add one row per moment")
+        if len(priority_rows) > MAX_PRIORITIES:
+            self.problem(MOMENTS_SHEET, priority_rows[MAX_PRIORITIES], "priority",
+                         f"{len(priority_rows)} moments are marked as priorities; pick at most {MAX_PRIORITIES} "
+                         "(too many priorities means no focus)")
+        return None if "key" in missing else moments
+
+    def _read_questions(self, sheet, moments: dict[str, MomentSpec] | None) -> None:
+        if sheet is None:
+            return
+        table = self._table(sheet, QUESTIONS_SHEET, QUESTION_COLUMNS, QUESTION_REQUIRED)
+        if table is None:
+            return
+        positions, _, rows = table
+        key_rows: dict[tuple[str, str], int] = {}
+        for number, record in rows:
+            field = _Fields(self, QUESTIONS_SHEET, number, record, positions)
+            moment_key = field.text("moment", required=True)
+            key = field.key("key")
+            text = field.text("text", required=True)
+            qtype = field.choice("type", QUESTION_TYPES, required=True)
+            required = field.yes_no("required", None)
+            weight = field.weight("weight")
+            critical = field.yes_no("critical", None)
+            options = self._options(field, qtype)
+            target = self._target(field, qtype)
+            help_text = field.text("help")
+            if key == VERDICT_KEY:
+                self._check_verdict(number, qtype, required, weight, critical)
+            moment = None
+            if moment_key and moments is not None:
+                moment = moments.get(moment_key)
+                if moment is None and moment_key not in self.rejected_keys:
+                    self.problem(QUESTIONS_SHEET, number, "moment",
+                                 f"no moment has the key '{moment_key}' on the moments sheet")
+            if key is None or not moment_key:
+                continue
+            if (moment_key, key) in key_rows:
+                self.problem(QUESTIONS_SHEET, number, "key",
+                             f"duplicate question key '{key}' in moment '{moment_key}' (already used on row "
+                             f"{key_rows[moment_key, key]}); question keys must be unique within their moment")
+                continue
+            key_rows[moment_key, key] = number
+            if moment is None:
+                continue
+            if key == VERDICT_KEY:
+                required = True if required is None else required
+            moment.questions.append(QuestionSpec(
+                key=key, text=text or "", type=qtype or "", required=bool(required),
+                weight=weight if weight is not None else 1.0, critical=bool(critical),
+                options=options, target=target, help=help_text or "",
+            ))
+
+    def _options(self, field: _Fields, qtype: str | None):
+        raw = field.text("options")
+        if qtype is None:
+            return ()
+        if raw and qtype != "choice":
+            field.fail("options", f"options are only for choice questions, not {qtype}; "
+                                  "clear this cell or change the type to choice")
+            return ()
+        if qtype == "choice":
+            if not raw:
+                field.fail("options", "a choice question needs options, like Yes=1|Partly=0.5|No=0")
+                return ()
+            try:
+                return parse_options(raw)
+            except ValueError as exc:
+                field.fail("options", f"{exc} (write options like Within 3 rings=1|4-6 rings=0.5|More than 6=0)")
+        return ()
+
+    def _target(self, field: _Fields, qtype: str | None) -> str | None:
+        raw = field.text("target")
+        if not raw or qtype is None:
+            return None
+        if qtype != "number":
+            field.fail("target", f"a target is only for number questions, not {qtype}; clear this cell")
+            return None
+        try:
+            parse_target(raw)
+        except ValueError as exc:
+            field.fail("target", str(exc))
+            return None
+        return raw
+
+    def _check_verdict(self, row: int, qtype, required, weight, critical) -> None:
+        rule = "the verdict question is always type mnm, required, weight 1 and not critical"
+        if qtype is not None and qtype != "mnm":
+            self.problem(QUESTIONS_SHEET, row, "type", f"{rule}; type must be mnm, not {qtype}")
+        if required is False:
+            self.problem(QUESTIONS_SHEET, row, "required", f"{rule}; required must be yes")
+        if weight is not None and weight != 1.0:
+            self.problem(QUESTIONS_SHEET, row, "weight", f"{rule}; weight must be 1, not {_number_text(weight)}")
+        if critical:
+            self.problem(QUESTIONS_SHEET, row, "critical", f"{rule}; critical must be no")
+
+    def _text_value(self, sheet: str, cell: _Cell, column: str) -> str | None:
+        if cell.formula:
+            self.problem(sheet, cell.row, column, "formulas are not allowed; type the value")
+            return None
+        return _text(cell.value)
+
+
+class _Fields:
+    """Reads the typed values of one table row, recording a problem for each bad cell."""
+
+    def __init__(self, reader: _Reader, sheet: str, row: int, record: dict[str, _Cell], columns):
+        self.reader, self.sheet, self.row, self.record, self.columns = reader, sheet, row, record, columns
+
+    def fail(self, column: str, message: str) -> None:
+        self.reader.problem(self.sheet, self.row, column, message)
+
+    def raw(self, column: str) -> _Cell | None:
+        """The cell, or None when it is absent, blank or a formula (which is reported)."""
+        cell = self.record.get(column)
+        if cell is None or cell.blank:
+            return None
+        if cell.formula:
+            self.fail(column, "formulas are not allowed; type the value")
+            return None
+        return cell
+
+    def text(self, column: str, required: bool = False) -> str | None:
+        cell = self.raw(column)
+        if cell is None:
+            if required:
+                self._required(column)
+            return None if required else ""
+        return _text(cell.value)
+
+    def _required(self, column: str) -> None:
+        cell = self.record.get(column)
+        if column not in self.columns or (cell is not None and cell.formula):
+            return  # a missing column is reported once for the sheet; a formula is already reported
+        self.fail(column, f"{column} is required; this cell is empty")
+
+    def key(self, column: str) -> str | None:
+        cell = self.raw(column)
+        if cell is None:
+            self._required(column)
+            return None
+        key = _text(cell.value)
+        if not KEY_RE.match(key):
+            self.fail(column, f"key '{key}' may only use lower-case letters a-z, digits 0-9 and '_' "
+                              f"(for example {_suggest_key(key)})")
+            return None
+        return key
+
+    def choice(self, column: str, allowed: dict[str, str], required: bool = False) -> str | None:
+        cell = self.raw(column)
+        if cell is None:
+            if required:
+                self._required(column)
+            return None
+        text = _text(cell.value)
+        value = _normalise_name(text)
+        if value not in allowed:
+            self.fail(column, f"unknown {column} '{text}' (use one of {', '.join(allowed)})")
+            return None
+        return value
+
+    def yes_no(self, column: str, default: bool | None) -> bool | None:
+        cell = self.raw(column)
+        if cell is None:
+            return default
+        value = cell.value
+        if isinstance(value, bool):
+            return value
+        word = _text(value).casefold()
+        if word in YES_WORDS:
+            return True
+        if word in NO_WORDS:
+            return False
+        self.fail(column, f"{column} must be yes or no, not '{_text(value)}'")
+        return default
+
+    def weight(self, column: str) -> float | None:
+        cell = self.raw(column)
+        if cell is None:
+            return None
+        number = _to_number(cell.value)
+        if number is None:
+            self.fail(column, f"weight must be a number of 0 or more, not '{_text(cell.value)}'")
+            return None
+        if number < 0:
+            self.fail(column, f"weight must be 0 or more, not {_number_text(number)}")
+            return None
+        return number
+
+    def seconds(self, column: str) -> int | None:
+        cell = self.raw(column)
+        if cell is None:
+            return None
+        number = _to_number(cell.value)
+        if number is None or number < 0 or not number.is_integer():
+            self.fail(column, f"expected_seconds must be a whole number of seconds (0 or more), "
+                              f"not '{_text(cell.value)}'")
+            return None
+        return int(number)
+
+
+def _text(value: Any) -> str:
+    """A cell value as trimmed text: numbers typed into text cells (1, 2.5) become '1', '2.5'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return _number_text(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _to_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        try:
+            number = float(_text(value))
+        except ValueError:
+            return None
+    if not math.isfinite(number):
+        return None
+    return number
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _normalise_name(text: str) -> str:
+    """'Expected seconds' -> 'expected_seconds', 'Face-to-face' -> 'face_to_face', 'Yes / no' -> 'yes_no'."""
+    return re.sub(r"[\s\-/]+", "_", text.strip().casefold()).strip("_")
+
+
+def _suggest_key(text: str) -> str:
+    suggestion = re.sub(r"[^a-z0-9]+", "_", text.casefold()).strip("_")
+    return f"'{suggestion}'" if suggestion else "'arrival'"
+
+
+# --------------------------------------------------------------------------------------------------- writing
+
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_MOMENT_WIDTHS = {"key": 18, "name": 32, "channel": 14, "kind": 11, "priority": 9, "weight": 8,
+                  "expected_seconds": 17, "description": 60}
+_QUESTION_WIDTHS = {"moment": 18, "key": 20, "text": 60, "type": 9, "required": 9, "weight": 8, "critical": 9,
+                    "options": 44, "target": 9, "help": 60}
+_WRAPPED = {"description", "text", "options", "help"}
+_SPARE_ROWS = 500  # dropdowns also cover rows the user adds later
+
+
+def write_journey_workbook(spec: JourneySpec) -> bytes:
+    """The journey as a workbook in the import format, every question listed, verdicts included."""
+    return _write(spec, with_verdicts=True)
+
+
+def blank_template() -> bytes:
+    """A workbook to start from: the three sheets, their headers, one example moment and a help sheet."""
+    return _write(_TEMPLATE_SPEC, with_verdicts=False, help_sheet=True)
+
+
+def _write(spec: JourneySpec, *, with_verdicts: bool, help_sheet: bool = False) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = JOURNEY_SHEET
+    for row, (label, value) in enumerate((("name", spec.name), ("description", spec.description)), start=1):
+        _put(sheet, row, 1, label).font = _HEADER_FONT
+        _put(sheet, row, 2, value).alignment = _WRAP
+    sheet.column_dimensions["A"].width = 14
+    sheet.column_dimensions["B"].width = 80
+
+    moments = book.create_sheet(MOMENTS_SHEET)
+    _header(moments, MOMENT_COLUMNS, _MOMENT_WIDTHS)
+    questions = book.create_sheet(QUESTIONS_SHEET)
+    _header(questions, QUESTION_COLUMNS, _QUESTION_WIDTHS)
+    question_row = 2
+    for moment_row, moment in enumerate(spec.moments, start=2):
+        _row(moments, moment_row, MOMENT_COLUMNS, {
+            "key": moment.key, "name": moment.name, "channel": moment.channel, "kind": moment.kind or "",
+            "priority": _yes_no(moment.priority), "weight": _number(moment.weight),
+            "expected_seconds": moment.expected_seconds, "description": moment.description,
+        })
+        items = list(moment.questions)
+        if with_verdicts and not any(q.key == VERDICT_KEY for q in items):
+            items.append(verdict_question())  # the caller's spec is left as it is
+        for question in items:
+            _row(questions, question_row, QUESTION_COLUMNS, {
+                "moment": moment.key, "key": question.key, "text": question.text, "type": question.type,
+                "required": _yes_no(question.required), "weight": _number(question.weight),
+                "critical": _yes_no(question.critical), "options": format_options(question.options),
+                "target": question.target or "", "help": question.help,
+            })
+            question_row += 1
+    last_moment = max(len(spec.moments) + 1, _SPARE_ROWS)
+    last_question = max(question_row - 1, _SPARE_ROWS)
+    _dropdown(moments, MOMENT_COLUMNS, "channel", CHANNELS, last_moment)
+    _dropdown(moments, MOMENT_COLUMNS, "kind", KINDS, last_moment)
+    _dropdown(moments, MOMENT_COLUMNS, "priority", {"yes": "", "no": ""}, last_moment)
+    _dropdown(questions, QUESTION_COLUMNS, "type", QUESTION_TYPES, last_question)
+    for column in ("required", "critical"):
+        _dropdown(questions, QUESTION_COLUMNS, column, {"yes": "", "no": ""}, last_question)
+    if help_sheet:
+        _help(book.create_sheet("help"))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _put(sheet, row: int, column: int, value: Any):
+    """Write one cell; text is always stored as text, so '=SUM(A1)' typed by a user never becomes a formula."""
+    cell = sheet.cell(row=row, column=column)
+    if isinstance(value, str):
+        text = _CONTROL_RE.sub("", value)
+        if text:
+            cell.value = text
+            cell.data_type = "s"
+    elif value is not None:
+        cell.value = value
+    return cell
+
+
+def _header(sheet, columns: tuple[str, ...], widths: dict[str, int]) -> None:
+    for index, name in enumerate(columns, start=1):
+        cell = _put(sheet, 1, index, name)
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        sheet.column_dimensions[get_column_letter(index)].width = widths.get(name, 12)
+    sheet.freeze_panes = "A2"
+
+
+def _row(sheet, row: int, columns: tuple[str, ...], values: dict[str, Any]) -> None:
+    for index, name in enumerate(columns, start=1):
+        cell = _put(sheet, row, index, values[name])
+        if name in _WRAPPED:
+            cell.alignment = _WRAP
+
+
+def _dropdown(sheet, columns: tuple[str, ...], column: str, allowed: dict[str, str], last_row: int) -> None:
+    letter = get_column_letter(columns.index(column) + 1)
+    validation = DataValidation(type="list", formula1='"' + ",".join(allowed) + '"', allow_blank=True)
+    validation.error = f"Use one of: {', '.join(allowed)}"
+    validation.errorTitle = f"Unknown {column}"
+    validation.showErrorMessage = True
+    sheet.add_data_validation(validation)
+    validation.add(f"{letter}2:{letter}{last_row}")
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _number(value: float | int | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
+_HELP_ROWS = (
+    ("sheet / column", "what to type"),
+    ("journey: name", "Required. Column A holds the field name, column B its value."),
+    ("journey: description", "Optional. What this journey covers and when to use it."),
+    ("moments", "One row per moment of truth, in timeline order. Extra columns are ignored."),
+    ("moments: key", "Required, unique in the journey: lower-case letters, digits and _ (booking_call)."),
+    ("moments: name", "Required. What the customer would call this moment."),
+    ("moments: channel", "Required: " + ", ".join(CHANNELS) + "."),
+    ("moments: kind", "basic, decisive or invisible; may be left empty."),
+    ("moments: priority", f"yes or no (default no). Pick 3 to {MAX_PRIORITIES} priorities at most."),
+    ("moments: weight", "A number, 0 or more (default 1): how much the moment counts in the journey score."),
+    ("moments: expected_seconds", "Optional whole number: how long the moment should take."),
+    ("questions", "One row per question, in display order; 'moment' is a key from the moments sheet."),
+    ("questions: key", "Required, unique within its moment: lower-case letters, digits and _."),
+    ("questions: type", "Required: " + ", ".join(QUESTION_TYPES) + ". mnm = miserable / neutral / magical; "
+                        "rating = 1 to 5."),
+    ("questions: required / critical", "yes or no (default no). A critical question that scores 0 sets the "
+                                       "moment's score to 0."),
+    ("questions: weight", "A number, 0 or more (default 1)."),
+    ("questions: options", "Choice questions only: Label=score|Label=score with scores from 0 to 1, or a "
+                           "label alone for an unscored option."),
+    ("questions: target", "Number questions only: <=N or >=N, for example <=120 (seconds waited)."),
+    ("questions: help", "Optional hint shown to the shopper."),
+    ("verdict", "Every moment gets a verdict question (key verdict, type mnm, required, weight 1) added as its "
+                "last question when the sheet has none."),
+    ("formulas", "Not allowed: type the values themselves."),
+)
+
+
+def _help(sheet) -> None:
+    for row, (label, text) in enumerate(_HELP_ROWS, start=1):
+        _put(sheet, row, 1, label).font = _HEADER_FONT
+        _put(sheet, row, 2, text).alignment = _WRAP
+    sheet.column_dimensions["A"].width = 30
+    sheet.column_dimensions["B"].width = 100
+
+
+_TEMPLATE_SPEC = JourneySpec(
+    name="Café order",
+    description="Example journey: replace it with your own moments and questions.",
+    moments=[
+        MomentSpec(
+            key="order_at_counter", name="Ordering at the counter", channel="face_to_face", kind="basic",
+            priority=True, weight=2.0, expected_seconds=90,
+            description="From joining the queue to paying for the order.",
+            questions=[
+                QuestionSpec(key="greeted", text="Were you greeted within 10 seconds of reaching the counter?",
+                             type="yes_no", required=True, weight=2.0, help="Count from when you reach the front."),
+                QuestionSpec(key="queue_seconds", text="How many seconds did you queue before ordering?",
+                             type="number", target="<=120"),
+                QuestionSpec(key="menu_knowledge", text="How well did the barista answer a question about the menu?",
+                             type="rating"),
+                QuestionSpec(key="upsell", text="Was a pastry or a larger size suggested?", type="choice",
+                             options=parse_options("Yes, naturally=1|Yes, pushy=0.5|No=0")),
+                QuestionSpec(key="payment_safe", text="Was the card payment handled in full view of the customer?",
+                             type="yes_no", critical=True),
+                QuestionSpec(key="counter_photo", text="Photo of the counter area", type="photo"),
+                QuestionSpec(key="comment", text="What stood out?", type="text"),
+            ],
+        )
+    ],
+)
