@@ -1,0 +1,40 @@
+# make run: venv, install, migrate, demo data on first run, serve on http://127.0.0.1:5000
+# make test: install and run the whole test suite (browser tests skip when Chromium is missing)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install lint browser-deps clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,postgres,redis]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/flask --app auditapp db upgrade
+	$(BIN)/flask --app auditapp demo --if-empty
+	$(BIN)/flask --app auditapp run --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+# Debian's Chromium for the browser tests, LibreOffice to open the scorecards, axe-core for accessibility checks.
+browser-deps:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	command -v soffice >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc)
+	test -f node_modules/axe-core/axe.min.js || npm install --no-audit --no-fund --silent
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,8 @@
+from flask import Blueprint
+
+from ..extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # token auth, or the session plus a custom header that other sites cannot send (see auth.py)
+
+from . import auth, views  # noqa: E402,F401

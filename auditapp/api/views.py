@@ -1,0 +1,2 @@
+"""JSON API endpoints (contract section 4)."""
+from . import bp  # noqa: F401

@@ -1,0 +1,169 @@
+"""Accounts: organisations, users, invites, API tokens. Services flush; views and CLI commands commit."""
+from __future__ import annotations
+
+import re
+import secrets
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import func, select
+
+from ..audit import record
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import ROLES, ApiToken, Invite, Membership, Organisation, User, token_digest
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+TOKEN_PREFIX = "aud_"  # noqa: S105 (a public prefix, not a secret)
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be done; the message says why."""
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None (same answer for every failure)."""
+    user = find_user(email)
+    if user is None:
+        # Hash anyway, so a missing account takes as long as a wrong password.
+        User(password_hash="").set_password(password)
+        return None
+    if not user.check_password(password) or not user.active or not user.memberships:
+        return None
+    return user
+
+
+def get_or_create_org(name: str, slug: str, timezone: str = "UTC") -> Organisation:
+    slug = (slug or "").strip().lower()
+    if not SLUG_RE.match(slug):
+        raise AccountError(f"slug '{slug}' must be lowercase letters, digits and hyphens, starting with a letter or digit")
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if org is None:
+        if not (name or "").strip():
+            raise AccountError("organisation name is required")
+        org = Organisation(name=name.strip(), slug=slug, timezone=timezone)
+        db.session.add(org)
+        db.session.flush()
+    return org
+
+
+def add_user(org: Organisation, email: str, name: str, password: str, role: str, *, location_id=None) -> User:
+    """Create the user (or reuse the account with this email) and give them `role` in `org`."""
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    email = normalise_email(email)
+    if "@" not in email:
+        raise AccountError(f"'{email}' is not an email address")
+    user = find_user(email)
+    if user is None:
+        user = User(email=email, name=(name or email.split("@")[0]).strip())
+        user.set_password(password)
+        db.session.add(user)
+        db.session.flush()
+    membership = user.membership_in(org.id)
+    if membership is None:
+        membership = Membership(user=user, org_id=org.id, role=role, location_id=location_id)
+        db.session.add(membership)
+    else:
+        membership.role = role
+    db.session.flush()
+    return user
+
+
+def change_password(user: User, new_password: str) -> None:
+    user.set_password(new_password)
+    user.session_version = (user.session_version or 1) + 1  # logs out every other session
+    record("user.password_changed", user, summary=f"{user.email} changed their password", org_id=_first_org(user))
+
+
+def create_invite(org: Organisation, email: str, role: str, created_by: User | None, days: int,
+                  location_id: int | None = None) -> tuple[Invite, str]:
+    """A single-use invite; returns it with the raw token (shown once, only its digest is stored)."""
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    email = normalise_email(email)
+    existing = find_user(email)
+    if existing is not None and existing.membership_in(org.id):
+        raise AccountError(f"{email} is already a member of {org.name}")
+    token = secrets.token_urlsafe(32)
+    invite = Invite(org_id=org.id, email=email, role=role, token_hash=token_digest(token), location_id=location_id,
+                    expires_at=utcnow() + timedelta(days=days), created_by_id=getattr(created_by, "id", None))
+    db.session.add(invite)
+    db.session.flush()
+    record("user.invited", invite, summary=f"Invited {email} as {role}", org_id=org.id)
+    return invite, token
+
+
+def find_invite(token: str) -> Invite | None:
+    """The invite for this token if it is still usable (not used, not expired)."""
+    invite = db.session.scalar(select(Invite).where(Invite.token_hash == token_digest(token or "")))
+    if invite is None or invite.used_at is not None or invite.expires_at < utcnow():
+        return None
+    return invite
+
+
+def accept_invite(invite: Invite, name: str, password: str) -> User:
+    # Mark used in SQL with a guard, so two clicks at the same moment cannot both succeed.
+    claimed = db.session.execute(
+        Invite.__table__.update()
+        .where(Invite.id == invite.id, Invite.used_at.is_(None))
+        .values(used_at=utcnow())
+    ).rowcount
+    if claimed != 1:
+        raise AccountError("this invite link has already been used")
+    existing = find_user(invite.email)
+    if existing is not None:
+        raise AccountError("an account with this email exists: log in and ask the admin to add you")
+    user = add_user(invite.organisation, invite.email, name, password, invite.role, location_id=invite.location_id)
+    record("user.joined", user, summary=f"{user.email} accepted the invite as {invite.role}", org_id=invite.org_id,
+           user=user)
+    return user
+
+
+def send_invite_mail(config: dict, invite: Invite, link: str) -> bool:
+    """Mail the link when SMTP is configured; the admin can always copy the link instead."""
+    if not config.get("MAIL_SERVER"):
+        return False
+    message = EmailMessage()
+    message["Subject"] = f"You are invited to {invite.organisation.name} on auditapp"
+    message["From"] = config.get("MAIL_FROM") or "auditapp@localhost"
+    message["To"] = invite.email
+    message.set_content(f"Open this link to join (valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC):\n\n{link}\n")
+    with smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25), timeout=10) as smtp:
+        if config.get("MAIL_USERNAME"):
+            smtp.starttls()
+            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        smtp.send_message(message)
+    return True
+
+
+def create_api_token(user: User, org_id: int, name: str = "") -> tuple[ApiToken, str]:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    api_token = ApiToken(user_id=user.id, org_id=org_id, name=(name or "").strip()[:100], prefix=token[:10],
+                         token_hash=token_digest(token))
+    db.session.add(api_token)
+    db.session.flush()
+    record("token.created", api_token, summary=f"API token '{api_token.name}' for {user.email}", org_id=org_id)
+    return api_token, token
+
+
+def find_api_token(token: str) -> ApiToken | None:
+    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token or "")))
+    if api_token is None or api_token.revoked_at is not None or not api_token.user.active:
+        return None
+    if api_token.user.membership_in(api_token.org_id) is None:
+        return None
+    return api_token
+
+
+def _first_org(user: User) -> int | None:
+    return user.memberships[0].org_id if user.memberships else None

@@ -1,0 +1,67 @@
+"""Account commands of the CLI (contract section 1); each domain adds its own in <package>/commands.py."""
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from .auth.services import AccountError, add_user, create_api_token, find_user, get_or_create_org
+from .extensions import db
+
+
+@click.command("create-admin")
+@click.option("--org-name", required=True, help="Organisation name (used when the organisation is new).")
+@click.option("--org-slug", required=True, help="Short id of the organisation, e.g. acme.")
+@click.option("--email", required=True)
+@click.option("--name", default="", help="The admin's display name.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def create_admin(org_name: str, org_slug: str, email: str, name: str, password: str) -> None:
+    """Create the organisation (if new) and an admin user in it."""
+    if len(password) < 10:
+        raise click.ClickException("the password must have at least 10 characters")
+    try:
+        org = get_or_create_org(org_name, org_slug)
+        user = add_user(org, email, name, password, "admin")
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Admin {user.email} in organisation {org.slug} (id {org.id}).")
+
+
+@click.command("create-token")
+@click.option("--email", required=True)
+@click.option("--name", default="", help="A label for the token.")
+@with_appcontext
+def create_token(email: str, name: str) -> None:
+    """Print a new API token for that user, alone on its line. Only its hash is stored."""
+    user = find_user(email)
+    if user is None or not user.memberships:
+        raise click.ClickException(f"no user with email {email} in any organisation")
+    _, token = create_api_token(user, user.memberships[0].org_id, name or "cli")
+    db.session.commit()
+    click.echo(token)
+
+
+COMMANDS = [create_admin, create_token]
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Exit quietly (status 0) when the database already has data.")
+@with_appcontext
+def demo(if_empty: bool) -> None:
+    """Fill an empty database with a realistic demo organisation; refuse to touch a non-empty one."""
+    from .demo import build_demo, database_is_empty
+
+    if not database_is_empty():
+        if if_empty:
+            click.echo("The database has data already: demo data not added.")
+            return
+        raise click.ClickException("the database is not empty: demo data is only added to an empty database")
+    result = build_demo()
+    db.session.commit()
+    for line in result.lines:
+        click.echo(line)
+
+
+COMMANDS.append(demo)

@@ -1,0 +1,85 @@
+"""Configuration: safe defaults here, environment variables override them (see README)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ENV_KEYS = {
+    # environment variable -> config key
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "SECRET_KEY": "SECRET_KEY",
+    "UPLOAD_DIR": "UPLOAD_DIR",
+    "AUDITAPP_ENV": "AUDITAPP_ENV",
+    "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "MAIL_SERVER": "MAIL_SERVER",
+    "MAIL_PORT": "MAIL_PORT",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_FROM": "MAIL_FROM",
+    "MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
+    "TRUSTED_PROXIES": "TRUSTED_PROXIES",
+}
+
+
+class Config:
+    AUDITAPP_ENV = "development"
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SECRET_KEY: str | None = None  # default: generated once, kept in the instance folder
+    UPLOAD_DIR: str | None = None  # default: instance/uploads
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    WTF_CSRF_TIME_LIMIT = None  # a form opened hours ago must still submit; the token is tied to the session
+    INVITE_DAYS = 7
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_LOGIN = "10 per minute;50 per hour"
+    RATELIMIT_HEADERS_ENABLED = True
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_FROM = "auditapp@localhost"
+    TRUSTED_PROXIES = 0
+    PHOTO_MAX_PIXELS = 40_000_000
+    PHOTO_MAX_SIDE = 1600
+
+
+def env_overrides(environ: os._Environ | dict) -> dict:
+    """Read the documented environment variables into config keys."""
+    found = {}
+    for env_name, key in ENV_KEYS.items():
+        value = environ.get(env_name)
+        if value:
+            found[key] = int(value) if key in {"MAIL_PORT", "MAX_CONTENT_LENGTH", "TRUSTED_PROXIES"} else value
+    return found
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """Generate a secret key once and keep it, so sessions survive a restart."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Exclusive create: when several workers start at once, the first one wins and the others read its key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key

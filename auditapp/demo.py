@@ -1,0 +1,67 @@
+"""The demo organisation (contract section 5): users, locations, journeys and months of evaluations.
+
+Each step is a function so later features add their part without touching the others.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from .auth.models import Organisation, User
+from .auth.services import add_user, get_or_create_org
+from .extensions import db
+from .locations.models import Location
+
+DEMO_PASSWORD = "demo-password-1"  # noqa: S105 (printed for the demo on purpose)
+DEMO_USERS = [
+    ("admin@demo.example", "Ada Admin", "admin", None),
+    ("manager@demo.example", "Max Manager", "manager", None),
+    ("shopper@demo.example", "Sam Shopper", "shopper", None),
+    ("shopper2@demo.example", "Kim Shopper", "shopper", None),
+    ("shopper3@demo.example", "Lee Shopper", "shopper", None),
+    ("staff@demo.example", "Tess Staff", "staff", "001"),
+    ("staff2@demo.example", "Noor Staff", "staff", "002"),
+]
+DEMO_LOCATIONS = [
+    ("001", "City Centre", "North"),
+    ("002", "Harbour", "North"),
+    ("003", "Airport", "South"),
+    ("004", "Old Town", "South"),
+]
+
+
+@dataclass
+class DemoResult:
+    org: Organisation
+    users: dict[str, User] = field(default_factory=dict)
+    locations: dict[str, Location] = field(default_factory=dict)
+    journeys: dict = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+
+def database_is_empty() -> bool:
+    return not db.session.scalar(select(func.count()).select_from(Organisation))
+
+
+def build_demo(seed: int = 7) -> DemoResult:
+    org = get_or_create_org("Demo Dental & Air", "demo", "Europe/Stockholm")
+    result = DemoResult(org=org)
+    for code, name, region in DEMO_LOCATIONS:
+        location = Location(org_id=org.id, code=code, name=name, region=region)
+        db.session.add(location)
+        result.locations[code] = location
+    db.session.flush()
+    for email, name, role, location_code in DEMO_USERS:
+        location = result.locations.get(location_code) if location_code else None
+        result.users[email] = add_user(org, email, name, DEMO_PASSWORD, role, location_id=getattr(location, "id", None))
+    for step in DEMO_STEPS:
+        step(result, seed)
+    logins = [f"  {role:8} {email}" for email, _, role, _ in DEMO_USERS]
+    result.lines[:0] = [f"Demo organisation '{org.name}' ({org.slug}). Log in with any of these "
+                        f"(password {DEMO_PASSWORD}):", *logins]
+    return result
+
+
+# Later features append steps: journeys, evaluations, assignments, actions.
+DEMO_STEPS: list = []

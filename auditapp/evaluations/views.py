@@ -1,0 +1,2 @@
+"""Views of the evaluations package."""
+from . import bp  # noqa: F401

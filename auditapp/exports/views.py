@@ -1,0 +1,2 @@
+"""Views of the exports package."""
+from . import bp  # noqa: F401

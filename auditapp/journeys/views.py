@@ -1,0 +1,2 @@
+"""Views of the journeys package."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Views of the locations package."""
+from . import bp  # noqa: F401

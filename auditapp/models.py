@@ -1,0 +1,14 @@
+"""Import every model so SQLAlchemy and Alembic know all tables."""
+from .auth.models import ROLES, ApiToken, AuditLog, Invite, Membership, Organisation, User  # noqa: F401
+from .evaluations.models import (  # noqa: F401
+    Answer,
+    Evaluation,
+    EvaluationEvent,
+    EvaluationFlag,
+    MomentResult,
+    Photo,
+)
+from .journeys.models import Journey, JourneyVersion, Moment, Question  # noqa: F401
+from .locations.models import Location  # noqa: F401
+from .results.models import Action  # noqa: F401
+from .visits.models import Assignment  # noqa: F401

@@ -1,0 +1,2 @@
+"""Views of the results package."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Views of the visits package."""
+from . import bp  # noqa: F401

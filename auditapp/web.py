@@ -1,0 +1,173 @@
+"""Wiring of blueprints, login, errors, navigation, security headers and CLI commands."""
+from __future__ import annotations
+
+import importlib
+
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from .auth.models import ROLE_LABELS, User
+from .extensions import db, login_manager
+from .tenancy import current_role, load_membership
+
+# Domain packages, each with a blueprint `bp`; their CLI commands live in `<package>/commands.py` as COMMANDS.
+PACKAGES = ("auth", "locations", "journeys", "evaluations", "visits", "results", "exports", "api")
+
+# (endpoint, label, roles): an entry shows only when its endpoint exists and the role may use it.
+NAV = [
+    ("results.index", "Dashboard", ("admin", "manager")),
+    ("journeys.index", "Journeys", ("admin", "manager")),
+    ("locations.index", "Locations", ("admin", "manager")),
+    ("visits.manage", "Visits", ("admin", "manager")),
+    ("evaluations.review", "Review", ("admin", "manager")),
+    ("visits.mine", "My visits", ("shopper",)),
+    ("evaluations.start", "Evaluate", ("shopper", "staff")),
+    ("evaluations.mine", "Sent", ("shopper", "staff")),
+    ("auth.users", "Users", ("admin",)),
+    ("auth.audit_log", "Audit log", ("admin",)),
+]
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'"
+)
+
+
+def register_web(app: Flask) -> None:
+    for name in PACKAGES:
+        module = importlib.import_module(f"auditapp.{name}")
+        app.register_blueprint(module.bp)
+        try:
+            commands = importlib.import_module(f"auditapp.{name}.commands")
+        except ModuleNotFoundError as error:
+            if error.name != f"auditapp.{name}.commands":
+                raise
+        else:
+            for command in commands.COMMANDS:
+                app.cli.add_command(command)
+    from .commands import COMMANDS
+
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+    app.before_request(_forget_previous_identity)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+
+    for code in (400, 403, 404, 405, 410, 413, 429, 500):
+        app.register_error_handler(code, _error_page)
+    app.context_processor(_template_globals)
+    app.after_request(_security_headers)
+    _register_filters(app)
+
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+
+
+def _forget_previous_identity() -> None:
+    """Identity lives on `g`; when an app context outlives one request (tests, CLI), never reuse it."""
+    g.pop("_login_user", None)
+    g.pop("membership", None)
+
+
+def _load_user(user_id: str) -> User | None:
+    """Session ids are "<id>:<session_version>": a password change or deactivation ends old sessions."""
+    raw_id, _, version = (user_id or "").partition(":")
+    if not raw_id.isdigit():
+        return None
+    user = db.session.get(User, int(raw_id))
+    if user is None or str(user.session_version) != version or not user.active:
+        return None
+    return user
+
+
+def wants_json() -> bool:
+    """API calls and the offline queue get JSON answers, never a redirect to an HTML page."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def problem(status: int, title: str, detail: str = "", errors: list | None = None):
+    body = {"type": "about:blank", "status": status, "title": title, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _unauthorized():
+    if wants_json():
+        return problem(401, "Unauthorized", "Log in again or send a valid API token.")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _error_page(error: Exception):
+    code = error.code if isinstance(error, HTTPException) else 500
+    description = getattr(error, "description", "") or ""
+    if code == 413:
+        limit = request.max_content_length or 0
+        description = f"The upload is too large: the limit is {limit // (1024 * 1024)} MB."
+    if code == 429:
+        description = str(description) or "Too many requests. Wait a minute and try again."
+    if wants_json():
+        title = error.name if isinstance(error, HTTPException) else "Internal Server Error"
+        return problem(code, title, str(description))
+    return render_template("errors/error.html", code=code, description=description), code
+
+
+def _template_globals() -> dict:
+    role = current_role() if current_user.is_authenticated else None
+    items = []
+    if role:
+        from flask import current_app
+
+        items = [(endpoint, label) for endpoint, label, roles in NAV
+                 if role in roles and endpoint in current_app.view_functions]
+    membership = load_membership() if current_user.is_authenticated else None
+    return {
+        "nav_items": items,
+        "current_role": role,
+        "role_labels": ROLE_LABELS,
+        "current_org": membership.organisation if membership else None,
+    }
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=(self)")
+    if "membership" in g and request.endpoint != "static":
+        headers.setdefault("Cache-Control", "private, no-store")
+    return response
+
+
+def _register_filters(app: Flask) -> None:
+    from .timeutil import to_local
+
+    @app.template_filter("localtime")
+    def localtime(value, fmt: str = "%Y-%m-%d %H:%M"):
+        membership = load_membership() if current_user.is_authenticated else None
+        tz = membership.organisation.timezone if membership else "UTC"
+        local = to_local(value, tz)
+        return local.strftime(fmt) if local else ""
+
+    @app.template_filter("score")
+    def score_filter(value, digits: int = 0):
+        if value is None:
+            return "–"
+        return f"{value:.{digits}f}"
