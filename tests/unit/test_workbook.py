@@ -88,8 +88,8 @@ def test_valid_workbook_imports_with_its_values():
             question_row("booking", "rings", "How many rings before an answer?", "choice", "no", 2, "no",
                          "Within 3 rings=1|4-6 rings=0.5|More than 6=0", None, "Count the rings"),
             question_row("booking", "wait", "Seconds on hold", "number", None, None, None, None, "<=120"),
-            question_row("arrival", "privacy", "Was patient data discussed where others could hear?", "yes_no",
-                         "true", "3", "1", None, None, None),
+            question_row("arrival", "privacy", "Were details kept out of earshot of other patients?", "yes_no",
+                         True, "3", "1", None, None, None),
             question_row("arrival", "verdict", "How did it feel?", "mnm", None, None, None),
         ],
     )
