@@ -20,7 +20,7 @@ NAV = [
     ("journeys.index", "Journeys", ("admin", "manager")),
     ("locations.index", "Locations", ("admin", "manager")),
     ("visits.manage", "Visits", ("admin", "manager")),
-    ("evaluations.review", "Review", ("admin", "manager")),
+    ("visits.review", "Review", ("admin", "manager")),
     ("visits.mine", "My visits", ("shopper",)),
     ("evaluations.start", "Evaluate", ("shopper", "staff")),
     ("evaluations.mine", "Sent", ("shopper", "staff")),

@@ -37,3 +37,40 @@ class Factory:
         db.session.add(location)
         db.session.commit()
         return location
+
+
+def sample_spec(name: str = "Café order"):
+    """A small journey that uses every question type; verdicts are added on creation."""
+    from auditapp.journeys.spec import JourneySpec, MomentSpec, OptionSpec, QuestionSpec
+
+    return JourneySpec(name=name, description="Ordering a coffee at the counter", moments=[
+        MomentSpec(key="greeting", name="Greeting at the door", channel="face_to_face", kind="basic", priority=True,
+                   weight=2.0, expected_seconds=30, questions=[
+                       QuestionSpec(key="greeted", text="Were you greeted within 30 seconds?", type="yes_no",
+                                    required=True),
+                       QuestionSpec(key="smile", text="How warm was the welcome?", type="rating", weight=2.0),
+                   ]),
+        MomentSpec(key="order", name="Ordering", channel="face_to_face", kind="decisive", priority=True,
+                   expected_seconds=120, questions=[
+                       QuestionSpec(key="wait", text="Seconds waited before ordering", type="number", target="<=120"),
+                       QuestionSpec(key="speed", text="How quick was it?", type="choice", options=(
+                           OptionSpec("Quick", 1.0), OptionSpec("Slow", 0.0), OptionSpec("Did not notice", None))),
+                       QuestionSpec(key="clean", text="Counter clean and tidy?", type="yes_no", critical=True),
+                   ]),
+        MomentSpec(key="farewell", name="Farewell", channel="face_to_face", kind="basic", questions=[
+            QuestionSpec(key="mood", text="How did leaving feel?", type="mnm"),
+            QuestionSpec(key="comment", text="What did they say?", type="text"),
+            QuestionSpec(key="receipt", text="Photo of the receipt", type="photo"),
+        ]),
+    ])
+
+
+def _journey(self, org, spec=None, name: str | None = None):
+    from auditapp.journeys.services import create_journey_from_spec
+
+    journey = create_journey_from_spec(org.id, spec or sample_spec(name or "Café order"))
+    db.session.commit()
+    return journey
+
+
+Factory.journey = _journey

@@ -5,4 +5,5 @@ from ..extensions import csrf
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # token auth, or the session plus a custom header that other sites cannot send (see auth.py)
 
-from . import auth, views  # noqa: E402,F401
+# One module per area, so each can grow without touching the others.
+from . import auth, capture, openapi, results  # noqa: E402,F401

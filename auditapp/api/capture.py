@@ -1,0 +1,2 @@
+"""API endpoints: capture (contract section 4)."""
+from . import bp  # noqa: F401

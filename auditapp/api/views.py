@@ -1,2 +1,0 @@
-"""JSON API endpoints (contract section 4)."""
-from . import bp  # noqa: F401
