@@ -1,0 +1,2 @@
+"""API endpoints: exports (contract section 4: scorecard.xlsx)."""
+from . import bp  # noqa: F401
