@@ -65,3 +65,7 @@ def build_demo(seed: int = 7) -> DemoResult:
 
 # Later features append steps: journeys, evaluations, assignments, actions.
 DEMO_STEPS: list = []
+
+from .journeys.demo_data import add_demo_journeys  # noqa: E402  (first step: later steps use result.journeys)
+
+DEMO_STEPS.append(add_demo_journeys)
