@@ -1,6 +1,8 @@
 """Account commands of the CLI (contract section 1); each domain adds its own in <package>/commands.py."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask.cli import with_appcontext
 
@@ -65,3 +67,48 @@ def demo(if_empty: bool) -> None:
 
 
 COMMANDS.append(demo)
+
+
+@click.command("backup")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the .tar.gz (default: instance/backups/auditapp-<time>.tar.gz).")
+@with_appcontext
+def backup(output: Path | None) -> None:
+    """Back up the database (SQLite online backup or pg_dump) and the uploaded photos into one .tar.gz."""
+    from flask import current_app
+
+    from .backup import BackupError, create_backup
+    from .timeutil import utcnow
+
+    if output is None:
+        output = Path(current_app.instance_path) / "backups" / f"auditapp-{utcnow():%Y%m%d-%H%M%S}.tar.gz"
+    try:
+        info = create_backup(current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["UPLOAD_DIR"], output)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backup of the {info.dialect} database and {info.photos} photo files: {info.size_bytes} bytes")
+    click.echo(str(info.path))
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask: replace the current data.")
+@with_appcontext
+def restore(archive: Path, yes: bool) -> None:
+    """Replace the database and photos with those of a backup. Stop the app first."""
+    from flask import current_app
+
+    from .backup import BackupError, restore_backup
+
+    if not yes:
+        click.confirm("This replaces every record in the database with the backup. Go on?", abort=True)
+    db.session.remove()
+    db.engine.dispose()  # no open connection may hold the database while it is replaced
+    try:
+        manifest = restore_backup(current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["UPLOAD_DIR"], archive)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored the backup made {manifest['created_at']}.")
+
+
+COMMANDS += [backup, restore]
