@@ -1,0 +1,45 @@
+"""Login attempts are rate limited, in memory by default and in Redis when RATELIMIT_STORAGE_URI says so."""
+import os
+import secrets
+
+import pytest
+
+from auditapp import create_app
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limited_app(request, _schema, app_config):
+    if request.param == "redis":
+        if not REDIS_URL:
+            pytest.skip("TEST_REDIS_URL is not set (.ci/run sets it to the local Redis)")
+        storage = REDIS_URL
+    else:
+        storage = "memory://"
+    config = {**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": storage,
+              "RATELIMIT_LOGIN": "3 per minute", "RATELIMIT_KEY_PREFIX": f"t{secrets.token_hex(4)}"}
+    return create_app(config)
+
+
+def test_login_is_rate_limited_with_a_clear_message(limited_app):
+    client = limited_app.test_client()
+    for _ in range(3):
+        assert client.post("/login", data={"email": "x@example.com", "password": "wrong"}).status_code == 200
+    response = client.post("/login", data={"email": "x@example.com", "password": "wrong"})
+    assert response.status_code == 429
+    assert b"Too many login attempts" in response.data
+    assert client.get("/login").status_code == 200  # only attempts count, not looking at the page
+
+
+def test_a_second_app_instance_shares_the_redis_counter(_schema, app_config):
+    """Two workers (or hosts) see the same counter, so the limit holds across a scaled-out deployment."""
+    if not REDIS_URL:
+        pytest.skip("TEST_REDIS_URL is not set (.ci/run sets it to the local Redis)")
+    config = {**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": REDIS_URL,
+              "RATELIMIT_LOGIN": "2 per minute", "RATELIMIT_KEY_PREFIX": f"t{secrets.token_hex(4)}"}
+    first = create_app(config).test_client()
+    first.post("/login", data={"email": "x@example.com", "password": "wrong"})
+    first.post("/login", data={"email": "x@example.com", "password": "wrong"})
+    second = create_app(config).test_client()
+    assert second.post("/login", data={"email": "x@example.com", "password": "wrong"}).status_code == 429
