@@ -270,3 +270,9 @@ def audit_log():
         scoped(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(100).offset((page - 1) * 100)
     ).all()
     return render_template("auth/audit.html", entries=entries, page=page)
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says; answer with the SVG icon."""
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)
