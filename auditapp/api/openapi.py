@@ -1,2 +1,310 @@
-"""API endpoints: openapi (contract section 4)."""
-from . import bp  # noqa: F401
+"""GET /api/v1/openapi.json: the OpenAPI 3.1 description of the JSON API (contract section 4).
+
+The document is a plain dict built by `openapi_document()`. Schemas sit together in `_schemas()`, paths in
+`_paths()`. Paths are relative to the server URL `/api/v1`. tests/app/test_openapi.py checks that the document
+validates, that real responses match these schemas and that every route under /api/v1 is described here.
+"""
+from __future__ import annotations
+
+from flask import jsonify
+
+from ..journeys.spec import CHANNELS, KINDS, QUESTION_TYPES
+from ..scoring.values import MAX_TEXT
+from . import bp
+
+API_VERSION = "1.0.0"
+SOURCES = ["shopper", "staff"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict) -> dict:
+    """JSON Schema 2020-12 (OpenAPI 3.1) spells "or null" as a type list, or oneOf for a $ref."""
+    if "$ref" in schema:
+        return {"oneOf": [schema, {"type": "null"}]}
+    kind = schema["type"]
+    return {**schema, "type": [kind, "null"] if isinstance(kind, str) else [*kind, "null"]}
+
+
+def _object(properties: dict, required: list[str] | None = None, *, description: str = "", extra: bool = True) -> dict:
+    schema: dict = {"type": "object", "properties": properties}
+    if required is not None:
+        schema["required"] = required
+    if description:
+        schema["description"] = description
+    if not extra:
+        schema["additionalProperties"] = False
+    return schema
+
+
+SCORE = {"type": "number", "minimum": 0, "maximum": 100, "description": "0 to 100, unrounded"}
+
+
+def _schemas() -> dict:
+    return {
+        "Problem": _object({
+            "type": {"type": "string"},
+            "status": {"type": "integer"},
+            "title": {"type": "string"},
+            "detail": {"type": "string"},
+            "errors": {"type": "array", "items": _ref("FieldError"),
+                       "description": "422 only: every field that failed, with what is wrong"},
+        }, ["status", "title", "detail"], description="RFC 9457 problem details (application/problem+json)."),
+        "FieldError": _object({
+            "field": {"type": "string", "description": "e.g. `location_id` or `answers[3].value`"},
+            "message": {"type": "string"},
+        }, ["field", "message"]),
+
+        "Question": _object({
+            "key": {"type": "string", "pattern": "^[a-z0-9_]+$"},
+            "text": {"type": "string"},
+            "type": {"type": "string", "enum": list(QUESTION_TYPES)},
+            "required": {"type": "boolean"},
+            "weight": {"type": "number", "minimum": 0},
+            "critical": {"type": "boolean"},
+            "options": _nullable({"type": "array", "items": _ref("Option")}),
+            "target": _nullable({"type": "string", "description": "`<=N` or `>=N` (number questions)"}),
+            "help": {"type": "string"},
+        }, ["key", "text", "type", "required", "weight", "critical", "options", "target"]),
+        "Option": {
+            "description": "A choice option: its label and its score in 0..1, or null for an unscored option.",
+            "oneOf": [
+                _object({"label": {"type": "string"}, "score": _nullable({"type": "number", "minimum": 0, "maximum": 1})},
+                        ["label", "score"]),
+                {"type": "array", "prefixItems": [{"type": "string"}, _nullable({"type": "number"})],
+                 "minItems": 2, "maxItems": 2},
+            ],
+        },
+        "Moment": _object({
+            "id": {"type": "integer"},
+            "key": {"type": "string", "pattern": "^[a-z0-9_]+$"},
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "position": {"type": "integer", "minimum": 0},
+            "channel": {"type": "string", "enum": list(CHANNELS)},
+            "kind": _nullable({"type": "string", "enum": [*KINDS, None]}),
+            "priority": {"type": "boolean"},
+            "weight": {"type": "number", "minimum": 0},
+            "expected_seconds": _nullable({"type": "integer"}),
+            "questions": {"type": "array", "items": _ref("Question")},
+        }, ["id", "key", "name", "position", "channel", "kind", "priority", "weight", "expected_seconds", "questions"],
+            description="A moment of truth: one step of the journey's timeline, with its checklist."),
+        "Journey": _object({
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "moments": {"type": "array", "items": _ref("Moment")},
+        }, ["id", "name", "description", "moments"], description="A journey in its current published version."),
+        "Location": _object({
+            "id": {"type": "integer"},
+            "code": {"type": "string"},
+            "name": {"type": "string"},
+            "region": {"type": "string"},
+        }, ["id", "code", "name", "region"]),
+
+        "AnswerIn": _object({
+            "moment": {"type": "string", "description": "moment key"},
+            "question": {"type": "string", "description": "question key"},
+            "value": {
+                "description": "yes/no/na; miserable/neutral/magical; an integer 1..5; a number; a choice label; "
+                               "text; or a photo id from POST /photos. `na` is allowed for any question but a verdict.",
+                "type": ["string", "number", "boolean", "null"],
+            },
+            "note": {"type": "string", "maxLength": MAX_TEXT},
+        }, ["moment", "question", "value"]),
+        "EvaluationIn": _object({
+            "client_uuid": {"type": "string", "minLength": 1, "maxLength": 64,
+                            "description": "Made by the client once per evaluation; a replay with the same content "
+                                           "returns the stored evaluation (200), with other content 409."},
+            "journey_id": {"type": "integer"},
+            "location_id": {"type": "integer"},
+            "source": {"type": "string", "enum": SOURCES},
+            "started_at": {"type": "string", "format": "date-time"},
+            "finished_at": _nullable({"type": "string", "format": "date-time"}),
+            "notes": {"type": "string", "maxLength": MAX_TEXT},
+            "answers": {"type": "array", "items": _ref("AnswerIn")},
+            "durations": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0},
+                          "description": "seconds per moment key (optional)"},
+        }, ["client_uuid", "journey_id", "location_id", "source", "started_at", "answers"]),
+        "MomentResult": _object({
+            "key": {"type": "string"},
+            "score": _nullable(SCORE),
+            "critical_fail": {"type": "boolean"},
+        }, ["key", "score", "critical_fail"]),
+        "Answer": _object({
+            "moment": {"type": "string"},
+            "question": {"type": "string"},
+            "value": {"type": ["string", "number", "boolean", "null"]},
+            "note": {"type": "string"},
+        }, ["moment", "question", "value"]),
+        "Evaluation": _object({
+            "id": {"type": "integer"},
+            "client_uuid": {"type": "string"},
+            "score": _nullable(SCORE),
+            "moments": {"type": "array", "items": _ref("MomentResult")},
+            "journey_id": {"type": "integer"},
+            "location_id": {"type": "integer"},
+            "source": {"type": "string", "enum": SOURCES},
+            "started_at": {"type": "string", "format": "date-time"},
+            "finished_at": _nullable({"type": "string", "format": "date-time"}),
+            "notes": {"type": "string"},
+            "answers": {"type": "array", "items": _ref("Answer")},
+        }, ["id", "client_uuid", "score", "moments"], description="A stored evaluation and its scores."),
+        "EvaluationPage": _object({
+            "items": {"type": "array", "items": {"allOf": [_ref("Evaluation"), {"required": ["answers"]}]}},
+            "next": _nullable({"type": "string", "description": "URL of the following page; null on the last page"}),
+        }, ["items", "next"]),
+
+        "ScorecardMoment": _object({
+            "key": {"type": "string"},
+            "name": {"type": "string"},
+            "position": {"type": "integer"},
+            "n": {"type": "integer", "minimum": 0, "description": "evaluations that gave this moment a score"},
+            "score": _nullable(SCORE),
+            "magical": {"type": "integer", "minimum": 0},
+            "neutral": {"type": "integer", "minimum": 0},
+            "miserable": {"type": "integer", "minimum": 0},
+            "critical_fails": {"type": "integer", "minimum": 0},
+        }, ["key", "name", "position", "n", "score", "magical", "neutral", "miserable", "critical_fails"]),
+        "Scorecard": _object({
+            "journey_id": {"type": "integer"},
+            "evaluations": {"type": "integer", "minimum": 0},
+            "score": _nullable(SCORE),
+            "moments": {"type": "array", "items": _ref("ScorecardMoment"), "description": "in timeline order"},
+        }, ["journey_id", "evaluations", "score", "moments"]),
+
+        "Photo": _object({
+            "id": {"type": "string", "description": "the value a photo answer carries"},
+        }, ["id"]),
+    }
+
+
+def _problem(description: str) -> dict:
+    return {"description": description, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+RESPONSES = {
+    "Unauthorized": _problem("Missing, wrong or revoked token"),
+    "Forbidden": _problem("The token's user may not do this (role)"),
+    "NotFound": _problem("No such object in this organisation (another organisation's objects are 404 too)"),
+    "Conflict": _problem("The same client_uuid was sent before with different content; nothing changed"),
+    "TooLarge": _problem("The request body is over the size limit (MAX_CONTENT_LENGTH, 16 MB by default)"),
+    "Invalid": _problem("Validation failed; `errors` lists every field and what is wrong; nothing stored"),
+}
+
+
+def _r(name: str) -> dict:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+FILTERS = [
+    _query("journey_id", {"type": "integer"}, "only this journey"),
+    _query("location_id", {"type": "integer"}, "only this location"),
+    _query("from", {"type": "string", "format": "date"}, "visits started on or after this day (organisation's time zone)"),
+    _query("to", {"type": "string", "format": "date"}, "visits started on or before this day (inclusive)"),
+    _query("source", {"type": "string", "enum": SOURCES}, "shopper or staff evaluations only"),
+]
+
+
+def _paths() -> dict:
+    return {
+        "/openapi.json": {"get": {
+            "operationId": "getOpenApi", "tags": ["meta"], "summary": "This document", "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }},
+        "/journeys": {"get": {
+            "operationId": "listJourneys", "tags": ["capture"],
+            "summary": "Published journeys of the organisation, each in its current version, with moments and questions",
+            "responses": {"200": _json({"type": "array", "items": _ref("Journey")}, "Journeys"), "401": _r("Unauthorized")},
+        }},
+        "/locations": {"get": {
+            "operationId": "listLocations", "tags": ["capture"], "summary": "Locations of the organisation",
+            "responses": {"200": _json({"type": "array", "items": _ref("Location")}, "Locations"), "401": _r("Unauthorized")},
+        }},
+        "/evaluations": {
+            "post": {
+                "operationId": "submitEvaluation", "tags": ["capture"],
+                "summary": "Submit an evaluation; safe to retry with the same client_uuid",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("EvaluationIn")}}},
+                "responses": {
+                    "201": _json(_ref("Evaluation"), "Stored for the first time"),
+                    "200": _json(_ref("Evaluation"), "A replay of the same content: the evaluation stored before"),
+                    "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound"),
+                    "409": _r("Conflict"), "413": _r("TooLarge"), "422": _r("Invalid"),
+                },
+            },
+            "get": {
+                "operationId": "listEvaluations", "tags": ["results"],
+                "summary": "Evaluations with their answers, oldest first; follow `next` until it is null",
+                "parameters": [*FILTERS, _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                                                "items per page")],
+                "responses": {"200": _json(_ref("EvaluationPage"), "One page"), "401": _r("Unauthorized"),
+                              "403": _r("Forbidden"), "422": _r("Invalid")},
+            },
+        },
+        "/photos": {"post": {
+            "operationId": "uploadPhoto", "tags": ["capture"],
+            "summary": "Upload a photo (JPEG, PNG or WebP); use the returned id as a photo question's value",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _object(
+                {"photo": {"type": "string", "contentMediaType": "application/octet-stream"}}, ["photo"])}}},
+            "responses": {"201": _json(_ref("Photo"), "Stored"), "401": _r("Unauthorized"), "403": _r("Forbidden"),
+                          "413": _r("TooLarge"), "422": _r("Invalid")},
+        }},
+        "/scorecard": {"get": {
+            "operationId": "getScorecard", "tags": ["results"],
+            "summary": "Scores per moment in timeline order (contract section 3 rules)",
+            "parameters": FILTERS,
+            "responses": {"200": _json(_ref("Scorecard"), "Scorecard"), "401": _r("Unauthorized"), "403": _r("Forbidden"),
+                          "404": _r("NotFound"), "422": _r("Invalid")},
+        }},
+        "/scorecard.xlsx": {"get": {
+            "operationId": "getScorecardWorkbook", "tags": ["results"],
+            "summary": "The Excel scorecard: Summary, Locations, Trend, Gap, Responses and Notes sheets",
+            "parameters": FILTERS,
+            "responses": {
+                "200": {"description": "Workbook", "content": {XLSX: {"schema": {"type": "string", "contentMediaType": XLSX}}}},
+                "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound"), "422": _r("Invalid"),
+            },
+        }},
+    }
+
+
+def openapi_document() -> dict:
+    """The whole document; pure data, no request needed."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "auditapp API",
+            "version": API_VERSION,
+            "summary": "Moments-of-truth audits: journeys, locations, evaluations and scorecards",
+            "description": "A token acts as its user, with that user's role and organisation only. Errors are "
+                           "application/problem+json. Scores are unrounded, 0 to 100.",
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "tags": [{"name": "capture"}, {"name": "results"}, {"name": "meta"}],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "A token from `flask create-token` or the Tokens page"}},
+            "schemas": _schemas(),
+            "responses": RESPONSES,
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
