@@ -11,4 +11,4 @@ from .evaluations.models import (  # noqa: F401
 from .journeys.models import Journey, JourneyVersion, Moment, Question  # noqa: F401
 from .locations.models import Location  # noqa: F401
 from .results.models import Action  # noqa: F401
-from .visits.models import Assignment  # noqa: F401
+from .visits.models import Assignment, NoteFingerprint  # noqa: F401
