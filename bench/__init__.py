@@ -1,0 +1,1 @@
+"""Benchmarks and their helpers (bench/load.py); tests import bench._servers to start gunicorn."""
