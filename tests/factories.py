@@ -74,3 +74,65 @@ def _journey(self, org, spec=None, name: str | None = None):
 
 
 Factory.journey = _journey
+
+
+_DEFAULT_VALUES = {"yes_no": "yes", "mnm": "neutral", "rating": 4, "number": 1, "text": "Fine"}
+
+
+def _evaluation(self, org, journey, location, user, answers=None, **kw):
+    """Submit a valid evaluation through submit_evaluation and commit; returns the Evaluation.
+
+    - `answers`: {"moment.question": value} merged over the defaults, which answer every required question
+      (verdicts "neutral", yes_no "yes", rating 4, number 1, choice its first option, text "Fine"); a value of
+      None leaves that question out. Notes: {"moment.question": (value, "note")}.
+    - `role`: the role to submit as (default: the user's role in `org`).
+    - `status`: set after submitting ("approved", "rejected", "returned") to stage review states.
+    - any other keyword goes into the payload as is, e.g. `source`, `client_uuid`, `notes`, `durations`,
+      `moment_notes`, `assignment_id`, `started_at`/`finished_at` (datetimes or ISO text; default an hour ago).
+    """
+    import uuid
+    from datetime import datetime, timedelta
+
+    from auditapp.evaluations.services import submit_evaluation
+    from auditapp.timeutil import utcnow
+
+    role = kw.pop("role", None) or user.membership_in(org.id).role
+    status = kw.pop("status", None)
+    merged = {}
+    for moment in journey.current_version.moments:
+        for question in moment.questions:
+            if question.required:
+                value = _DEFAULT_VALUES.get(question.type)
+                if question.type == "choice" and question.options:
+                    value = question.options[0][0]
+                merged[f"{moment.key}.{question.key}"] = value
+    merged.update(answers or {})
+    answer_list = []
+    for name, value in merged.items():
+        note = ""
+        if isinstance(value, tuple):
+            value, note = value
+        if value is None and not note:
+            continue
+        moment_key, _, question_key = name.partition(".")
+        answer_list.append({"moment": moment_key, "question": question_key, "value": value, "note": note})
+    started = kw.pop("started_at", None) or utcnow() - timedelta(hours=1)
+    finished = kw.pop("finished_at", None) or (started + timedelta(minutes=10) if isinstance(started, datetime) else None)
+    payload = {
+        "client_uuid": str(uuid.uuid4()),
+        "journey_id": journey.id,
+        "location_id": location.id,
+        "source": "staff" if role == "staff" else "shopper",
+        "started_at": started.isoformat() if isinstance(started, datetime) else started,
+        "finished_at": finished.isoformat() if isinstance(finished, datetime) else finished,
+        "answers": answer_list,
+        **kw,
+    }
+    result = submit_evaluation(org.id, user, role, payload)
+    if status:
+        result.evaluation.status = status
+    db.session.commit()
+    return result.evaluation
+
+
+Factory.evaluation = _evaluation

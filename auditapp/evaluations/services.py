@@ -1,0 +1,608 @@
+"""Submitting evaluations (contract sections 3 and 4): validate everything, score, store once.
+
+`submit_evaluation` is the one way an evaluation enters the database, for the JSON API, the offline queue and the
+phone form alike. It validates the whole payload first and reports every problem at once, then stores the
+evaluation with its answers and per-moment results in one go. Services flush; the caller commits.
+
+Stored answers: one `Answer` row per question that was answered (including "na") or that carries a note; a
+question left unanswered and without a note has no row. A row with `value` None is a note on an unanswered question.
+
+Idempotency: `client_uuid` is unique per organisation. The same uuid with the same content (sha256 of the canonical
+JSON payload) answers with the stored evaluation; different content is a 409, except when the stored evaluation was
+returned to its evaluator for changes: then it is updated in place (a resubmission, issue 5).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, false, select
+from sqlalchemy.exc import IntegrityError
+
+from ..audit import record
+from ..auth.models import User
+from ..extensions import db
+from ..journeys.models import Journey, JourneyVersion, Moment, Question
+from ..journeys.spec import VERDICT_KEY
+from ..locations.models import Location
+from ..scoring.rules import ItemResult, answer_score, remembered_score, score_evaluation, score_moment
+from ..scoring.values import AnswerError, ParsedValue, parse_value
+from ..timeutil import to_naive_utc, utcnow
+from ..visits.models import Assignment
+from .models import SOURCES, Answer, Evaluation, EvaluationEvent, MomentResult, Photo
+
+CLIENT_UUID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_NOTES = 10_000
+MAX_ANSWER_NOTE = 5_000
+MAX_MOMENT_NOTE = 5_000
+MAX_DURATION = 86_400
+EARLIEST = datetime(2000, 1, 1)
+FUTURE_SLACK = timedelta(days=1)
+MANAGER_ROLES = ("admin", "manager")
+PAYLOAD_KEYS = ("client_uuid", "journey_id", "location_id", "source", "started_at", "finished_at", "notes", "answers",
+                "durations", "moment_notes", "assignment_id")
+
+
+class SubmissionError(Exception):
+    """A submission that cannot be stored; `status` is the HTTP status the API answers with."""
+
+    def __init__(self, status: int, title: str, detail: str = "", errors: list[dict] | None = None):
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors: list[dict] = errors or []
+
+
+@dataclass
+class SubmitResult:
+    evaluation: Evaluation
+    created: bool
+    resubmitted: bool = False
+
+
+@dataclass
+class _Checked:
+    """A payload that passed validation, ready to store."""
+
+    client_uuid: str
+    journey: Journey
+    version: JourneyVersion
+    location: Location
+    source: str
+    started_at: datetime
+    finished_at: datetime | None
+    notes: str
+    assignment: Assignment | None
+    content_hash: str
+    # (moment key, question key) -> (question, parsed value or None, note)
+    answers: dict[tuple[str, str], tuple[Question, ParsedValue | None, str]] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)
+    moment_notes: dict[str, str] = field(default_factory=dict)
+    photos: list[Photo] = field(default_factory=list)
+
+
+def content_hash(payload: dict) -> str:
+    """sha256 of the canonical JSON of the payload: sorted keys, no spaces."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def submit_evaluation(org_id: int, user: User, role: str, payload: dict) -> SubmitResult:
+    """Validate and store one evaluation (or answer a replay); raises SubmissionError. Flushes, never commits."""
+    if not isinstance(payload, dict):
+        raise SubmissionError(422, "Invalid evaluation", "The body must be a JSON object.",
+                              [{"field": "body", "message": "Must be a JSON object"}])
+    if role not in ("admin", "manager", "shopper", "staff"):
+        raise SubmissionError(403, "Forbidden", "Your role cannot send evaluations.")
+    digest = content_hash(payload)
+    client_uuid = payload.get("client_uuid")
+    if isinstance(client_uuid, str) and CLIENT_UUID_RE.match(client_uuid):
+        existing = _find_by_uuid(org_id, client_uuid)
+        if existing is not None:
+            return _replay(existing, user, role, payload, digest)
+    checked = _check(org_id, user, role, payload, digest)
+    return _insert(org_id, user, checked, payload)
+
+
+# --- replays and resubmissions ----------------------------------------------------------------------------------
+
+
+def _find_by_uuid(org_id: int, client_uuid: str) -> Evaluation | None:
+    return db.session.scalar(select(Evaluation).where(Evaluation.org_id == org_id, Evaluation.client_uuid == client_uuid))
+
+
+def _conflict() -> SubmissionError:
+    return SubmissionError(409, "Conflict", "This client_uuid was already used for a different evaluation.",
+                           [{"field": "client_uuid", "message": "This client_uuid was already used for a different evaluation"}])
+
+
+def _replay(existing: Evaluation, user: User, role: str, payload: dict, digest: str) -> SubmitResult:
+    own = existing.evaluator_id == user.id
+    if existing.content_hash == digest and (own or role in MANAGER_ROLES):
+        return SubmitResult(existing, created=False)
+    if existing.status == "returned" and own:
+        return _resubmit(existing, user, role, payload, digest)
+    raise _conflict()
+
+
+def _resubmit(evaluation: Evaluation, user: User, role: str, payload: dict, digest: str) -> SubmitResult:
+    """A returned evaluation, fixed by its evaluator: replace its content in place and record what changed."""
+    checked = _check(evaluation.org_id, user, role, payload, digest, resubmitting=evaluation)
+    before = _snapshot(evaluation)
+    for answer in list(evaluation.answers):
+        evaluation.answers.remove(answer)
+    for result in list(evaluation.moment_results):
+        evaluation.moment_results.remove(result)
+    db.session.flush()  # the unique (evaluation, moment_key) rows must be gone before the new ones arrive
+    for photo in db.session.scalars(select(Photo).where(Photo.evaluation_id == evaluation.id)):
+        photo.evaluation_id = None
+    _fill(evaluation, checked)
+    evaluation.revision = (evaluation.revision or 1) + 1
+    evaluation.status = "submitted"
+    evaluation.submitted_at = utcnow()
+    db.session.flush()
+    changes = _diff(before, _snapshot(evaluation))
+    db.session.add(EvaluationEvent(evaluation=evaluation, user_id=user.id, action="resubmitted", changes=changes))
+    record("evaluation.resubmitted", evaluation, user=user,
+           summary=f"Resubmitted evaluation {evaluation.id} (revision {evaluation.revision}, {len(changes)} changes)")
+    db.session.flush()
+    return SubmitResult(evaluation, created=False, resubmitted=True)
+
+
+def _snapshot(evaluation: Evaluation) -> dict[str, object]:
+    snap: dict[str, object] = {
+        "location_id": evaluation.location_id,
+        "started_at": _iso(evaluation.started_at),
+        "finished_at": _iso(evaluation.finished_at),
+        "notes": evaluation.notes or "",
+    }
+    for result in evaluation.moment_results:
+        snap[f"{result.moment_key}.note"] = result.note or ""
+        snap[f"{result.moment_key}.duration_seconds"] = result.duration_seconds
+    for answer in evaluation.answers:
+        snap[f"{answer.moment_key}.{answer.question_key}"] = answer.value
+        snap[f"{answer.moment_key}.{answer.question_key}.note"] = answer.note or ""
+    return snap
+
+
+def _diff(before: dict, after: dict) -> list[dict]:
+    empty = (None, "")
+    changes = []
+    for key in list(before) + [k for k in after if k not in before]:
+        old, new = before.get(key), after.get(key)
+        if old != new and not (old in empty and new in empty):
+            changes.append({"field": key, "old": old, "new": new})
+    return changes
+
+
+# --- validation ---------------------------------------------------------------------------------------------------
+
+
+class _Errors:
+    """Collects every problem as {"field", "message"}; called like a function."""
+
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+
+    def __call__(self, field_name: str, message: str) -> None:
+        self.items.append({"field": field_name, "message": message})
+
+
+def _check(org_id: int, user: User, role: str, payload: dict, digest: str, *,
+           resubmitting: Evaluation | None = None) -> _Checked:
+    err = _Errors()
+
+    for key in payload:
+        if key not in PAYLOAD_KEYS:
+            err(str(key), "Unknown field")
+
+    client_uuid = payload.get("client_uuid")
+    if not isinstance(client_uuid, str) or not CLIENT_UUID_RE.match(client_uuid):
+        err("client_uuid", "Must be 8 to 64 letters, digits, '-' or '_' (a UUID)")
+
+    journey_id = _int_field(payload, "journey_id", err, required=True)
+    location_id = _int_field(payload, "location_id", err, required=True)
+    assignment_id = _int_field(payload, "assignment_id", err, required=False)
+
+    membership = user.membership_in(org_id)
+    source = payload.get("source")
+    if source is None and role in SOURCES:
+        source = role  # shoppers and staff can only send their own kind
+    if source not in SOURCES:
+        err("source", "Must be shopper or staff")
+    elif role in SOURCES and source != role:
+        err("source", f"As {'a secret shopper' if role == 'shopper' else 'staff'} you can only send {role} evaluations")
+
+    started_at = _time_field(payload, "started_at", err, required=True)
+    finished_at = _time_field(payload, "finished_at", err, required=False)
+    notes = _text_field(payload, "notes", MAX_NOTES, err)
+
+    # Unknown or foreign journeys and locations are 404 whatever else is wrong: nothing about them leaks.
+    journey = location = None
+    if journey_id is not None:
+        journey = db.session.get(Journey, journey_id)
+        if journey is None or journey.org_id != org_id or journey.archived or journey.current_version is None:
+            raise SubmissionError(404, "Not Found", "No such journey.", [{"field": "journey_id", "message": "No such journey"}])
+    if location_id is not None:
+        location = db.session.get(Location, location_id)
+        if location is None or location.org_id != org_id or location.archived:
+            raise SubmissionError(404, "Not Found", "No such location.", [{"field": "location_id", "message": "No such location"}])
+
+    if role == "staff" and location is not None and membership is not None and membership.location_id \
+            and membership.location_id != location.id:
+        raise SubmissionError(403, "Forbidden", "Staff can only evaluate their own location.",
+                              [{"field": "location_id", "message": "You can only evaluate your own location"}])
+
+    version = None
+    if journey is not None:
+        version = journey.current_version
+        if resubmitting is not None:
+            if journey.id != resubmitting.journey_id:
+                err("journey_id", "A returned evaluation keeps its journey")
+            version = resubmitting.version  # fixes stay on the version that was answered
+
+    assignment = None
+    if assignment_id is not None:
+        assignment = db.session.get(Assignment, assignment_id)
+        if (assignment is None or assignment.org_id != org_id or assignment.shopper_id != user.id
+                or (journey is not None and assignment.journey_id != journey.id)
+                or (location is not None and assignment.location_id != location.id)):
+            err("assignment_id", "No such visit for you at this location and journey")
+            assignment = None
+        elif assignment.status == "cancelled":
+            err("assignment_id", "This visit was cancelled")
+            assignment = None
+
+    checked_answers: dict = {}
+    durations: dict[str, float] = {}
+    moment_notes: dict[str, str] = {}
+    photos: list[Photo] = []
+    if version is not None:
+        moments = {m.key: m for m in version.moments}
+        checked_answers, photos = _check_answers(org_id, user, moments, payload.get("answers"), err,
+                                                 resubmitting=resubmitting)
+        durations = _check_durations(moments, payload.get("durations"), err)
+        moment_notes = _check_moment_notes(moments, payload.get("moment_notes"), err)
+    elif not isinstance(payload.get("answers"), list):
+        err("answers", "Must be a list of answers")
+
+    if err.items:
+        raise SubmissionError(422, "Invalid evaluation", f"{len(err.items)} problem(s) in the evaluation.", err.items)
+    return _Checked(client_uuid=client_uuid, journey=journey, version=version, location=location, source=source,
+                    started_at=started_at, finished_at=finished_at, notes=notes, assignment=assignment,
+                    content_hash=digest, answers=checked_answers, durations=durations, moment_notes=moment_notes,
+                    photos=photos)
+
+
+def _int_field(payload: dict, name: str, err, *, required: bool) -> int | None:
+    raw = payload.get(name)
+    if raw is None or raw == "":
+        if required:
+            err(name, "Required")
+        return None
+    if isinstance(raw, bool):
+        err(name, "Must be a whole number")
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 19:
+        return int(raw.strip())
+    err(name, "Must be a whole number")
+    return None
+
+
+def parse_time(raw: object) -> datetime:
+    """ISO 8601 text -> naive UTC (an offset is converted, no offset means UTC); raises ValueError."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("Must be a date and time in ISO 8601, e.g. 2024-05-01T14:30:00Z")
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValueError("Must be a date and time in ISO 8601, e.g. 2024-05-01T14:30:00Z") from None
+    return to_naive_utc(value)
+
+
+def _time_field(payload: dict, name: str, err, *, required: bool) -> datetime | None:
+    raw = payload.get(name)
+    if raw is None or raw == "":
+        if required:
+            err(name, "Required")
+        return None
+    try:
+        value = parse_time(raw)
+    except ValueError as error:
+        err(name, str(error))
+        return None
+    if value < EARLIEST:
+        err(name, "Must not be before 2000-01-01")
+        return None
+    if value > utcnow() + FUTURE_SLACK:
+        err(name, "Must not be in the future")
+        return None
+    return value
+
+
+def _text_field(payload: dict, name: str, limit: int, err) -> str:
+    raw = payload.get(name)
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        err(name, "Must be text")
+        return ""
+    if len(raw) > limit:
+        err(name, f"Too long (at most {limit} characters)")
+        return ""
+    return raw
+
+
+def _check_answers(org_id: int, user: User, moments: dict[str, Moment], raw_answers, err, *,
+                   resubmitting: Evaluation | None):
+    found: dict[tuple[str, str], tuple[Question, ParsedValue | None, str]] = {}
+    photos: list[Photo] = []
+    if raw_answers is None:
+        raw_answers = []
+    if not isinstance(raw_answers, list):
+        err("answers", "Must be a list of answers")
+        raw_answers = []
+    questions = {(m.key, q.key): q for m in moments.values() for q in m.questions}
+    for index, item in enumerate(raw_answers):
+        if not isinstance(item, dict) or not isinstance(item.get("moment"), str) or not isinstance(item.get("question"), str):
+            err("answers", f"Answer {index + 1} must be an object with text 'moment' and 'question' keys")
+            continue
+        extra = set(item) - {"moment", "question", "value", "note"}
+        name = f"answers.{item['moment']}.{item['question']}"
+        if extra:
+            err(name, "Unknown field(s): " + ", ".join(sorted(map(str, extra))))
+        key = (item["moment"], item["question"])
+        if item["moment"] not in moments:
+            err(name, f"Unknown moment '{item['moment']}'")
+            continue
+        question = questions.get(key)
+        if question is None:
+            err(name, f"Unknown question '{item['question']}' in moment '{item['moment']}'")
+            continue
+        if key in found:
+            err(name, "Answered twice")
+            continue
+        note = item.get("note")
+        if note is None:
+            note = ""
+        if not isinstance(note, str):
+            err(name, "The note must be text")
+            note = ""
+        elif len(note) > MAX_ANSWER_NOTE:
+            err(name, f"The note is too long (at most {MAX_ANSWER_NOTE} characters)")
+        try:
+            value = parse_value(question.type, item.get("value"), options=question.option_specs,
+                                is_verdict=question.key == VERDICT_KEY)
+        except AnswerError as error:
+            message = str(error)
+            err(name, message[:1].upper() + message[1:])
+            found[key] = (question, None, note)  # known: not "missing" as well
+            continue
+        if value is not None and question.type == "photo" and not value.na:
+            photo = _own_photo(org_id, user, value.text, resubmitting)
+            if photo is None:
+                err(name, "Unknown photo: upload it first")
+                value = None
+            else:
+                photos.append(photo)
+        found[key] = (question, value, note)
+    reported = {e["field"] for e in err.items}
+    for moment in moments.values():
+        for question in moment.questions:
+            name = f"answers.{moment.key}.{question.key}"
+            entry = found.get((moment.key, question.key))
+            if question.required and (entry is None or entry[1] is None) and name not in reported:
+                err(name, "Required")
+    return found, photos
+
+
+def _own_photo(org_id: int, user: User, public_id: str | None, resubmitting: Evaluation | None) -> Photo | None:
+    """The user's uploaded photo, not yet used by another evaluation."""
+    photo = db.session.scalar(select(Photo).where(Photo.public_id == (public_id or ""), Photo.org_id == org_id))
+    if photo is None or photo.uploader_id != user.id:
+        return None
+    if photo.evaluation_id is not None and (resubmitting is None or photo.evaluation_id != resubmitting.id):
+        return None
+    return photo
+
+
+def _check_durations(moments: dict[str, Moment], raw, err) -> dict[str, float]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        err("durations", "Must be an object of moment key to seconds")
+        return {}
+    durations = {}
+    for key, seconds in raw.items():
+        name = f"durations.{key}"
+        if key not in moments:
+            err(name, f"Unknown moment '{key}'")
+        elif seconds is None:
+            continue
+        elif (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds)
+              or not 0 <= seconds <= MAX_DURATION):
+            err(name, f"Must be a number of seconds from 0 to {MAX_DURATION}")
+        else:
+            durations[key] = float(seconds)
+    return durations
+
+
+def _check_moment_notes(moments: dict[str, Moment], raw, err) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        err("moment_notes", "Must be an object of moment key to text")
+        return {}
+    notes = {}
+    for key, text in raw.items():
+        name = f"moment_notes.{key}"
+        if key not in moments:
+            err(name, f"Unknown moment '{key}'")
+        elif text is None:
+            continue
+        elif not isinstance(text, str):
+            err(name, "Must be text")
+        elif len(text) > MAX_MOMENT_NOTE:
+            err(name, f"Too long (at most {MAX_MOMENT_NOTE} characters)")
+        else:
+            notes[key] = text
+    return notes
+
+
+# --- storing ------------------------------------------------------------------------------------------------------
+
+
+def _insert(org_id: int, user: User, checked: _Checked, payload: dict) -> SubmitResult:
+    evaluation = Evaluation(org_id=org_id, client_uuid=checked.client_uuid, evaluator_id=user.id, status="submitted",
+                            revision=1, submitted_at=utcnow())
+    _fill(evaluation, checked)
+    _begin_sqlite_transaction()
+    try:
+        # A savepoint: when a concurrent request stored the same client_uuid first, only this insert is undone.
+        with db.session.begin_nested():
+            db.session.add(evaluation)
+            db.session.flush()
+    except IntegrityError:
+        existing = _find_by_uuid(org_id, checked.client_uuid)
+        if existing is None:
+            raise
+        membership = user.membership_in(org_id)
+        return _replay(existing, user, membership.role if membership else "", payload, checked.content_hash)
+    for photo in checked.photos:
+        photo.evaluation_id = evaluation.id
+    db.session.add(EvaluationEvent(evaluation=evaluation, user_id=user.id, action="submitted"))
+    score = "no score" if evaluation.score is None else f"score {evaluation.score:.0f}"
+    record("evaluation.submitted", evaluation, user=user,
+           summary=f"{checked.source.title()} evaluation of {checked.journey.name} at {checked.location.name} ({score})")
+    db.session.flush()
+    return SubmitResult(evaluation, created=True)
+
+
+def _begin_sqlite_transaction() -> None:
+    """pysqlite opens a transaction only at the first INSERT/UPDATE, so a SAVEPOINT issued before any write would be
+    the outermost one and its RELEASE would commit on its own. Open the transaction first so the caller's commit
+    (or rollback) still decides."""
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
+def _fill(evaluation: Evaluation, checked: _Checked) -> None:
+    """Set the evaluation's content, answers, per-moment results and scores from a checked payload."""
+    evaluation.journey_id = checked.journey.id
+    evaluation.version_id = checked.version.id
+    evaluation.location_id = checked.location.id
+    evaluation.source = checked.source
+    evaluation.started_at = checked.started_at
+    evaluation.finished_at = checked.finished_at
+    evaluation.notes = checked.notes
+    evaluation.content_hash = checked.content_hash
+    if checked.assignment is not None:
+        evaluation.assignment_id = checked.assignment.id
+        checked.assignment.status = "submitted"
+    moment_scores: list[tuple[float, float | None]] = []
+    for position, moment in enumerate(checked.version.moments):
+        items = []
+        verdict = None
+        for question in moment.questions:
+            entry = checked.answers.get((moment.key, question.key))
+            if entry is None:
+                continue
+            _, value, note = entry
+            score = answer_score(question.type, value, options=question.option_specs, target=question.target)
+            if value is not None or note:
+                evaluation.answers.append(Answer(
+                    question_id=question.id, moment_key=moment.key, question_key=question.key,
+                    value=value.text if value is not None else None,
+                    number=value.number if value is not None else None, score=score, note=note))
+            if score is not None:
+                items.append(ItemResult(weight=question.weight, fraction=score, critical=question.critical))
+            if question.key == VERDICT_KEY and value is not None and not value.na:
+                verdict = value.text
+        result = score_moment(items)
+        evaluation.moment_results.append(MomentResult(
+            moment_id=moment.id, moment_key=moment.key, position=position, score=result.score,
+            critical_fail=result.critical_fail, verdict=verdict, duration_seconds=checked.durations.get(moment.key),
+            note=checked.moment_notes.get(moment.key, "")))
+        moment_scores.append((moment.weight, result.score))
+    evaluation.score = score_evaluation(moment_scores)
+    evaluation.remembered_score = remembered_score([score for _, score in moment_scores])
+
+
+# --- reading ------------------------------------------------------------------------------------------------------
+
+
+def visible_evaluations(org_id: int, user: User, role: str | None) -> Select:
+    """SELECT of the evaluations this user may see: managers all of the organisation, shoppers their own, staff
+    those of their location (their own only when they have no location)."""
+    query = select(Evaluation).where(Evaluation.org_id == org_id)
+    if role in MANAGER_ROLES:
+        return query
+    if role == "shopper":
+        return query.where(Evaluation.evaluator_id == user.id)
+    if role == "staff":
+        membership = user.membership_in(org_id)
+        if membership is not None and membership.location_id:
+            return query.where(Evaluation.location_id == membership.location_id)
+        return query.where(Evaluation.evaluator_id == user.id)
+    return query.where(false())
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat() + "Z"
+
+
+def evaluation_to_dict(evaluation: Evaluation, *, with_answers: bool) -> dict:
+    """The API representation; times in ISO 8601 UTC with Z, scores unrounded."""
+    data = {
+        "id": evaluation.id,
+        "client_uuid": evaluation.client_uuid,
+        "journey_id": evaluation.journey_id,
+        "location_id": evaluation.location_id,
+        "source": evaluation.source,
+        "status": evaluation.status,
+        "started_at": _iso(evaluation.started_at),
+        "finished_at": _iso(evaluation.finished_at),
+        "submitted_at": _iso(evaluation.submitted_at),
+        "notes": evaluation.notes or "",
+        "score": evaluation.score,
+        "remembered_score": evaluation.remembered_score,
+        "version": evaluation.version.number if evaluation.version is not None else None,
+        "revision": evaluation.revision,
+        "assignment_id": evaluation.assignment_id,
+        "moments": [
+            {"key": r.moment_key, "score": r.score, "critical_fail": bool(r.critical_fail), "verdict": r.verdict,
+             "duration_seconds": r.duration_seconds, "note": r.note or ""}
+            for r in evaluation.moment_results
+        ],
+    }
+    if with_answers:
+        data["answers"] = [
+            {"moment": a.moment_key, "question": a.question_key, "value": _answer_value(a), "note": a.note or "",
+             "score": a.score}
+            for a in _answers_in_order(evaluation)
+        ]
+    return data
+
+
+def _answer_value(answer: Answer):
+    """Ratings and numbers go back out as JSON numbers, everything else as its canonical text."""
+    if answer.number is not None and answer.value != "na":
+        return int(answer.number) if float(answer.number).is_integer() else answer.number
+    return answer.value
+
+
+def _answers_in_order(evaluation: Evaluation) -> list[Answer]:
+    positions = {r.moment_key: r.position for r in evaluation.moment_results}
+    return sorted(evaluation.answers,
+                  key=lambda a: (positions.get(a.moment_key, 0), a.question.position if a.question else 0, a.id or 0))
