@@ -5,7 +5,6 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..journeys.services import published_journeys
 from ..tenancy import current_org, current_org_id, get_scoped_or_404, managers_only
 from . import bp
 from .forms import ImportForm, LocationForm
@@ -142,6 +141,8 @@ def _start_url(location: Location, journey) -> str:
 
 
 def _render_qr(locations: list[Location], title: str, location: Location | None = None):
+    from ..journeys.services import published_journeys  # here, not at import: auth imports locations early
+
     ready = START_ENDPOINT in current_app.view_functions
     journeys = published_journeys(current_org_id()) if ready else []
     sheets = qr_sheets(locations, journeys, _start_url) if ready and journeys else []
