@@ -1,2 +1,480 @@
-"""Views of the journeys package."""
-from . import bp  # noqa: F401
+"""The journey builder: journeys, their timeline of moments, each moment's checklist, versions, workbooks, library.
+
+Every page is for managers (admin, manager). Moments and questions are reached through their journey, and the whole
+chain (question -> moment -> version -> journey -> organisation) is checked, so another organisation's ids are 404.
+"""
+from __future__ import annotations
+
+import io
+import re
+
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..tenancy import current_org_id, get_scoped_or_404, managers_only
+from ..web import wants_json
+from . import bp, services, versioning
+from .forms import JourneyForm, MomentForm, QuestionForm, VerdictForm, WorkbookUploadForm
+from .library import library_journeys
+from .models import Journey, Moment, Question
+from .spec import CHANNELS, KINDS, QUESTION_TYPES, VERDICT_KEY, format_options
+from .workbook import WorkbookError, blank_template, read_journey_workbook, write_journey_workbook
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# --------------------------------------------------------------------------------------------------- loading
+
+
+def _journey(journey_id: int) -> Journey:
+    return get_scoped_or_404(Journey, journey_id)
+
+
+def _moment(journey: Journey, moment_id: int) -> Moment:
+    moment = db.session.get(Moment, moment_id)
+    if moment is None or moment.version.journey_id != journey.id:
+        abort(404)
+    return moment
+
+
+def _question(journey: Journey, question_id: int) -> Question:
+    question = db.session.get(Question, question_id)
+    if question is None or question.moment.version.journey_id != journey.id:
+        abort(404)
+    return question
+
+
+def _shown_moment(journey: Journey, moment: Moment) -> Moment | None:
+    """The moment with this key in the version the builder shows (None when it is not there)."""
+    version = versioning.working_version(journey)
+    if version is None:
+        return None
+    if moment.version_id == version.id:
+        return moment
+    return next((m for m in version.moments if m.key == moment.key), None)
+
+
+def _uid() -> int:
+    return current_user.id
+
+
+def _step() -> int:
+    return -1 if request.form.get("direction") == "up" else 1
+
+
+def _to_journey(journey: Journey, anchor: str | None = None):
+    return redirect(url_for("journeys.show", journey_id=journey.id, _anchor=anchor))
+
+
+# --------------------------------------------------------------------------------------------------- journeys
+
+
+@bp.route("/")
+@managers_only
+def index():
+    rows = services.journey_rows(current_org_id())
+    return render_template("journeys/index.html", active=[r for r in rows if not r.archived],
+                           archived=[r for r in rows if r.archived])
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@managers_only
+def new():
+    form = JourneyForm()
+    if form.validate_on_submit():
+        journey = services.create_blank_journey(current_org_id(), form.name.data, form.description.data, user_id=_uid())
+        db.session.commit()
+        flash(f"Journey '{journey.name}' created. Add its moments, then publish it.", "success")
+        return _to_journey(journey)
+    return render_template("journeys/journey_form.html", form=form, journey=None)
+
+
+@bp.route("/<int:journey_id>")
+@managers_only
+def show(journey_id: int):
+    journey = _journey(journey_id)
+    return render_template("journeys/show.html", view=services.builder_view(journey), journey=journey)
+
+
+@bp.route("/<int:journey_id>/edit", methods=["GET", "POST"])
+@managers_only
+def edit(journey_id: int):
+    journey = _journey(journey_id)
+    form = JourneyForm(obj=journey)
+    if form.validate_on_submit():
+        services.update_journey(journey, form.name.data, form.description.data)
+        db.session.commit()
+        flash("Journey saved.", "success")
+        return _to_journey(journey)
+    return render_template("journeys/journey_form.html", form=form, journey=journey)
+
+
+@bp.route("/<int:journey_id>/archive", methods=["POST"])
+@managers_only
+def archive(journey_id: int):
+    journey = _journey(journey_id)
+    services.set_archived(journey, True)
+    db.session.commit()
+    flash(f"Journey '{journey.name}' archived: it is no longer offered for evaluations. Its results are kept.", "success")
+    return redirect(url_for("journeys.index"))
+
+
+@bp.route("/<int:journey_id>/restore", methods=["POST"])
+@managers_only
+def restore(journey_id: int):
+    journey = _journey(journey_id)
+    services.set_archived(journey, False)
+    db.session.commit()
+    flash(f"Journey '{journey.name}' restored.", "success")
+    return _to_journey(journey)
+
+
+@bp.route("/<int:journey_id>/publish", methods=["POST"])
+@managers_only
+def publish(journey_id: int):
+    journey = _journey(journey_id)
+    try:
+        version = versioning.publish_draft(journey, user_id=_uid())
+    except versioning.VersionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"Version {version.number} published: new evaluations use it. Earlier evaluations keep the questions "
+              "they answered.", "success")
+    return _to_journey(journey)
+
+
+@bp.route("/<int:journey_id>/discard", methods=["POST"])
+@managers_only
+def discard(journey_id: int):
+    journey = _journey(journey_id)
+    try:
+        versioning.discard_draft(journey)
+    except versioning.VersionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash("Unpublished changes discarded.", "success")
+    return _to_journey(journey)
+
+
+# --------------------------------------------------------------------------------------------------- moments
+
+
+def _builder_error(form, error: services.BuilderError) -> None:
+    db.session.rollback()
+    if error.field and error.field in form:
+        form[error.field].errors = [*form[error.field].errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.route("/<int:journey_id>/moments/new", methods=["GET", "POST"])
+@managers_only
+def moment_new(journey_id: int):
+    journey = _journey(journey_id)
+    form = MomentForm()
+    if form.validate_on_submit():
+        try:
+            moment = services.add_moment(journey, form.to_spec(), user_id=_uid())
+        except services.BuilderError as error:
+            _builder_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Moment '{moment.name}' added with its verdict question. Add the rest of its checklist here.",
+                  "success")
+            return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=moment.id))
+    return render_template("journeys/moment_form.html", form=form, journey=journey, moment=None, key_locked=False)
+
+
+@bp.route("/<int:journey_id>/moments/<int:moment_id>")
+@managers_only
+def moment_show(journey_id: int, moment_id: int):
+    journey = _journey(journey_id)
+    moment = _moment(journey, moment_id)
+    shown = _shown_moment(journey, moment)
+    if shown is None:
+        abort(404)
+    if shown.id != moment.id:
+        return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=shown.id))
+    questions = sorted(shown.questions, key=lambda q: (q.key == VERDICT_KEY, q.position))
+    movable = [q for q in questions if q.key != VERDICT_KEY]
+    rows = [{
+        "q": q, "type_label": QUESTION_TYPES.get(q.type, q.type), "options": format_options(q.option_specs),
+        "verdict": q.key == VERDICT_KEY, "first": bool(movable) and q is movable[0],
+        "last": bool(movable) and q is movable[-1],
+    } for q in questions]
+    return render_template("journeys/moment.html", journey=journey, moment=shown, rows=rows,
+                           channel_label=CHANNELS.get(shown.channel, shown.channel), kind_label=KINDS.get(shown.kind or "", ""),
+                           is_draft=shown.version.status == versioning.DRAFT)
+
+
+@bp.route("/<int:journey_id>/moments/<int:moment_id>/edit", methods=["GET", "POST"])
+@managers_only
+def moment_edit(journey_id: int, moment_id: int):
+    journey = _journey(journey_id)
+    moment = _moment(journey, moment_id)
+    if request.method == "GET":
+        shown = _shown_moment(journey, moment)
+        if shown is None:
+            abort(404)
+        if shown.id != moment.id:
+            return redirect(url_for("journeys.moment_edit", journey_id=journey.id, moment_id=shown.id))
+    form = MomentForm(obj=moment)
+    if request.method == "GET":
+        form.kind.data = moment.kind or ""
+    if form.validate_on_submit():
+        try:
+            target = services.update_moment(journey, moment, form.to_spec(), user_id=_uid())
+        except services.BuilderError as error:
+            _builder_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Moment '{target.name}' saved.", "success")
+            return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=target.id))
+    key_locked = versioning.moment_key_answered(journey, moment.key)
+    return render_template("journeys/moment_form.html", form=form, journey=journey, moment=moment, key_locked=key_locked)
+
+
+@bp.route("/<int:journey_id>/moments/<int:moment_id>/move", methods=["POST"])
+@managers_only
+def moment_move(journey_id: int, moment_id: int):
+    journey = _journey(journey_id)
+    moment = _moment(journey, moment_id)
+    try:
+        target = services.move_moment(journey, moment, _step(), user_id=_uid())
+    except services.BuilderError as error:
+        db.session.rollback()
+        return _move_failed(journey, error)
+    db.session.commit()
+    if wants_json():
+        version = target.version
+        return jsonify(ok=True, reload=target.id != moment.id, order=[m.id for m in version.moments])
+    return _to_journey(journey, f"moment-{target.id}")
+
+
+def _move_failed(journey: Journey, error: services.BuilderError, moment: Moment | None = None):
+    if wants_json():
+        return jsonify(ok=False, reload=True, message=error.message), 409
+    flash(error.message, "error")
+    if moment is not None:
+        return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=moment.id))
+    return _to_journey(journey)
+
+
+@bp.route("/<int:journey_id>/moments/<int:moment_id>/delete", methods=["GET", "POST"])
+@managers_only
+def moment_delete(journey_id: int, moment_id: int):
+    journey = _journey(journey_id)
+    moment = _moment(journey, moment_id)
+    if request.method == "POST":
+        try:
+            name = services.delete_moment(journey, moment, user_id=_uid())
+        except services.BuilderError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(f"Moment '{name}' deleted. Answers already collected for it are kept.", "success")
+        return _to_journey(journey)
+    answered = versioning.moment_key_answered(journey, moment.key)
+    return render_template("journeys/confirm_delete.html", journey=journey, what="moment", name=moment.name,
+                           detail=f"Its {len(moment.questions)} question(s) go with it.", answered=answered,
+                           cancel=url_for("journeys.moment_show", journey_id=journey.id, moment_id=moment.id))
+
+
+# --------------------------------------------------------------------------------------------------- questions
+
+
+@bp.route("/<int:journey_id>/moments/<int:moment_id>/questions/new", methods=["GET", "POST"])
+@managers_only
+def question_new(journey_id: int, moment_id: int):
+    journey = _journey(journey_id)
+    moment = _moment(journey, moment_id)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        try:
+            question = services.add_question(journey, moment, form.to_spec(), user_id=_uid())
+        except services.BuilderError as error:
+            _builder_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Question '{question.key}' added.", "success")
+            return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=question.moment_id,
+                                    _anchor=f"question-{question.id}"))
+    return render_template("journeys/question_form.html", form=form, journey=journey, moment=moment, question=None,
+                           key_locked=False)
+
+
+@bp.route("/<int:journey_id>/questions/<int:question_id>/edit", methods=["GET", "POST"])
+@managers_only
+def question_edit(journey_id: int, question_id: int):
+    journey = _journey(journey_id)
+    question = _question(journey, question_id)
+    if request.method == "GET":
+        shown = _shown_moment(journey, question.moment)
+        same = shown and next((q for q in shown.questions if q.key == question.key), None)
+        if not same:
+            abort(404)
+        if same.id != question.id:
+            return redirect(url_for("journeys.question_edit", journey_id=journey.id, question_id=same.id))
+    verdict = question.key == VERDICT_KEY
+    form = VerdictForm(obj=question) if verdict else QuestionForm(obj=question)
+    if request.method == "GET" and not verdict:
+        form.options.data = format_options(question.option_specs)
+    if form.validate_on_submit():
+        try:
+            target = services.update_question(journey, question, form.to_spec(), user_id=_uid())
+        except services.BuilderError as error:
+            _builder_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Question '{target.key}' saved.", "success")
+            return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=target.moment_id,
+                                    _anchor=f"question-{target.id}"))
+    key_locked = not verdict and versioning.question_key_answered(journey, question.moment.key, question.key)
+    return render_template("journeys/question_form.html", form=form, journey=journey, moment=question.moment,
+                           question=question, verdict=verdict, key_locked=key_locked)
+
+
+@bp.route("/<int:journey_id>/questions/<int:question_id>/move", methods=["POST"])
+@managers_only
+def question_move(journey_id: int, question_id: int):
+    journey = _journey(journey_id)
+    question = _question(journey, question_id)
+    try:
+        target = services.move_question(journey, question, _step(), user_id=_uid())
+    except services.BuilderError as error:
+        db.session.rollback()
+        return _move_failed(journey, error, question.moment)
+    db.session.commit()
+    if wants_json():
+        moment = target.moment
+        return jsonify(ok=True, reload=target.id != question.id, order=[q.id for q in moment.questions])
+    return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=target.moment_id,
+                            _anchor=f"question-{target.id}"))
+
+
+@bp.route("/<int:journey_id>/questions/<int:question_id>/delete", methods=["GET", "POST"])
+@managers_only
+def question_delete(journey_id: int, question_id: int):
+    journey = _journey(journey_id)
+    question = _question(journey, question_id)
+    back = url_for("journeys.moment_show", journey_id=journey.id, moment_id=question.moment_id)
+    if question.key == VERDICT_KEY:
+        flash("Every moment keeps its verdict question; it cannot be deleted.", "error")
+        return redirect(back)
+    if request.method == "POST":
+        try:
+            key = services.delete_question(journey, question, user_id=_uid())
+            moment_id = (_shown_moment(journey, question.moment) or question.moment).id
+        except services.BuilderError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(back)
+        db.session.commit()
+        flash(f"Question '{key}' deleted. Answers already collected for it are kept.", "success")
+        return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=moment_id))
+    answered = versioning.question_key_answered(journey, question.moment.key, question.key)
+    return render_template("journeys/confirm_delete.html", journey=journey, what="question", name=question.text,
+                           detail="", answered=answered, cancel=back)
+
+
+# --------------------------------------------------------------------------------------------------- workbooks
+
+
+def _filename(name: str, suffix: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "journey"
+    return f"{slug[:60]}{suffix}.xlsx"
+
+
+def _xlsx(data: bytes, filename: str):
+    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=filename)
+
+
+@bp.route("/template.xlsx")
+@managers_only
+def template():
+    return _xlsx(blank_template(), "journey-template.xlsx")
+
+
+@bp.route("/<int:journey_id>/workbook.xlsx")
+@managers_only
+def export(journey_id: int):
+    journey = _journey(journey_id)
+    version = versioning.draft_version(journey) if request.args.get("version") == "draft" else journey.current_version
+    if version is None:
+        abort(404)
+    data = write_journey_workbook(services.version_to_spec(journey, version))
+    return _xlsx(data, _filename(journey.name, f"-v{version.number}"))
+
+
+def _read_upload(form: WorkbookUploadForm):
+    """The uploaded workbook as a spec, or (None, problems)."""
+    try:
+        return read_journey_workbook(form.workbook.data.read()), []
+    except WorkbookError as error:
+        return None, error.problems
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@managers_only
+def import_new():
+    form = WorkbookUploadForm()
+    problems = []
+    if form.validate_on_submit():
+        spec, problems = _read_upload(form)
+        if spec is not None:
+            journey = services.import_journey(current_org_id(), spec, user_id=_uid(),
+                                              source=form.workbook.data.filename or "")
+            db.session.commit()
+            flash(f"Journey '{journey.name}' imported and published with {len(spec.moments)} moments.", "success")
+            return _to_journey(journey)
+    return render_template("journeys/import.html", form=form, problems=problems, journey=None)
+
+
+@bp.route("/<int:journey_id>/import", methods=["GET", "POST"])
+@managers_only
+def import_draft(journey_id: int):
+    journey = _journey(journey_id)
+    form = WorkbookUploadForm()
+    problems = []
+    if form.validate_on_submit():
+        spec, problems = _read_upload(form)
+        if spec is not None:
+            version = services.replace_from_spec(journey, spec, user_id=_uid())
+            db.session.commit()
+            flash(f"Draft version {version.number} made from the workbook. Check it, then publish it.", "success")
+            return _to_journey(journey)
+    return render_template("journeys/import.html", form=form, problems=problems, journey=journey)
+
+
+# --------------------------------------------------------------------------------------------------- library
+
+
+@bp.route("/library")
+@managers_only
+def library():
+    copied = set(db.session.scalars(
+        select(Journey.library_slug).where(Journey.org_id == current_org_id(), Journey.library_slug.is_not(None))))
+    entries = [{
+        "slug": slug, "name": spec.name, "description": spec.description, "moment_count": len(spec.moments),
+        "priorities": [m.name for m in spec.moments if m.priority], "copied": slug in copied,
+        "channels": sorted({(m.channel, CHANNELS.get(m.channel, m.channel)) for m in spec.moments}),
+    } for slug, spec in library_journeys()]
+    return render_template("journeys/library.html", entries=entries)
+
+
+@bp.route("/library/<slug>/copy", methods=["POST"])
+@managers_only
+def library_copy(slug: str):
+    journey = services.copy_library_journey(current_org_id(), slug, user_id=_uid())
+    if journey is None:
+        abort(404)
+    db.session.commit()
+    flash(f"'{journey.name}' copied into your organisation and published. Edit it to fit how you work.", "success")
+    return _to_journey(journey)

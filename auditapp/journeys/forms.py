@@ -1,0 +1,124 @@
+"""Forms of the journey builder. Each form turns its data into the spec dataclasses the services take."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from ..formutil import choices
+from .spec import CHANNELS, KEY_RE, KINDS, QUESTION_TYPES, VERDICT_KEY, MomentSpec, QuestionSpec, parse_options, parse_target
+
+KEY_HINT = "Lower-case letters a-z, digits 0-9 and _. Leave empty to make one from the name."
+KEY_MESSAGE = "Use only lower-case letters a-z, digits 0-9 and '_', for example arrival_at_desk."
+WEIGHT_MESSAGE = "Enter a number of 0 or more, for example 1 or 2.5."
+
+
+def _key_field(hint: str = KEY_HINT) -> StringField:
+    return StringField("Key", validators=[Optional(), Length(max=64), Regexp(KEY_RE.pattern, message=KEY_MESSAGE)],
+                       description=hint, filters=[lambda v: v.strip() if isinstance(v, str) else v])
+
+
+def _weight_field(hint: str) -> FloatField:
+    return FloatField("Weight", default=1.0, description=hint, render_kw={"step": "any", "min": "0", "inputmode": "decimal"},
+                      validators=[InputRequired(WEIGHT_MESSAGE), NumberRange(min=0, message=WEIGHT_MESSAGE)])
+
+
+class JourneyForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the journey a name."), Length(max=200)],
+                       description="What kind of visit this is, e.g. 'Dentist visit'.")
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)],
+                                description="Optional: what the journey covers and when to use it.")
+
+
+class MomentForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the moment a name."), Length(max=200)],
+                       description="The moment as the customer would call it, e.g. 'Greeted by the nurse'.")
+    key = _key_field()
+    channel = SelectField("Channel", choices=choices(CHANNELS), validators=[DataRequired("Pick a channel.")])
+    kind = SelectField("Kind", choices=choices({"": "Not set", **KINDS}), validate_choice=True,
+                       description="Basic: using the service. Decisive: the customer has a problem. "
+                                   "Invisible: decided behind the scenes.")
+    priority = BooleanField("Priority moment", description="Pick the 3 to 5 moments that matter most.")
+    weight = _weight_field("How much this moment counts in the journey score (default 1).")
+    expected_seconds = IntegerField(
+        "Expected duration in seconds", validators=[Optional(), NumberRange(min=0, max=86400,
+                                                                            message="Enter whole seconds from 0 to 86400.")],
+        description="Optional. How long the moment should take (SAS: about 15 seconds).")
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+
+    def to_spec(self) -> MomentSpec:
+        return MomentSpec(key=self.key.data or "", name=self.name.data.strip(), channel=self.channel.data,
+                          kind=self.kind.data or None, priority=bool(self.priority.data), weight=float(self.weight.data),
+                          expected_seconds=self.expected_seconds.data, description=(self.description.data or "").strip())
+
+
+class QuestionForm(FlaskForm):
+    text = StringField("Question", validators=[DataRequired("Write the question."), Length(max=1000)],
+                       description="As the shopper reads it, e.g. 'Were you greeted within 30 seconds?'")
+    key = _key_field("Lower-case letters a-z, digits 0-9 and _. Leave empty to make one from the question.")
+    type = SelectField("Answer type", choices=choices(QUESTION_TYPES))
+    options = StringField("Options (choice only)", validators=[Optional(), Length(max=2000)],
+                          description="Label=score|Label=score with scores from 0 to 1, or a label alone for an "
+                                      "unscored option, e.g. Within 3 rings=1|4-6 rings=0.5|More than 6=0")
+    target = StringField("Target (number only)", validators=[Optional(), Length(max=32)],
+                         description="<=N or >=N, e.g. <=120 for at most 120 seconds. Without a target a number "
+                                     "is recorded but not scored.")
+    help = StringField("Help for the shopper", validators=[Optional(), Length(max=2000)])
+    required = BooleanField("Required", description="The evaluation cannot be sent without an answer (n/a counts).")
+    critical = BooleanField("Critical", description="If this scores 0, the whole moment scores 0.")
+    weight = _weight_field("How much this question counts in the moment score (default 1).")
+
+    def validate_key(self, field):
+        if field.data == VERDICT_KEY:
+            raise ValidationError("The key 'verdict' belongs to the moment's verdict question; pick another.")
+
+    def validate_options(self, field):
+        text = (field.data or "").strip()
+        if self.type.data == "choice":
+            if not text:
+                raise ValidationError("A choice question needs options, e.g. Yes=1|Partly=0.5|No=0")
+            try:
+                parse_options(text)
+            except ValueError as error:
+                raise ValidationError(f"{str(error).capitalize()}.") from None
+        elif text:
+            raise ValidationError("Options are only for choice questions: clear this or change the answer type.")
+
+    def validate_target(self, field):
+        text = (field.data or "").strip()
+        if not text:
+            return
+        if self.type.data != "number":
+            raise ValidationError("A target is only for number questions: clear this or change the answer type.")
+        try:
+            parse_target(text)
+        except ValueError as error:
+            raise ValidationError(f"{str(error).capitalize()}.") from None
+
+    def to_spec(self) -> QuestionSpec:
+        qtype = self.type.data
+        options = parse_options(self.options.data.strip()) if qtype == "choice" else ()
+        target = ((self.target.data or "").strip() or None) if qtype == "number" else None
+        return QuestionSpec(key=self.key.data or "", text=self.text.data.strip(), type=qtype,
+                            required=bool(self.required.data), weight=float(self.weight.data),
+                            critical=bool(self.critical.data), options=options, target=target,
+                            help=(self.help.data or "").strip())
+
+
+class VerdictForm(FlaskForm):
+    """The verdict question: only its wording and help can change."""
+
+    text = StringField("Question", validators=[DataRequired("Write the question."), Length(max=1000)])
+    help = StringField("Help for the shopper", validators=[Optional(), Length(max=2000)])
+
+    def to_spec(self) -> QuestionSpec:
+        return QuestionSpec(key=VERDICT_KEY, text=self.text.data.strip(), type="mnm", required=True,
+                            help=(self.help.data or "").strip())
+
+
+class WorkbookUploadForm(FlaskForm):
+    workbook = FileField("Journey workbook (.xlsx)", validators=[
+        FileRequired("Choose an .xlsx file to upload."),
+        FileAllowed(["xlsx"], "Only .xlsx workbooks can be imported: save the file from Excel or LibreOffice as .xlsx."),
+    ])
