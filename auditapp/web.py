@@ -12,7 +12,7 @@ from .extensions import db, login_manager
 from .tenancy import current_role, load_membership
 
 # Domain packages, each with a blueprint `bp`; their CLI commands live in `<package>/commands.py` as COMMANDS.
-PACKAGES = ("auth", "locations", "journeys", "evaluations", "visits", "results", "exports", "api")
+PACKAGES = ("auth", "locations", "journeys", "evaluations", "visits", "results", "exports", "api", "orgsettings")
 
 # (endpoint, label, roles): an entry shows only when its endpoint exists and the role may use it.
 NAV = [
@@ -26,6 +26,7 @@ NAV = [
     ("evaluations.mine", "Sent", ("shopper", "staff")),
     ("auth.users", "Users", ("admin",)),
     ("auth.audit_log", "Audit log", ("admin",)),
+    ("orgsettings.edit", "Settings", ("admin",)),
 ]
 
 CSP = (

@@ -1,0 +1,49 @@
+from flask_wtf import FlaskForm
+from wtforms import FloatField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from .services import SettingsError, canonical_time_zone, check_bands
+
+
+class PercentField(FloatField):
+    """A number from 0 to 100; a decimal comma is accepted, and a clear message replaces WTForms' own."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        raw = (valuelist[0] or "").strip().replace(",", ".").rstrip("%").strip()
+        try:
+            self.data = float(raw)
+        except ValueError:
+            self.data = None
+            raise ValueError("Type a number from 0 to 100, e.g. 50.") from None
+        if self.data != self.data or self.data in (float("inf"), float("-inf")):  # NaN, infinity
+            self.data = None
+            raise ValueError("Type a number from 0 to 100, e.g. 50.")
+
+
+class SettingsForm(FlaskForm):
+    name = StringField("Organisation name", validators=[DataRequired("Give the organisation a name."), Length(max=200)])
+    timezone = StringField("Time zone", description="Dates in filters and on screen use it, e.g. Europe/Stockholm.",
+                           validators=[DataRequired("Choose a time zone, e.g. Europe/London or UTC.")])
+    band_low = PercentField("Miserable below", description="Scores under this are shown as miserable (red). Default 50.",
+                            validators=[InputRequired("Type a number, e.g. 50.")])
+    band_high = PercentField("Magical from", description="Scores from this up are shown as magical (green); "
+                             "in between, neutral. Default 80.", validators=[InputRequired("Type a number, e.g. 80.")])
+
+    def validate_timezone(self, field):
+        zone = canonical_time_zone(field.data)
+        if zone is None:
+            raise ValidationError(f"'{field.data}' is not a known time zone; pick one from the list, e.g. Europe/London.")
+        field.data = zone
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.band_low.data is not None and self.band_high.data is not None and not self.band_low.errors \
+                and not self.band_high.errors:
+            try:
+                check_bands(self.band_low.data, self.band_high.data)
+            except SettingsError as error:
+                self[error.field].errors.append(str(error))
+                ok = False
+        return ok

@@ -1,0 +1,68 @@
+"""Change an organisation's settings. Services flush; views and CLI commands commit."""
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from ..audit import record
+from ..auth.models import Organisation
+from ..extensions import db
+
+DEFAULT_BANDS = (50.0, 80.0)
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be saved; `field` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> tuple[str, ...]:
+    """IANA zone names, sorted; the legacy aliases without a region (EST, posix/...) left out of the list."""
+    regional = sorted(name for name in available_timezones() if "/" in name and not name.startswith(("posix/", "right/")))
+    return ("UTC", *regional)
+
+
+@lru_cache(maxsize=1)
+def _zones_by_lower() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
+
+
+def canonical_time_zone(value: str) -> str | None:
+    """The zone's proper spelling ('europe/stockholm' -> 'Europe/Stockholm'), or None if there is no such zone."""
+    return _zones_by_lower().get((value or "").strip().lower())
+
+
+def check_bands(band_low: float, band_high: float) -> None:
+    if not 0 < band_low < 100:
+        raise SettingsError("The lower band must be more than 0 and less than 100.", "band_low")
+    if not 0 < band_high <= 100:
+        raise SettingsError("The upper band must be more than 0 and at most 100.", "band_high")
+    if band_low >= band_high:
+        raise SettingsError(f"The upper band must be above the lower band ({band_low:g}).", "band_high")
+
+
+def update_settings(org: Organisation, *, name: str, timezone: str, band_low: float, band_high: float) -> dict:
+    """Save the settings and audit-log what changed; returns {field: [old, new]} (empty when nothing changed)."""
+    name = (name or "").strip()
+    if not name:
+        raise SettingsError("Give the organisation a name.", "name")
+    zone = canonical_time_zone(timezone)
+    if zone is None:
+        raise SettingsError(f"'{timezone}' is not a known time zone; pick one from the list, e.g. Europe/London.",
+                            "timezone")
+    band_low, band_high = float(band_low), float(band_high)
+    check_bands(band_low, band_high)
+    new = {"name": name, "timezone": zone, "band_low": band_low, "band_high": band_high}
+    changed = {key: [getattr(org, key), value] for key, value in new.items() if getattr(org, key) != value}
+    for key, (_, value) in changed.items():
+        setattr(org, key, value)
+    if changed:
+        db.session.flush()
+        record("organisation.settings_changed", org, org_id=org.id,
+               summary="Settings changed: " + "; ".join(f"{k} {old} -> {value}" for k, (old, value) in changed.items()),
+               detail=changed)
+    return changed

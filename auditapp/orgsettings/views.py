@@ -1,0 +1,31 @@
+"""The organisation settings page (admins only)."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+
+from ..extensions import db
+from ..tenancy import admins_only, current_org
+from . import bp
+from .forms import SettingsForm
+from .services import SettingsError, time_zones, update_settings
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@admins_only
+def edit():
+    org = current_org()
+    form = SettingsForm(obj=org)
+    form.timezone.render_kw = {"list": "tz-options", "autocomplete": "off", "spellcheck": "false"}
+    form.band_low.render_kw = form.band_high.render_kw = {"inputmode": "decimal"}
+    if form.validate_on_submit():
+        try:
+            changed = update_settings(org, name=form.name.data, timezone=form.timezone.data,
+                                      band_low=form.band_low.data, band_high=form.band_high.data)
+        except SettingsError as error:
+            db.session.rollback()
+            form[error.field].errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("Settings saved." if changed else "Nothing changed.", "success")
+            return redirect(url_for(".edit"))
+    return render_template("orgsettings/edit.html", form=form, org=org, time_zones=time_zones())
