@@ -1,0 +1,900 @@
+"""The single source of result numbers for the dashboard, the JSON API and the Excel scorecard.
+
+Everything is aggregated in SQL (COUNT, SUM, SUM of squares and SUM(CASE ...) grouped by moment, location, period
+or source over indexed columns); Python only combines a handful of aggregate rows and turns them into means and
+95% intervals with auditapp.scoring.stats. The rules are those of contract section 3:
+
+- only evaluations whose status is in COUNTED_STATUSES count (rejected ones never do);
+- a moment's score is the mean of its per-evaluation moment scores, `n` the evaluations that gave it a score;
+  verdict counts and critical fails count MomentResult rows; the overall score is the mean of evaluation scores;
+- `from` / `to` are inclusive dates in the organisation's time zone, applied to `started_at` (stored naive UTC);
+- moments of different journey versions are the same moment when their keys match; names and order come from
+  the journey's current version, and keys no longer in it come last, marked retired.
+
+Change against the previous period: with a `from` date, the previous period has the same length and ends the
+day before `from` (the length runs to `to`, or to today when `to` is open). Without a `from` date (all time),
+the change compares the last 30 days up to `to` (or today) with the 30 days before, so an open-ended dashboard
+still warns about recent movement.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, case, func, select
+
+from ..evaluations.models import COUNTED_STATUSES, SOURCES, Answer, Evaluation, MomentResult, Photo
+from ..extensions import db
+from ..journeys.models import Journey, JourneyVersion, Moment, Question
+from ..locations.models import Location
+from ..scoring.stats import ChangeSignal, Estimate, change_signal, estimate
+from ..scoring.stats import perception_gap as gap_of
+from ..timeutil import local_day_bounds, local_today, to_local
+from .sqlhelpers import GRAINS, local_period_key, period_key, period_keys, period_label, period_start
+
+LOW_N = 3  # fewer scored evaluations than this: greyed and left out of rankings
+GAP_THRESHOLD = 15.0
+COMPARE_DAYS = 30  # the window compared when the period has no start
+PERIOD_PRESETS: dict[str, str] = {
+    "30d": "Last 30 days",
+    "90d": "Last 90 days",
+    "365d": "Last 12 months",
+    "this_month": "This month",
+    "last_month": "Last month",
+    "all": "All time",
+    "custom": "Custom dates",
+}
+SOURCE_LABELS: dict[str, str] = {"": "Shoppers and staff", "shopper": "Secret shoppers", "staff": "Staff"}
+PHOTO_URL = "/api/v1/photos/{public_id}"
+
+E, MR = Evaluation, MomentResult
+
+
+# --- filters -------------------------------------------------------------------------------------------------
+
+
+class FilterError(ValueError):
+    """Bad filter arguments; `errors` lists every problem as {"field": ..., "message": ...}."""
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        self.errors = [{"field": name, "message": message} for name, message in errors]
+        self.field, self.message = errors[0]
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors))
+
+
+class NotFound(LookupError):
+    """The journey is not one of this organisation's (callers answer 404)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    journey_id: int
+    location_id: int | None = None
+    region: str | None = None
+    date_from: date | None = None  # inclusive, organisation's local date
+    date_to: date | None = None  # inclusive
+    source: str | None = None  # "shopper", "staff" or None for both
+    period: str | None = None  # the preset the dates came from, if any (for redisplaying the form)
+
+    def to_args(self) -> dict[str, str]:
+        """Query-string arguments that give these filters back through filters_from_args (dates made concrete)."""
+        args = {"journey_id": str(self.journey_id)}
+        if self.location_id:
+            args["location_id"] = str(self.location_id)
+        if self.region:
+            args["region"] = self.region
+        if self.date_from:
+            args["from"] = self.date_from.isoformat()
+        if self.date_to:
+            args["to"] = self.date_to.isoformat()
+        if self.source:
+            args["source"] = self.source
+        return args
+
+
+def preset_dates(period: str, today: date) -> tuple[date | None, date | None]:
+    """Inclusive (from, to) of a period preset, relative to the organisation's today."""
+    if period in ("30d", "90d", "365d"):
+        return today - timedelta(days=int(period[:-1]) - 1), today
+    if period == "this_month":
+        return today.replace(day=1), today
+    if period == "last_month":
+        end = today.replace(day=1) - timedelta(days=1)
+        return end.replace(day=1), end
+    return None, None  # all
+
+
+def _parse_int(value: str) -> int | None:
+    value = value.strip()
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+def _parse_date(value: str) -> date | None:
+    value = value.strip()
+    if len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def filters_from_args(args: Mapping[str, str], org, *, journey_id: int | None = None, today: date | None = None) -> Filters:
+    """Parse and check `journey_id, location_id, region, from, to, source` (and `period`, a preset name).
+
+    Raises FilterError listing every bad field. `journey_id` given here (from the URL) wins over the argument.
+    Whether the journey belongs to `org` is the caller's check (404, not 422); a location or region that is not
+    the organisation's is a filter error.
+    """
+    errors: list[tuple[str, str]] = []
+
+    def arg(name: str) -> str:
+        value = args.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    if journey_id is None:
+        raw = arg("journey_id")
+        journey_id = _parse_int(raw)
+        if not raw:
+            errors.append(("journey_id", "is required"))
+        elif journey_id is None:
+            errors.append(("journey_id", "must be a journey id (a whole number)"))
+
+    location_id = None
+    if raw := arg("location_id"):
+        location_id = _parse_int(raw)
+        if location_id is None:
+            errors.append(("location_id", "must be a location id (a whole number)"))
+        elif db.session.scalar(select(Location.id).where(Location.id == location_id, Location.org_id == org.id)) is None:
+            errors.append(("location_id", "is not one of your locations"))
+            location_id = None
+
+    region = arg("region") or None
+    if region is not None:
+        found = db.session.scalar(select(Location.id).where(Location.org_id == org.id, Location.region == region).limit(1))
+        if found is None:
+            errors.append(("region", "is not the region of any of your locations"))
+
+    source = arg("source").lower() or None
+    if source == "all":
+        source = None
+    if source is not None and source not in SOURCES:
+        errors.append(("source", "must be shopper, staff or all"))
+
+    period = arg("period") or None
+    date_from = date_to = None
+    if period is not None and period not in PERIOD_PRESETS:
+        errors.append(("period", f"must be one of {', '.join(PERIOD_PRESETS)}"))
+    elif period not in (None, "custom"):
+        date_from, date_to = preset_dates(period, today or local_today(org.timezone))
+    else:
+        for name in ("from", "to"):
+            raw = arg(name)
+            parsed = _parse_date(raw) if raw else None
+            if raw and parsed is None:
+                errors.append((name, "must be a date written YYYY-MM-DD"))
+            if name == "from":
+                date_from = parsed
+            else:
+                date_to = parsed
+        if date_from and date_to and date_to < date_from:
+            errors.append(("to", "must be on or after the from date"))
+
+    if errors:
+        raise FilterError(errors)
+    return Filters(journey_id=journey_id, location_id=location_id, region=region, date_from=date_from,
+                   date_to=date_to, source=source, period=period)
+
+
+# --- result types --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Inclusive local dates; None is open-ended."""
+
+    date_from: date | None
+    date_to: date | None
+
+    @property
+    def label(self) -> str:
+        if self.date_from and self.date_to:
+            return f"{self.date_from.isoformat()} to {self.date_to.isoformat()}"
+        if self.date_from:
+            return f"from {self.date_from.isoformat()}"
+        if self.date_to:
+            return f"up to {self.date_to.isoformat()}"
+        return "all time"
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The two windows the change and the warning signal compare."""
+
+    current: Window
+    previous: Window
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class MomentRef:
+    key: str
+    name: str
+    position: int
+    channel: str = ""
+    kind: str | None = None
+    priority: bool = False
+    weight: float = 1.0
+    expected_seconds: int | None = None
+    retired: bool = False  # not in the journey's current version
+
+
+@dataclass(frozen=True, slots=True)
+class MomentStats:
+    key: str
+    name: str
+    position: int
+    channel: str
+    kind: str | None
+    priority: bool
+    weight: float
+    expected_seconds: int | None
+    retired: bool
+    n: int  # evaluations that gave this moment a score
+    score: float | None  # mean moment score, 0-100, unrounded
+    low: float | None  # 95% interval
+    high: float | None
+    magical: int
+    neutral: int
+    miserable: int
+    critical_fails: int
+    mean_duration: float | None  # seconds, over the evaluations that timed it
+    duration_n: int
+    previous_n: int  # the comparison's previous window
+    previous_score: float | None
+    change: float | None  # comparison current mean minus previous mean, points
+    signal: ChangeSignal
+
+    @property
+    def low_n(self) -> bool:
+        return self.n < LOW_N
+
+    @property
+    def verdicts(self) -> int:
+        return self.magical + self.neutral + self.miserable
+
+    @property
+    def duration_over(self) -> float | None:
+        """Mean duration minus expected, seconds (positive: slower than expected)."""
+        if self.mean_duration is None or not self.expected_seconds:
+            return None
+        return self.mean_duration - self.expected_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Scorecard:
+    journey_id: int
+    journey_name: str
+    filters: Filters
+    period: Window
+    comparison: Comparison
+    evaluations: int  # counted evaluations in the period
+    score: float | None  # mean evaluation score
+    estimate: Estimate  # n = evaluations with a score, mean = score, 95% interval
+    remembered_score: float | None  # peak-end: mean over evaluations of (first + worst + last moment) / 3
+    remembered: Estimate
+    previous: Estimate  # overall score in the comparison's previous window
+    signal: ChangeSignal  # overall score, comparison current vs previous
+    moments: list[MomentStats]
+    weakest_priority: MomentStats | None  # lowest scored priority moment with n >= 3
+    weakest: MomentStats | None  # lowest scored moment with n >= 3, priority or not
+
+    def moment(self, key: str) -> MomentStats | None:
+        return next((m for m in self.moments if m.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    n: int
+    score: float | None
+
+    @property
+    def low_n(self) -> bool:
+        return self.n < LOW_N
+
+
+@dataclass(frozen=True, slots=True)
+class LocationRef:
+    id: int
+    code: str
+    name: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class Heatmap:
+    locations: list[LocationRef]  # with at least one counted evaluation, by name
+    moments: list[MomentRef]
+    cells: dict[tuple[int, str], Cell]  # (location id, moment key)
+    totals: dict[int, Cell]  # location id -> mean evaluation score
+    evaluations: dict[int, int]  # location id -> counted evaluations
+
+    def cell(self, location_id: int, moment_key: str) -> Cell:
+        return self.cells.get((location_id, moment_key), Cell(0, None))
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    key: str  # 'YYYY-MM' or the Monday 'YYYY-MM-DD'
+    label: str  # 'YYYY-MM' or 'YYYY-Www'
+    start: date
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    grain: str
+    periods: list[Period]  # every period from the first to the last, empty ones included
+    moments: list[MomentRef]
+    cells: dict[tuple[str, str], Cell]  # (period key, moment key)
+    overall: dict[str, Cell]  # period key -> mean evaluation score
+
+    def cell(self, period_key_: str, moment_key: str) -> Cell:
+        return self.cells.get((period_key_, moment_key), Cell(0, None))
+
+
+@dataclass(frozen=True, slots=True)
+class GapRow:
+    key: str
+    name: str
+    position: int
+    retired: bool
+    shopper: Estimate
+    staff: Estimate
+    gap: float | None  # staff mean minus shopper mean
+    flagged: bool  # staff at least 15 points above shoppers, both sides n >= 3
+
+
+@dataclass(frozen=True, slots=True)
+class PraiseNote:
+    evaluation_id: int
+    started_at: datetime  # naive UTC
+    source: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PraiseMoment:
+    key: str
+    name: str
+    magical: int  # verdicts "magical" at this location
+    verdicts: int
+    notes: list[PraiseNote]  # newest first, at most three
+
+
+@dataclass(frozen=True, slots=True)
+class LocationPraise:
+    location: LocationRef
+    moments: list[PraiseMoment]  # most magical first
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoRef:
+    public_id: str
+    url: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerNote:
+    moment_key: str
+    question_key: str
+    question: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DrillItem:
+    evaluation_id: int
+    started_at: datetime  # naive UTC
+    location: LocationRef
+    source: str
+    status: str
+    score: float | None  # evaluation score
+    moment_score: float | None  # the drilled moment's score (None without a moment)
+    verdict: str | None
+    critical_fail: bool
+    duration_seconds: float | None
+    moment_note: str
+    notes: str  # the evaluation's general notes
+    answer_notes: list[AnswerNote]
+    photos: list[PhotoRef]
+
+
+@dataclass(frozen=True, slots=True)
+class Drilldown:
+    moment: MomentRef | None
+    location: LocationRef | None
+    total: int
+    offset: int
+    limit: int
+    items: list[DrillItem]
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyHeadline:
+    journey_id: int
+    name: str
+    moments: int
+    evaluations: int  # in the recent window
+    score: float | None
+    all_evaluations: int
+    all_score: float | None
+    last_at: datetime | None
+
+
+# --- shared building blocks ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Agg:
+    """Additive aggregates of one group; buckets of the same group are summed before means are taken."""
+
+    n: int = 0
+    total: float = 0.0
+    total_sq: float = 0.0
+    extra: list[float] = field(default_factory=list)
+
+    def add(self, n, total, total_sq, *extra) -> None:
+        self.n += int(n or 0)
+        self.total += float(total or 0)
+        self.total_sq += float(total_sq or 0)
+        if not self.extra:
+            self.extra = [0] * len(extra)
+        for i, value in enumerate(extra):
+            self.extra[i] += value or 0
+
+    @property
+    def triple(self) -> tuple[int, float, float]:
+        return (self.n, self.total, self.total_sq)
+
+    def estimate(self) -> Estimate:
+        return estimate(self.n, self.total, self.total_sq)
+
+
+def load_journey(org, journey_id: int) -> Journey:
+    journey = db.session.get(Journey, journey_id)
+    if journey is None or journey.org_id != org.id:
+        raise NotFound(f"journey {journey_id}")
+    return journey
+
+
+def _bounds(org, date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:
+    return local_day_bounds(date_from, date_to, org.timezone)
+
+
+def _conditions(org, filters: Filters, start: datetime | None, end: datetime | None) -> list:
+    """WHERE terms on Evaluation: tenant, journey, counted statuses, [start, end), location, region, source."""
+    terms = [E.journey_id == filters.journey_id, E.started_at.is_not(None), E.org_id == org.id,
+             E.status.in_(COUNTED_STATUSES)]
+    if start is not None:
+        terms.append(E.started_at >= start)
+    if end is not None:
+        terms.append(E.started_at < end)
+    if filters.location_id:
+        terms.append(E.location_id == filters.location_id)
+    if filters.region:
+        terms.append(E.location_id.in_(select(Location.id).where(Location.org_id == org.id,
+                                                                 Location.region == filters.region)))
+    if filters.source:
+        terms.append(E.source == filters.source)
+    return terms
+
+
+def _count_if(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def journey_moments(journey: Journey, extra_keys=()) -> list[MomentRef]:
+    """The current version's moments in timeline order, then `extra_keys` not in it (retired), oldest name kept."""
+    refs: list[MomentRef] = []
+    if journey.current_version_id:
+        for m in db.session.scalars(select(Moment).where(Moment.version_id == journey.current_version_id)
+                                    .order_by(Moment.position, Moment.id)):
+            refs.append(MomentRef(key=m.key, name=m.name, position=m.position, channel=m.channel, kind=m.kind,
+                                  priority=bool(m.priority), weight=m.weight, expected_seconds=m.expected_seconds))
+    known = {r.key for r in refs}
+    retired = sorted({k for k in extra_keys if k not in known})
+    if retired:
+        latest: dict[str, Moment] = {}
+        rows = db.session.execute(
+            select(Moment, JourneyVersion.number).join(JourneyVersion, JourneyVersion.id == Moment.version_id)
+            .where(JourneyVersion.journey_id == journey.id, Moment.key.in_(retired))
+            .order_by(JourneyVersion.number.desc())
+        )
+        for moment, _ in rows:
+            latest.setdefault(moment.key, moment)
+        start = max((r.position for r in refs), default=-1) + 1
+        retired.sort(key=lambda k: (latest[k].position if k in latest else 10**6, k))
+        for i, key in enumerate(retired):
+            m = latest.get(key)
+            refs.append(MomentRef(key=key, name=m.name if m else key, position=start + i,
+                                  channel=m.channel if m else "", kind=m.kind if m else None, priority=False,
+                                  weight=m.weight if m else 1.0, expected_seconds=m.expected_seconds if m else None,
+                                  retired=True))
+    return refs
+
+
+# --- scorecard -----------------------------------------------------------------------------------------------
+
+
+def comparison_for(filters: Filters, today: date) -> Comparison:
+    if filters.date_from:
+        last = filters.date_to or today
+        days = max((last - filters.date_from).days + 1, 1)
+        previous = Window(filters.date_from - timedelta(days=days), filters.date_from - timedelta(days=1))
+        current = Window(filters.date_from, filters.date_to)
+        return Comparison(current, previous, f"Change compares this period with the {days} days before it "
+                                             f"({previous.label}).")
+    ref = filters.date_to or today
+    current = Window(ref - timedelta(days=COMPARE_DAYS - 1), filters.date_to)
+    previous = Window(ref - timedelta(days=2 * COMPARE_DAYS - 1), ref - timedelta(days=COMPARE_DAYS))
+    return Comparison(current, previous, f"The period has no start date, so change compares the last {COMPARE_DAYS} "
+                                         f"days ({current.label}) with the {COMPARE_DAYS} days before "
+                                         f"({previous.label}).")
+
+
+def scorecard(org, filters: Filters, *, today: date | None = None) -> Scorecard:
+    """Headline and per-moment figures for one journey under `filters` (two GROUP BY queries)."""
+    journey = load_journey(org, filters.journey_id)
+    today = today or local_today(org.timezone)
+    comparison = comparison_for(filters, today)
+    start, end = _bounds(org, filters.date_from, filters.date_to)
+    current_start, _ = _bounds(org, comparison.current.date_from, None)
+    previous_start, _ = _bounds(org, comparison.previous.date_from, None)
+
+    # One scan covers the period and the comparison: bucket 2 = comparison current, 1 = previous, 0 = older.
+    # With a `from` date the scan starts at the previous window and the period is bucket 2 alone; without one,
+    # the period is every bucket.
+    bucket = case((E.started_at >= current_start, 2), (E.started_at >= previous_start, 1), else_=0).label("bucket")
+    in_period = (2,) if filters.date_from else (0, 1, 2)
+    terms = _conditions(org, filters, previous_start if filters.date_from else None, end)
+
+    overall: dict[int, _Agg] = {}
+    remembered = _Agg()
+    eval_rows = db.session.execute(
+        select(bucket, func.count(E.score), func.sum(E.score), func.sum(E.score * E.score), func.count(),
+               func.count(E.remembered_score), func.sum(E.remembered_score),
+               func.sum(E.remembered_score * E.remembered_score))
+        .where(*terms).group_by(bucket)
+    )
+    evaluations = 0
+    for b, n, total, total_sq, count, rn, rtotal, rtotal_sq in eval_rows:
+        agg = overall.setdefault(b, _Agg())
+        agg.add(n, total, total_sq)
+        if b in in_period:
+            evaluations += int(count or 0)
+            remembered.add(rn, rtotal, rtotal_sq)
+    main = _Agg()
+    for b in in_period:
+        if b in overall:
+            main.add(*overall[b].triple)
+
+    per_moment: dict[str, dict[int, _Agg]] = {}
+    moment_rows = db.session.execute(
+        select(MR.moment_key, bucket, func.count(MR.score), func.sum(MR.score), func.sum(MR.score * MR.score),
+               _count_if(MR.verdict == "magical"), _count_if(MR.verdict == "neutral"),
+               _count_if(MR.verdict == "miserable"), _count_if(MR.critical_fail.is_(True)),
+               func.count(MR.duration_seconds), func.sum(MR.duration_seconds))
+        .join(E, E.id == MR.evaluation_id).where(*terms).group_by(MR.moment_key, bucket)
+    )
+    for key, b, n, total, total_sq, *extra in moment_rows:
+        per_moment.setdefault(key, {}).setdefault(b, _Agg()).add(n, total, total_sq, *extra)
+
+    moments = []
+    for ref in journey_moments(journey, per_moment.keys()):
+        buckets = per_moment.get(ref.key, {})
+        agg = _Agg()
+        for b in in_period:
+            if b in buckets:
+                agg.add(*buckets[b].triple, *buckets[b].extra)
+        extra = agg.extra or [0] * 6
+        magical, neutral, miserable, critical, duration_n, duration_total = extra
+        if ref.retired and agg.n == 0 and not any(extra):
+            continue  # only outside the period: nothing to show
+        est = agg.estimate()
+        current, previous = buckets.get(2, _Agg()), buckets.get(1, _Agg())
+        prev_est = previous.estimate()
+        cur_mean = current.estimate().mean
+        moments.append(MomentStats(
+            key=ref.key, name=ref.name, position=ref.position, channel=ref.channel, kind=ref.kind,
+            priority=ref.priority, weight=ref.weight, expected_seconds=ref.expected_seconds, retired=ref.retired,
+            n=est.n, score=est.mean, low=est.low, high=est.high,
+            magical=int(magical), neutral=int(neutral), miserable=int(miserable), critical_fails=int(critical),
+            mean_duration=(float(duration_total) / duration_n) if duration_n else None, duration_n=int(duration_n),
+            previous_n=prev_est.n, previous_score=prev_est.mean,
+            change=(cur_mean - prev_est.mean) if cur_mean is not None and prev_est.mean is not None else None,
+            signal=change_signal(current.triple, previous.triple),
+        ))
+
+    ranked = [m for m in moments if not m.low_n and m.score is not None and not m.retired]
+    weakest = min(ranked, key=lambda m: (m.score, m.position), default=None)
+    weakest_priority = min((m for m in ranked if m.priority), key=lambda m: (m.score, m.position), default=None)
+    est = main.estimate()
+    remembered_est = remembered.estimate()
+    return Scorecard(
+        journey_id=journey.id, journey_name=journey.name, filters=filters,
+        period=Window(filters.date_from, filters.date_to), comparison=comparison,
+        evaluations=evaluations, score=est.mean, estimate=est,
+        remembered_score=remembered_est.mean, remembered=remembered_est,
+        previous=overall.get(1, _Agg()).estimate(),
+        signal=change_signal(overall.get(2, _Agg()).triple, overall.get(1, _Agg()).triple),
+        moments=moments, weakest_priority=weakest_priority, weakest=weakest,
+    )
+
+
+# --- heatmap -------------------------------------------------------------------------------------------------
+
+
+def _location_refs(org, ids) -> list[LocationRef]:
+    if not ids:
+        return []
+    rows = db.session.scalars(select(Location).where(Location.org_id == org.id, Location.id.in_(list(ids)))
+                              .order_by(Location.name, Location.code))
+    return [LocationRef(loc.id, loc.code, loc.name, loc.region or "") for loc in rows]
+
+
+def heatmap(org, filters: Filters) -> Heatmap:
+    """Locations x moments: mean moment score and n per cell, and each location's mean evaluation score."""
+    journey = load_journey(org, filters.journey_id)
+    terms = _conditions(org, filters, *_bounds(org, filters.date_from, filters.date_to))
+    cells: dict[tuple[int, str], Cell] = {}
+    keys: set[str] = set()
+    for location_id, key, n, total in db.session.execute(
+        select(E.location_id, MR.moment_key, func.count(MR.score), func.sum(MR.score))
+        .join(E, E.id == MR.evaluation_id).where(*terms).group_by(E.location_id, MR.moment_key)
+    ):
+        keys.add(key)
+        cells[(location_id, key)] = Cell(int(n), float(total) / n if n else None)
+    totals: dict[int, Cell] = {}
+    counts: dict[int, int] = {}
+    for location_id, n, total, count in db.session.execute(
+        select(E.location_id, func.count(E.score), func.sum(E.score), func.count()).where(*terms)
+        .group_by(E.location_id)
+    ):
+        totals[location_id] = Cell(int(n), float(total) / n if n else None)
+        counts[location_id] = int(count)
+    moments = [m for m in journey_moments(journey, keys) if not m.retired or m.key in keys]
+    return Heatmap(locations=_location_refs(org, counts), moments=moments, cells=cells, totals=totals,
+                   evaluations=counts)
+
+
+# --- trend ---------------------------------------------------------------------------------------------------
+
+
+def default_grain(filters: Filters, today: date) -> str:
+    """Weeks for a period of up to about four months, months beyond (or when open-ended)."""
+    if filters.date_from and (filters.date_to or today) - filters.date_from <= timedelta(days=124):
+        return "week"
+    return "month"
+
+
+def trend(org, filters: Filters, grain: str = "month") -> Trend:
+    """Period x moment mean scores, periods of the organisation's local calendar, computed in SQL."""
+    if grain not in GRAINS:
+        raise ValueError(f"grain must be one of {', '.join(GRAINS)}")
+    journey = load_journey(org, filters.journey_id)
+    terms = _conditions(org, filters, *_bounds(org, filters.date_from, filters.date_to))
+    first, last = db.session.execute(select(func.min(E.started_at), func.max(E.started_at)).where(*terms)).one()
+    if first is None:
+        return Trend(grain, [], journey_moments(journey), {}, {})
+    dialect = db.session.get_bind().dialect.name
+    key = local_period_key(E.started_at, grain, org.timezone, dialect, (first, last)).label("period")
+    cells: dict[tuple[str, str], Cell] = {}
+    keys: set[str] = set()
+    for period, moment_key, n, total in db.session.execute(
+        select(key, MR.moment_key, func.count(MR.score), func.sum(MR.score))
+        .join(E, E.id == MR.evaluation_id).where(*terms).group_by(key, MR.moment_key)
+    ):
+        keys.add(moment_key)
+        cells[(period, moment_key)] = Cell(int(n), float(total) / n if n else None)
+    overall: dict[str, Cell] = {}
+    for period, n, total in db.session.execute(
+        select(key, func.count(E.score), func.sum(E.score)).where(*terms).group_by(key)
+    ):
+        overall[period] = Cell(int(n), float(total) / n if n else None)
+    first_day = filters.date_from or to_local(first, org.timezone).date()
+    last_day = filters.date_to or to_local(last, org.timezone).date()
+    if last_day < first_day:
+        last_day = first_day
+    periods = [Period(k, period_label(k, grain), period_start(k, grain)) for k in period_keys(first_day, last_day, grain)]
+    moments = [m for m in journey_moments(journey, keys) if not m.retired or m.key in keys]
+    return Trend(grain=grain, periods=periods, moments=moments, cells=cells, overall=overall)
+
+
+def period_key_for(day: date, grain: str) -> str:
+    """The trend period holding a local date (for marking when an action started)."""
+    return period_key(day, grain)
+
+
+# --- perception gap ------------------------------------------------------------------------------------------
+
+
+def perception_gap(org, filters: Filters) -> list[GapRow]:
+    """Shoppers vs staff per moment (the source filter is ignored: both sides are needed)."""
+    journey = load_journey(org, filters.journey_id)
+    both = replace(filters, source=None)
+    terms = _conditions(org, both, *_bounds(org, both.date_from, both.date_to))
+    aggs: dict[tuple[str, str], _Agg] = {}
+    for key, source, n, total, total_sq in db.session.execute(
+        select(MR.moment_key, E.source, func.count(MR.score), func.sum(MR.score), func.sum(MR.score * MR.score))
+        .join(E, E.id == MR.evaluation_id).where(*terms).group_by(MR.moment_key, E.source)
+    ):
+        aggs.setdefault((key, source), _Agg()).add(n, total, total_sq)
+    keys = {key for key, _ in aggs}
+    rows = []
+    for ref in journey_moments(journey, keys):
+        if ref.retired and ref.key not in keys:
+            continue
+        shopper = aggs.get((ref.key, "shopper"), _Agg()).estimate()
+        staff = aggs.get((ref.key, "staff"), _Agg()).estimate()
+        gap, flagged = gap_of(staff, shopper, threshold=GAP_THRESHOLD, min_n=LOW_N)
+        rows.append(GapRow(ref.key, ref.name, ref.position, ref.retired, shopper, staff, gap, flagged))
+    return rows
+
+
+# --- magical moments -----------------------------------------------------------------------------------------
+
+
+def magical_moments(org, filters: Filters, *, notes_per_moment: int = 3) -> list[LocationPraise]:
+    """Per location, the moments rated magical (most first) with their latest notes: praise what works."""
+    journey = load_journey(org, filters.journey_id)
+    terms = _conditions(org, filters, *_bounds(org, filters.date_from, filters.date_to))
+    counts: dict[tuple[int, str], tuple[int, int]] = {}
+    for location_id, key, magical, verdicts in db.session.execute(
+        select(E.location_id, MR.moment_key, _count_if(MR.verdict == "magical"), func.count(MR.verdict))
+        .join(E, E.id == MR.evaluation_id).where(*terms).group_by(E.location_id, MR.moment_key)
+    ):
+        if magical:
+            counts[(location_id, key)] = (int(magical), int(verdicts))
+    if not counts:
+        return []
+    rank = func.row_number().over(partition_by=(E.location_id, MR.moment_key),
+                                  order_by=(E.started_at.desc(), E.id.desc())).label("rank")
+    latest = (
+        select(E.location_id, MR.moment_key, E.id.label("evaluation_id"), E.started_at, E.source, MR.note, rank)
+        .join(E, E.id == MR.evaluation_id)
+        .where(*terms, MR.verdict == "magical", MR.note.is_not(None), MR.note != "")
+        .subquery()
+    )
+    notes: dict[tuple[int, str], list[PraiseNote]] = {}
+    for row in db.session.execute(select(latest).where(latest.c.rank <= notes_per_moment)
+                                  .order_by(latest.c.started_at.desc())):
+        notes.setdefault((row.location_id, row.moment_key), []).append(
+            PraiseNote(row.evaluation_id, row.started_at, row.source, row.note))
+    refs = {m.key: m for m in journey_moments(journey, {k for _, k in counts})}
+    result = []
+    for location in _location_refs(org, {loc for loc, _ in counts}):
+        items = [
+            PraiseMoment(key, refs[key].name, magical, verdicts, notes.get((location.id, key), []))
+            for (loc, key), (magical, verdicts) in counts.items() if loc == location.id
+        ]
+        items.sort(key=lambda p: (-p.magical, refs[p.key].position))
+        result.append(LocationPraise(location, items))
+    return result
+
+
+# --- drill-down ----------------------------------------------------------------------------------------------
+
+
+def drilldown(org, filters: Filters, moment_key: str | None = None, location_id: int | None = None, *,
+              limit: int = 50, offset: int = 0) -> Drilldown:
+    """The counted evaluations behind a cell, newest first, with their notes and photos (one page of them)."""
+    journey = load_journey(org, filters.journey_id)
+    if location_id:
+        filters = replace(filters, location_id=location_id)
+    terms = _conditions(org, filters, *_bounds(org, filters.date_from, filters.date_to))
+    moment = None
+    if moment_key:
+        moment = next((m for m in journey_moments(journey, [moment_key]) if m.key == moment_key), None)
+    location = _location_refs(org, [filters.location_id])[0] if filters.location_id else None
+    if location_id and location is None:
+        raise NotFound(f"location {location_id}")
+
+    base = select(E.id).where(*terms)
+    if moment_key:
+        on_moment = and_(MR.evaluation_id == E.id, MR.moment_key == moment_key)
+        base = base.join(MR, on_moment)
+        page = select(E, MR).join(MR, on_moment)
+    else:
+        page = select(E)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    found = db.session.execute(page.where(*terms).order_by(E.started_at.desc(), E.id.desc())
+                               .limit(limit).offset(offset)).all()
+    rows = [(row[0], row[1] if moment_key else None) for row in found]
+    ids = [evaluation.id for evaluation, _ in rows]
+
+    answer_notes: dict[int, list[AnswerNote]] = {}
+    photos: dict[int, list[PhotoRef]] = {}
+    if ids:
+        note_stmt = (
+            select(Answer.evaluation_id, Answer.moment_key, Answer.question_key, Question.text, Question.type,
+                   Answer.value, Answer.note)
+            .join(Question, Question.id == Answer.question_id)
+            .where(Answer.evaluation_id.in_(ids))
+            .where((Answer.note != "") | ((Question.type == "text") & Answer.value.is_not(None) & (Answer.value != "")))
+            .order_by(Answer.evaluation_id, Answer.id)
+        )
+        if moment_key:
+            note_stmt = note_stmt.where(Answer.moment_key == moment_key)
+        for evaluation_id, mkey, qkey, qtext, qtype, value, note in db.session.execute(note_stmt):
+            items = answer_notes.setdefault(evaluation_id, [])
+            if qtype == "text" and value and value != "na":
+                items.append(AnswerNote(mkey, qkey, qtext, value))
+            if note:
+                items.append(AnswerNote(mkey, qkey, qtext, note))
+        photo_stmt = select(Photo).where(Photo.org_id == org.id, Photo.evaluation_id.in_(ids)).order_by(Photo.id)
+        if moment_key:
+            photo_stmt = photo_stmt.where(Photo.public_id.in_(
+                select(Answer.value).where(Answer.evaluation_id.in_(ids), Answer.moment_key == moment_key)))
+        for photo in db.session.scalars(photo_stmt):
+            photos.setdefault(photo.evaluation_id, []).append(
+                PhotoRef(photo.public_id, PHOTO_URL.format(public_id=photo.public_id), photo.width, photo.height))
+
+    locations = {loc.id: loc for loc in _location_refs(org, {e.location_id for e, _ in rows})}
+    items = [
+        DrillItem(
+            evaluation_id=e.id, started_at=e.started_at, location=locations[e.location_id], source=e.source,
+            status=e.status, score=e.score, moment_score=mr.score if mr else None, verdict=mr.verdict if mr else None,
+            critical_fail=bool(mr.critical_fail) if mr else False,
+            duration_seconds=mr.duration_seconds if mr else None, moment_note=(mr.note or "") if mr else "",
+            notes=e.notes or "", answer_notes=answer_notes.get(e.id, []), photos=photos.get(e.id, []),
+        )
+        for e, mr in rows
+    ]
+    return Drilldown(moment=moment, location=location, total=int(total), offset=offset, limit=limit, items=items)
+
+
+# --- index ---------------------------------------------------------------------------------------------------
+
+
+def journey_headlines(org, *, days: int = 90, today: date | None = None) -> list[JourneyHeadline]:
+    """Every live journey of the organisation with its score over the last `days` days and over all time."""
+    today = today or local_today(org.timezone)
+    since, _ = local_day_bounds(today - timedelta(days=days - 1), None, org.timezone)
+    journeys = list(db.session.scalars(
+        select(Journey).where(Journey.org_id == org.id, Journey.archived.is_(False)).order_by(Journey.name)))
+    if not journeys:
+        return []
+    recent = E.started_at >= since
+    stats = {
+        row[0]: row[1:]
+        for row in db.session.execute(
+            select(E.journey_id, _count_if(recent), func.sum(case((recent, E.score), else_=None)),
+                   func.count(case((recent, E.score), else_=None)), func.count(), func.sum(E.score),
+                   func.count(E.score), func.max(E.started_at))
+            .where(E.org_id == org.id, E.status.in_(COUNTED_STATUSES), E.journey_id.in_([j.id for j in journeys]))
+            .group_by(E.journey_id)
+        )
+    }
+    moment_counts = dict(db.session.execute(
+        select(Moment.version_id, func.count()).where(
+            Moment.version_id.in_([j.current_version_id for j in journeys if j.current_version_id]))
+        .group_by(Moment.version_id)
+    ).all())
+    result = []
+    for j in journeys:
+        recent_count, recent_total, recent_n, all_count, all_total, all_n, last_at = stats.get(
+            j.id, (0, None, 0, 0, None, 0, None))
+        result.append(JourneyHeadline(
+            journey_id=j.id, name=j.name, moments=moment_counts.get(j.current_version_id, 0),
+            evaluations=int(recent_count or 0), score=float(recent_total) / recent_n if recent_n else None,
+            all_evaluations=int(all_count or 0), all_score=float(all_total) / all_n if all_n else None,
+            last_at=last_at,
+        ))
+    return result
