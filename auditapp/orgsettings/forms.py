@@ -8,6 +8,11 @@ from .services import SettingsError, canonical_time_zone, check_bands
 class PercentField(FloatField):
     """A number from 0 to 100; a decimal comma is accepted, and a clear message replaces WTForms' own."""
 
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return f"{self.data:g}" if self.data is not None else ""
+
     def process_formdata(self, valuelist):
         if not valuelist:
             return
