@@ -14,6 +14,11 @@ KEY_MESSAGE = "Use only lower-case letters a-z, digits 0-9 and '_', for example 
 WEIGHT_MESSAGE = "Enter a number of 0 or more, for example 1 or 2.5."
 
 
+def _sentence(error: Exception) -> str:
+    text = str(error)
+    return text[:1].upper() + text[1:] + "."
+
+
 def _key_field(hint: str = KEY_HINT) -> StringField:
     return StringField("Key", validators=[Optional(), Length(max=64), Regexp(KEY_RE.pattern, message=KEY_MESSAGE)],
                        description=hint, filters=[lambda v: v.strip() if isinstance(v, str) else v])
@@ -36,7 +41,7 @@ class MomentForm(FlaskForm):
                        description="The moment as the customer would call it, e.g. 'Greeted by the nurse'.")
     key = _key_field()
     channel = SelectField("Channel", choices=choices(CHANNELS), validators=[DataRequired("Pick a channel.")])
-    kind = SelectField("Kind", choices=choices({"": "Not set", **KINDS}), validate_choice=True,
+    kind = SelectField("Kind", choices=choices({"": "Not set", **KINDS}), default="",
                        description="Basic: using the service. Decisive: the customer has a problem. "
                                    "Invisible: decided behind the scenes.")
     priority = BooleanField("Priority moment", description="Pick the 3 to 5 moments that matter most.")
@@ -58,10 +63,10 @@ class QuestionForm(FlaskForm):
                        description="As the shopper reads it, e.g. 'Were you greeted within 30 seconds?'")
     key = _key_field("Lower-case letters a-z, digits 0-9 and _. Leave empty to make one from the question.")
     type = SelectField("Answer type", choices=choices(QUESTION_TYPES))
-    options = StringField("Options (choice only)", validators=[Optional(), Length(max=2000)],
+    options = StringField("Options (choice only)", validators=[Length(max=2000)],
                           description="Label=score|Label=score with scores from 0 to 1, or a label alone for an "
                                       "unscored option, e.g. Within 3 rings=1|4-6 rings=0.5|More than 6=0")
-    target = StringField("Target (number only)", validators=[Optional(), Length(max=32)],
+    target = StringField("Target (number only)", validators=[Length(max=32)],
                          description="<=N or >=N, e.g. <=120 for at most 120 seconds. Without a target a number "
                                      "is recorded but not scored.")
     help = StringField("Help for the shopper", validators=[Optional(), Length(max=2000)])
@@ -81,7 +86,7 @@ class QuestionForm(FlaskForm):
             try:
                 parse_options(text)
             except ValueError as error:
-                raise ValidationError(f"{str(error).capitalize()}.") from None
+                raise ValidationError(_sentence(error)) from None
         elif text:
             raise ValidationError("Options are only for choice questions: clear this or change the answer type.")
 
@@ -94,7 +99,7 @@ class QuestionForm(FlaskForm):
         try:
             parse_target(text)
         except ValueError as error:
-            raise ValidationError(f"{str(error).capitalize()}.") from None
+            raise ValidationError(_sentence(error)) from None
 
     def to_spec(self) -> QuestionSpec:
         qtype = self.type.data

@@ -12,7 +12,6 @@ from __future__ import annotations
 from sqlalchemy import exists, func, select
 
 from ..audit import record
-from ..evaluations.models import Answer, Evaluation, MomentResult
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import Journey, JourneyVersion, Moment, Question
@@ -40,7 +39,15 @@ def has_unpublished_changes(journey: Journey) -> bool:
     return draft_version(journey) is not None
 
 
+def _evaluation_models():
+    """Imported late: the evaluations package imports journey services, which import this module."""
+    from ..evaluations.models import Answer, Evaluation, MomentResult
+
+    return Answer, Evaluation, MomentResult
+
+
 def version_has_evaluations(version: JourneyVersion) -> bool:
+    _, Evaluation, _ = _evaluation_models()
     return bool(db.session.scalar(select(exists().where(Evaluation.version_id == version.id))))
 
 
@@ -149,6 +156,7 @@ def discard_draft(journey: Journey) -> None:
 
 def moment_key_answered(journey: Journey, moment_key: str) -> bool:
     """Whether any evaluation of this journey (any version) holds results for this moment key."""
+    _, Evaluation, MomentResult = _evaluation_models()
     return bool(db.session.scalar(select(exists().where(
         MomentResult.moment_key == moment_key,
         MomentResult.evaluation_id == Evaluation.id,
@@ -157,6 +165,7 @@ def moment_key_answered(journey: Journey, moment_key: str) -> bool:
 
 
 def question_key_answered(journey: Journey, moment_key: str, question_key: str) -> bool:
+    Answer, Evaluation, _ = _evaluation_models()
     return bool(db.session.scalar(select(exists().where(
         Answer.moment_key == moment_key,
         Answer.question_key == question_key,

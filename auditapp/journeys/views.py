@@ -369,9 +369,10 @@ def question_delete(journey_id: int, question_id: int):
         flash("Every moment keeps its verdict question; it cannot be deleted.", "error")
         return redirect(back)
     if request.method == "POST":
+        moment = question.moment
         try:
             key = services.delete_question(journey, question, user_id=_uid())
-            moment_id = (_shown_moment(journey, question.moment) or question.moment).id
+            moment_id = (_shown_moment(journey, moment) or moment).id
         except services.BuilderError as error:
             db.session.rollback()
             flash(error.message, "error")
