@@ -1,0 +1,482 @@
+"""The Excel scorecard (contract section 6): a Scorecard in, an .xlsx written to a file-like object out.
+
+Every sheet is an openpyxl write-only sheet, so rows go to disk as they are made and memory stays flat however
+many answers the Responses sheet streams. Rules kept throughout:
+- user text goes through `text_cell()` (never a formula, no characters Excel rejects);
+- scores, counts and intervals are numbers with number formats, dates are real dates (local time, naive);
+- scores are coloured with a red-to-green colour scale and named by band in the next column, with the
+  organisation's band limits and the screen's band colours; a score from fewer than 3 evaluations is greyed
+  and left out of the colour scale;
+- no formulas and no external links, so the file opens without prompts in Excel and LibreOffice.
+
+Per-location option: extra Summary-like sheets, one per location, after Notes (one workbook, not a zip, so one
+download holds everything and each branch manager finds their own sheet by name).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from copy import copy
+from typing import IO
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.chart import BarChart, LineChart, Reference, Series
+from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from .safety import safe_text, sheet_title, text_cell
+from .scorecard import GridRow, LocationCard, MomentLine, NoteRow, ResponseRow, Scorecard, Stat
+
+EXCEL_MAX_ROWS = 1_048_576  # rows in one sheet, header included
+LOW_N = 3  # fewer evaluations than this: the score is greyed, as on screen
+SHEET_ORDER = ("Summary", "Locations", "Trend", "Gap", "Responses", "Notes")
+
+SCORE_FORMAT = "0"  # screens show whole points; the cell keeps the full value
+COUNT_FORMAT = "0"
+CHANGE_FORMAT = "+0.0;-0.0;0.0"
+FRACTION_FORMAT = "0%"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATE_FORMAT = "yyyy-mm-dd"
+
+BAND_WORDS = {"miserable": "Miserable", "neutral": "Neutral", "magical": "Magical"}
+# The screen's band colours (app.css .band-*): tint behind, dark ink on it.
+BAND_FILLS = {"miserable": "FDE7E4", "neutral": "FFF1D6", "magical": "E2F4E7"}
+BAND_INKS = {"miserable": "7A1A14", "neutral": "6B4000", "magical": "0F5A27"}
+GREY_FILL, GREY_INK = "E9ECEF", "4F5862"
+HEADER_FILL, HEADER_INK = "1D3557", "FFFFFF"
+# The colour scale: red up to the low band limit, amber half way, green from the high limit.
+SCALE_RED, SCALE_AMBER, SCALE_GREEN = "F4A6A0", "FFD97A", "9ED9AE"
+
+MARKERS = ("circle", "square", "triangle", "diamond", "x", "star", "dash", "plus")
+DASHES = ("solid", "dash", "sysDot", "dashDot", "lgDash", "sysDash", "lgDashDot", "sysDashDot")
+
+_HEADER_FONT = Font(bold=True, color=HEADER_INK)
+_HEADER_FILL = PatternFill("solid", fgColor=HEADER_FILL)
+_HEADER_ALIGN = Alignment(wrap_text=True, vertical="top")
+_BLOCK_ALIGN = Alignment(horizontal="centerContinuous", vertical="top")
+_GREY_FONT = Font(color=GREY_INK, italic=True)
+_GREY = PatternFill("solid", fgColor=GREY_FILL)
+_TITLE_FONT = Font(bold=True, size=14)
+_LABEL_FONT = Font(bold=True)
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def write_scorecard(target: IO[bytes], data: Scorecard, *, per_location: bool = False,
+                    max_rows: int = EXCEL_MAX_ROWS) -> None:
+    """Write the scorecard workbook to `target` (a binary file-like object or a path)."""
+    if max_rows < 2:
+        raise ValueError("max_rows must leave room for a header and one row")
+    book = _Book(data, max_rows)
+    book.summary()
+    book.locations()
+    book.trend()
+    book.gap()
+    book.stream("Responses", _response_columns(data), book.response_cells, data.responses())
+    book.stream("Notes", _note_columns(data), book.note_cells, data.notes())
+    if per_location:
+        for card in data.location_cards():
+            book.location_card(card)
+    book.save(target)
+
+
+# --- columns of the streamed sheets -------------------------------------------------------------------------
+
+
+def _width(data: Scorecard, key: str, default: int, cap: int = 50) -> int:
+    return max(8, min(cap, int(data.widths.get(key, default)) + 2))
+
+
+def _response_columns(data: Scorecard) -> list[tuple[str, int]]:
+    return [
+        (f"Visit started ({data.timezone})", 18), ("Evaluation", 11), ("Location code", 10),
+        ("Location", _width(data, "location_name", 20)), ("Source", 9), ("Evaluator", _width(data, "evaluator", 18)),
+        ("Journey version", 9), ("Moment key", _width(data, "moment_key", 14, 30)),
+        ("Moment", _width(data, "moment_name", 24)), ("Question key", _width(data, "question_key", 14, 30)),
+        ("Question", _width(data, "question_text", 40, 60)), ("Answer", 22), ("Score", 8), ("Note", 40),
+        ("Status", 11), ("Flags", 18),
+    ]
+
+
+def _note_columns(data: Scorecard) -> list[tuple[str, int]]:
+    return [
+        (f"Visit started ({data.timezone})", 18), ("Evaluation", 11), ("Location code", 10),
+        ("Location", _width(data, "location_name", 20)), ("Source", 9), ("Evaluator", _width(data, "evaluator", 18)),
+        ("Note on", 11), ("Moment key", _width(data, "moment_key", 14, 30)), ("Moment", _width(data, "moment_name", 24)),
+        ("Question key", _width(data, "question_key", 14, 30)), ("Question", _width(data, "question_text", 40, 60)),
+        ("Note", 60),
+    ]
+
+
+# --- the writer ------------------------------------------------------------------------------------------------
+
+
+class _Book:
+    def __init__(self, data: Scorecard, max_rows: int):
+        self.data = data
+        self.max_rows = max_rows
+        self.wb = Workbook(write_only=True)
+        self.wb.properties.creator = "auditapp"
+        self.wb.properties.title = safe_text(data.title)[:250]
+        self.titles: list[str] = []
+        self.low, self.high = data.bands
+        self._proto: dict[str, WriteOnlyCell] = {}
+
+    # -- cells
+
+    def _sheet(self, name: str):
+        title = sheet_title(name, self.titles)
+        self.titles.append(title)
+        return self.wb.create_sheet(title)
+
+    def _styled(self, ws, value, *, font=None, fill=None, fmt=None, align=None):
+        if isinstance(value, str):
+            cell = text_cell(ws, value)
+            if isinstance(cell, str):
+                cell = WriteOnlyCell(ws, cell)
+        else:
+            cell = WriteOnlyCell(ws, value)
+        if font is not None:
+            cell.font = font
+        if fill is not None:
+            cell.fill = fill
+        if fmt is not None:
+            cell.number_format = fmt
+        if align is not None:
+            cell.alignment = align
+        return cell
+
+    def _fast(self, ws, value, fmt: str):
+        """A formatted number or date cell for streamed rows: the style is copied from a prototype cell."""
+        if value is None:
+            return None
+        proto = self._proto.get(fmt)
+        if proto is None or proto.parent is not ws:
+            proto = self._proto[fmt] = WriteOnlyCell(ws)
+            proto.number_format = fmt
+        cell = WriteOnlyCell(ws, value)
+        cell._style = copy(proto._style)  # noqa: SLF001 (openpyxl's cheap way to reuse a style)
+        return cell
+
+    def _header(self, ws, labels: Sequence[str]):
+        ws.append([self._styled(ws, label, font=_HEADER_FONT, fill=_HEADER_FILL, align=_HEADER_ALIGN)
+                   for label in labels])
+
+    def _band(self, ws, score: float | None, n: int):
+        word = _band_of(score, self.low, self.high)
+        if word is None:
+            return self._styled(ws, "No score", font=_GREY_FONT, fill=_GREY)
+        if n < LOW_N:
+            return self._styled(ws, f"{BAND_WORDS[word]} (n < {LOW_N})", font=_GREY_FONT, fill=_GREY)
+        return self._styled(ws, BAND_WORDS[word], font=Font(bold=True, color=BAND_INKS[word]),
+                            fill=PatternFill("solid", fgColor=BAND_FILLS[word]))
+
+    def _stat_cells(self, ws, stat: Stat, scaled: list, row: int, col: int, *, with_n: bool = True,
+                    n_first: bool = False) -> list:
+        """Score, (n), 95% low, 95% high; the score goes into the colour scale unless n < 3."""
+        grey = stat.n < LOW_N
+        font, fill = (_GREY_FONT, _GREY) if grey else (None, None)
+        score = self._styled(ws, stat.score, font=font, fill=fill, fmt=SCORE_FORMAT)
+        low = self._styled(ws, stat.low, font=font, fill=fill, fmt=SCORE_FORMAT)
+        high = self._styled(ws, stat.high, font=font, fill=fill, fmt=SCORE_FORMAT)
+        n = self._styled(ws, stat.n, font=font, fill=fill, fmt=COUNT_FORMAT)
+        score_col = col + 1 if (with_n and n_first) else col
+        if stat.score is not None and not grey:
+            scaled.append((score_col, row))
+        if not with_n:
+            return [score, low, high]
+        return [n, score, low, high] if n_first else [score, n, low, high]
+
+    # -- sheets
+
+    def summary(self):
+        d = self.data
+        filters = "; ".join(f"{label}: {value}" for label, value in d.filters) or "None"
+        pairs = [("Organisation", d.organisation, None), ("Journey", d.journey, None),
+                 ("From", d.period_from or "the first evaluation", DATE_FORMAT),
+                 ("To", d.period_to or "the last evaluation", DATE_FORMAT), ("Filters", filters, None),
+                 (f"Generated ({d.timezone})", d.generated_at, DATETIME_FORMAT),
+                 ("Evaluations", d.evaluations, COUNT_FORMAT)]
+        after = [("Score bands", self._band_legend(), None)]
+        if d.comparison:
+            after.append(("Change", d.comparison, None))
+        self._card("Summary", d.title, pairs, d.overall, after, d.moments)
+
+    def _card(self, name: str, title: str, pairs: list, overall: Stat, after: list, moments: Sequence[MomentLine]):
+        """Title, label/value pairs, the overall score, notes, then the moments table and its bar chart."""
+        ws = self._sheet(name)
+        overall_row = 1 + len(pairs) + 2
+        header_row = overall_row + len(after) + 1
+        columns = MOMENT_COLUMNS
+        _set_widths(ws, [w for _, w in columns])
+        ws.freeze_panes = f"A{header_row + 1}"
+        self._print(ws, header_row)  # before the first row: sheet properties are written with it
+        scaled: list = []
+        ws.append([self._styled(ws, title, font=_TITLE_FONT)])
+        for label, value, fmt in pairs:
+            ws.append(self._pair(ws, label, value, fmt=fmt))
+        self._header(ws, ["", "Score", "Band", "n", "95% low", "95% high"])
+        ws.append([self._styled(ws, "Overall", font=_LABEL_FONT), *self._overall_cells(ws, overall, scaled, overall_row)])
+        for label, value, fmt in after:
+            ws.append(self._pair(ws, label, value, fmt=fmt))
+        self._header(ws, [label for label, _ in columns])
+        first = header_row + 1
+        for offset, moment in enumerate(moments):
+            ws.append(self._moment_row(ws, moment, scaled, first + offset))
+        last = first + len(moments) - 1
+        if moments:
+            ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{last}"
+            self._bar_chart(ws, header_row, last, anchor=f"A{last + 3}")
+        self._colour_scale(ws, scaled)
+
+    def _pair(self, ws, label: str, value, *, fmt: str | None = None):
+        shown = self._styled(ws, value, fmt=fmt if not isinstance(value, str) else None)
+        return [self._styled(ws, label, font=_LABEL_FONT), shown]
+
+    def _overall_cells(self, ws, stat: Stat, scaled: list, row: int) -> list:
+        score, n, low, high = self._stat_cells(ws, stat, scaled, row, 2)
+        return [score, self._band(ws, stat.score, stat.n), n, low, high]
+
+    def _band_legend(self) -> str:
+        low, high = _points(self.low), _points(self.high)
+        return (f"Miserable under {low}, neutral {low} to under {high}, magical from {high}. "
+                f"Grey: fewer than {LOW_N} evaluations (n < {LOW_N}); the 95% interval shows how sure a score is.")
+
+    def _moment_row(self, ws, m: MomentLine, scaled: list, row: int) -> list:
+        score, n, low, high = self._stat_cells(ws, m.stat, scaled, row, MOMENT_SCORE_COLUMN)
+        change = self._styled(ws, m.change, fmt=CHANGE_FORMAT)
+        if m.change_flagged:
+            change.font = Font(bold=True, color=BAND_INKS["miserable"] if (m.change or 0) < 0 else BAND_INKS["magical"])
+        signal = ("Flagged: " if m.change_flagged else "") + (m.change_reason or "")
+        return [
+            text_cell(ws, m.name), m.position + 1, text_cell(ws, m.key), text_cell(ws, m.channel),
+            text_cell(ws, m.kind or ""), "Yes" if m.priority else "No", n, score,
+            self._band(ws, m.stat.score, m.stat.n), low, high, m.magical, m.neutral, m.miserable, m.critical_fails,
+            change, text_cell(ws, signal),
+        ]
+
+    def _bar_chart(self, ws, header_row: int, last: int, anchor: str):
+        chart = BarChart()
+        chart.type = "bar"  # horizontal: long moment names stay readable
+        chart.title = "Score per moment (0 to 100)"
+        chart.legend = None
+        chart.y_axis.scaling.min = 0
+        chart.y_axis.scaling.max = 100
+        chart.x_axis.scaling.orientation = "maxMin"  # first moment of the timeline at the top
+        chart.x_axis.delete = False
+        chart.y_axis.delete = False
+        chart.add_data(Reference(ws, min_col=MOMENT_SCORE_COLUMN, min_row=header_row, max_row=last), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=header_row + 1, max_row=last))
+        chart.width = 22
+        chart.height = max(7.5, 0.7 * (last - header_row) + 3)
+        ws.add_chart(chart, anchor)
+
+    def locations(self):
+        d = self.data
+        ws = self._sheet("Locations")
+        lead = [("Code", 10), ("Location", _text_width((r.label for r in d.locations), 20)), ("Region", 14)]
+        self._grid(ws, lead, d.locations, lambda ws, r: [text_cell(ws, r.code), text_cell(ws, r.label),
+                                                          text_cell(ws, r.region)])
+
+    def trend(self):
+        d = self.data
+        ws = self._sheet("Trend")
+        lead = [("Period", 14), ("Starts", 12)]
+        last = self._grid(ws, lead, d.trend, lambda ws, r: [text_cell(ws, r.label),
+                                                             self._styled(ws, r.start, fmt=DATE_FORMAT)])
+        if d.trend and d.moments:
+            self._line_chart(ws, len(lead), last)
+
+    def _grid(self, ws, lead: list[tuple[str, int]], rows: Sequence[GridRow], lead_cells) -> int:
+        """Rows x (overall + one block per moment), each block Score, n, 95% low, 95% high; returns the last row."""
+        moments = self.data.moments
+        blocks = ["Overall", *(m.name for m in moments)]
+        widths = [w for _, w in lead] + [9, 6, 9, 9] * len(blocks)
+        _set_widths(ws, widths)
+        ws.freeze_panes = f"{get_column_letter(len(lead) + 1)}3"
+        self._print(ws, 2)  # before the first row: sheet properties are written with it
+        top = [self._styled(ws, "", fill=_HEADER_FILL) for _ in lead]
+        for name in blocks:
+            top.append(self._styled(ws, name, font=_HEADER_FONT, fill=_HEADER_FILL, align=_BLOCK_ALIGN))
+            top.extend(self._styled(ws, "", fill=_HEADER_FILL, align=_BLOCK_ALIGN) for _ in range(3))
+        ws.append(top)
+        self._header(ws, [label for label, _ in lead] + ["Score", "n", "95% low", "95% high"] * len(blocks))
+        scaled: list = []
+        for index, row in enumerate(rows):
+            excel_row = 3 + index
+            cells = lead_cells(ws, row)
+            for block, stat in enumerate((row.overall, *row.cells)):
+                cells.extend(self._stat_cells(ws, stat, scaled, excel_row, len(lead) + 1 + 4 * block))
+            ws.append(cells)
+        last = 2 + len(rows)
+        if rows:
+            ws.auto_filter.ref = f"A2:{get_column_letter(len(widths))}{last}"
+        self._colour_scale(ws, scaled)
+        return last
+
+    def _line_chart(self, ws, lead: int, last: int):
+        chart = LineChart()
+        chart.title = "Score per moment over time"
+        chart.y_axis.scaling.min = 0
+        chart.y_axis.scaling.max = 100
+        chart.y_axis.title = "Score"
+        chart.x_axis.delete = False
+        chart.y_axis.delete = False
+        for block, moment in enumerate(self.data.moments, start=1):
+            column = lead + 1 + 4 * block
+            values = Reference(ws, min_col=column, min_row=3, max_row=last)
+            series = Series(values, title=safe_text(moment.name)[:250] or moment.key)
+            # Never colour alone: each line also differs by marker and dash, and one period still shows a point.
+            series.marker.symbol = MARKERS[(block - 1) % len(MARKERS)]
+            series.marker.size = 7
+            series.graphicalProperties.line.dashStyle = DASHES[(block - 1) % len(DASHES)]
+            series.smooth = False
+            chart.series.append(series)
+        chart.set_categories(Reference(ws, min_col=1, min_row=3, max_row=last))
+        chart.width = 24
+        chart.height = 10
+        ws.add_chart(chart, f"A{last + 3}")
+
+    def gap(self):
+        ws = self._sheet("Gap")
+        columns = [("#", 5), ("Moment", _text_width((g.name for g in self.data.gap), 24)), ("Key", 14),
+                   ("Shopper n", 9), ("Shopper score", 9), ("Shopper 95% low", 9), ("Shopper 95% high", 9),
+                   ("Staff n", 9), ("Staff score", 9), ("Staff 95% low", 9), ("Staff 95% high", 9),
+                   ("Gap (staff minus shopper)", 12), ("Flagged", 30)]
+        _set_widths(ws, [w for _, w in columns])
+        ws.freeze_panes = "C2"
+        self._print(ws, 1)  # before the first row: sheet properties are written with it
+        self._header(ws, [label for label, _ in columns])
+        scaled: list = []
+        for index, line in enumerate(self.data.gap):
+            row = 2 + index
+            flag = "Yes: staff rate it much higher than shoppers" if line.flagged else "No"
+            ws.append([index + 1, text_cell(ws, line.name), text_cell(ws, line.key),
+                       *self._stat_cells(ws, line.shopper, scaled, row, 4, n_first=True),
+                       *self._stat_cells(ws, line.staff, scaled, row, 8, n_first=True),
+                       self._styled(ws, line.gap, fmt=CHANGE_FORMAT,
+                                    font=Font(bold=True) if line.flagged else None),
+                       self._styled(ws, flag, font=Font(bold=True) if line.flagged else None)])
+        if self.data.gap:
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{1 + len(self.data.gap)}"
+        self._colour_scale(ws, scaled)
+
+    def stream(self, name: str, columns: list[tuple[str, int]], to_cells, rows: Iterable):
+        """Write rows into `name`, spilling into "name (2)"... before the row limit; an empty sheet keeps its header."""
+        part = 0
+        iterator = iter(rows)
+        pending = next(iterator, None)
+        while part == 0 or pending is not None:
+            part += 1
+            ws = self._sheet(name if part == 1 else f"{name} ({part})")
+            _set_widths(ws, [w for _, w in columns])
+            ws.freeze_panes = "A2"
+            self._print(ws, 1)  # before the first row: sheet properties are written with it
+            self._header(ws, [label for label, _ in columns])
+            written = 1
+            while pending is not None and written < self.max_rows:
+                ws.append(to_cells(ws, pending))
+                written += 1
+                pending = next(iterator, None)
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{written}"
+
+    def response_cells(self, ws, r: ResponseRow) -> list:
+        answer = r.answer if not isinstance(r.answer, str) else text_cell(ws, r.answer)
+        return [self._fast(ws, r.started_at, DATETIME_FORMAT), r.evaluation_id, text_cell(ws, r.location_code),
+                text_cell(ws, r.location_name), text_cell(ws, r.source), text_cell(ws, r.evaluator), r.version,
+                text_cell(ws, r.moment_key), text_cell(ws, r.moment_name), text_cell(ws, r.question_key),
+                text_cell(ws, r.question_text), answer, self._fast(ws, r.score, FRACTION_FORMAT),
+                text_cell(ws, r.note), text_cell(ws, r.status), text_cell(ws, r.flags)]
+
+    def note_cells(self, ws, r: NoteRow) -> list:
+        return [self._fast(ws, r.started_at, DATETIME_FORMAT), r.evaluation_id, text_cell(ws, r.location_code),
+                text_cell(ws, r.location_name), text_cell(ws, r.source), text_cell(ws, r.evaluator),
+                text_cell(ws, r.context), text_cell(ws, r.moment_key), text_cell(ws, r.moment_name),
+                text_cell(ws, r.question_key), text_cell(ws, r.question_text), text_cell(ws, r.note)]
+
+    def location_card(self, card: LocationCard):
+        pairs = [("Location", f"{card.code} {card.name}", None), ("Region", card.region or "-", None),
+                 ("Evaluations", card.evaluations, COUNT_FORMAT)]
+        title = f"{self.data.title}: {card.code} {card.name}"
+        self._card(f"{card.code} {card.name}", title, pairs, card.overall, [], card.moments)
+
+    # -- sheet-wide settings
+
+    def _colour_scale(self, ws, cells: list[tuple[int, int]]):
+        if not cells:
+            return
+        low, high = self.low, self.high
+        rule = ColorScaleRule(start_type="num", start_value=low, start_color=SCALE_RED,
+                              mid_type="num", mid_value=(low + high) / 2, mid_color=SCALE_AMBER,
+                              end_type="num", end_value=high, end_color=SCALE_GREEN)
+        ws.conditional_formatting.add(_ranges(cells), rule)
+
+    def _print(self, ws, header_rows: int):
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.gridLines = True
+        ws.oddHeader.center.text = _header_text(f"{self.data.title} ({ws.title})")
+        ws.oddFooter.right.text = "Page &P of &N"
+        ws.print_title_rows = f"{header_rows}:{header_rows}" if header_rows else None
+
+    def save(self, target):
+        self.wb.save(target)
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------
+
+
+# The moments table of Summary and of the location sheets; column A also holds the labels above the table.
+MOMENT_COLUMNS = [("Moment", 30), ("Step", 6), ("Key", 14), ("Channel", 13), ("Kind", 10), ("Priority", 8), ("n", 6),
+                  ("Score", 8), ("Band", 16), ("95% low", 8), ("95% high", 8), ("Magical", 8), ("Neutral", 8),
+                  ("Miserable", 9), ("Critical fails", 9), ("Change vs previous period", 11), ("Change signal", 48)]
+MOMENT_SCORE_COLUMN = 8
+
+
+def _band_of(score: float | None, low: float, high: float) -> str | None:
+    if score is None:
+        return None
+    if score < low:
+        return "miserable"
+    return "neutral" if score < high else "magical"
+
+
+def _points(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _set_widths(ws, widths: Sequence[int]) -> None:
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+
+
+def _text_width(texts: Iterable[str], default: int, cap: int = 40) -> int:
+    longest = max((len(t or "") for t in texts), default=default)
+    return max(10, min(cap, longest + 2))
+
+
+def _ranges(cells: list[tuple[int, int]]) -> str:
+    """(column, row) cells -> a compact sqref ("C5:C9 E5"): runs of rows in one column become one range."""
+    by_column: dict[int, list[int]] = {}
+    for column, row in cells:
+        by_column.setdefault(column, []).append(row)
+    parts = []
+    for column in sorted(by_column):
+        letter = get_column_letter(column)
+        rows = sorted(set(by_column[column]))
+        start = previous = rows[0]
+        for row in [*rows[1:], math.inf]:
+            if row != previous + 1:
+                parts.append(f"{letter}{start}" if start == previous else f"{letter}{start}:{letter}{previous}")
+                start = row
+            previous = row
+    return " ".join(parts)
+
+
+def _header_text(text: str) -> str:
+    """Page header text: '&' starts a code in Excel headers, so it is doubled; headers hold 255 characters."""
+    return safe_text(text).replace("&", "&&")[:200]
+
