@@ -1,2 +1,378 @@
-"""Views of the visits package."""
-from . import bp  # noqa: F401
+"""Views of the visits package: assignments (managers and shoppers), review, fixing returned evaluations, coaching.
+
+Thin: load through the tenancy helpers, check the role, call a service, commit, render.
+"""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth.forms import ConfirmForm
+from ..auth.models import Membership, User
+from ..evaluations.models import STATUSES as REVIEW_STATUSES
+from ..evaluations.models import Evaluation
+from ..extensions import db
+from ..formutil import choices
+from ..journeys.models import Journey
+from ..journeys.services import published_journeys
+from ..locations.models import Location
+from ..tenancy import current_org, current_org_id, current_role, get_scoped_or_404, managers_only, roles_required
+from ..timeutil import local_today
+from . import bp
+from .coaching import coaching_card
+from .forms import ApproveForm, AssignmentForm, BulkPlanForm, ReasonForm
+from .integrity import FLAG_LABELS
+from .models import Assignment
+from .review import (
+    ReviewError,
+    ReviewFilters,
+    approve,
+    form_values,
+    reject,
+    resubmit_from_form,
+    return_to_evaluator,
+    review_list,
+    review_page,
+    status_counts,
+)
+from .scheduling import PlanError, month_window
+from .services import (
+    STATUS_LABELS,
+    AssignmentFilters,
+    VisitError,
+    active_locations,
+    cancel_assignment,
+    count_overdue,
+    create_assignment,
+    create_bulk,
+    list_assignments,
+    org_shoppers,
+    plan_bulk,
+    shopper_visits,
+    start_assignment,
+)
+
+PAGE_SIZE = 100
+REVIEW_PAGE = 50
+
+
+def _today():
+    return local_today(current_org().timezone)
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _page() -> int:
+    return max(1, _int_arg("page") or 1)
+
+
+def _fill_url(assignment: Assignment) -> str | None:
+    """The phone form for this visit (None until the evaluations package provides it)."""
+    if "evaluations.fill" not in current_app.view_functions:
+        return None
+    return url_for("evaluations.fill", location=assignment.location_id, journey=assignment.journey_id,
+                   assignment=assignment.id)
+
+
+# --- managers: assignments ------------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@managers_only
+def manage():
+    org_id = current_org_id()
+    filters = AssignmentFilters(status=request.args.get("status", "") if request.args.get("status") in STATUS_LABELS else "",
+                                shopper_id=_int_arg("shopper"), location_id=_int_arg("location"),
+                                journey_id=_int_arg("journey"))
+    page = _page()
+    today = _today()
+    rows = list_assignments(org_id, filters, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render_template(
+        "visits/manage.html", rows=rows, filters=filters, page=page, has_next=len(rows) == PAGE_SIZE,
+        statuses=STATUS_LABELS, shoppers=org_shoppers(org_id), locations=active_locations(org_id),
+        journeys=published_journeys(org_id), overdue_count=count_overdue(org_id, today), today=today,
+        cancel_form=ConfirmForm(),
+    )
+
+
+def _assignment_form_choices(form: AssignmentForm, org_id: int) -> None:
+    form.location_id.choices = choices([("", "Pick a location")] + [(loc.id, f"{loc.code} {loc.name}")
+                                                                     for loc in active_locations(org_id)])
+    form.journey_id.choices = choices([("", "Pick a journey")] + [(j.id, j.name) for j in published_journeys(org_id)])
+    form.shopper_id.choices = choices([("", "Pick a secret shopper")] + [(s.id, s.name) for s in org_shoppers(org_id)])
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@managers_only
+def new():
+    org_id = current_org_id()
+    form = AssignmentForm()
+    _assignment_form_choices(form, org_id)
+    if request.method == "GET":
+        form.location_id.data = request.args.get("location", "")
+        form.journey_id.data = request.args.get("journey", "")
+    if form.validate_on_submit():
+        try:
+            assignment = create_assignment(
+                org_id, location=get_scoped_or_404(Location, form.location_id.data),
+                journey=get_scoped_or_404(Journey, form.journey_id.data),
+                shopper=_shopper(org_id, form.shopper_id.data), window_start=form.window_start.data,
+                window_end=form.window_end.data, instructions=form.instructions.data or "", user=current_user)
+        except VisitError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Visit scheduled: {assignment.location.name}, {assignment.journey.name}, "
+                  f"{assignment.shopper.name}.", "success")
+            return redirect(url_for("visits.manage"))
+    return render_template("visits/new.html", form=form)
+
+
+def _shopper(org_id: int, user_id):
+    shopper = next((s for s in org_shoppers(org_id) if str(s.id) == str(user_id)), None)
+    if shopper is None:
+        abort(404)
+    return shopper
+
+
+def _attach_error(form, error: VisitError) -> None:
+    target = getattr(form, error.field, None) if error.field else None
+    if target is not None:
+        target.errors = [*target.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.route("/plan", methods=["GET", "POST"])
+@managers_only
+def plan():
+    org_id = current_org_id()
+    form = BulkPlanForm()
+    shoppers = org_shoppers(org_id)
+    form.journey_id.choices = choices([("", "Pick a journey")] + [(j.id, j.name) for j in published_journeys(org_id)])
+    form.shopper_ids.choices = choices([(s.id, s.name) for s in shoppers])
+    if request.method == "GET":
+        today = _today()
+        next_month = (today.year + (today.month // 12), today.month % 12 + 1)
+        form.month.data = f"{next_month[0]:04d}-{next_month[1]:02d}"
+        form.shopper_ids.data = [str(s.id) for s in shoppers]
+    preview = None
+    if form.validate_on_submit():
+        try:
+            window = month_window(*form.month.parsed)
+            journey = get_scoped_or_404(Journey, form.journey_id.data)
+            preview = plan_bulk(org_id, journey, [int(i) for i in form.shopper_ids.data], window)
+            if request.form.get("action") == "create":
+                if not preview.visits:
+                    raise VisitError(None, "Every active location already has a visit for this journey in that month.")
+                created = create_bulk(org_id, preview, form.instructions.data or "", user=current_user)
+                db.session.commit()
+                flash(f"{len(created)} visits scheduled for {journey.name} in {form.month.data}.", "success")
+                return redirect(url_for("visits.manage", journey=journey.id))
+        except (VisitError, PlanError) as error:
+            db.session.rollback()
+            preview = None
+            _attach_error(form, error if isinstance(error, VisitError) else VisitError(None, str(error)))
+    return render_template("visits/plan.html", form=form, preview=preview)
+
+
+@bp.route("/<int:assignment_id>/cancel", methods=["POST"])
+@managers_only
+def cancel(assignment_id: int):
+    assignment = get_scoped_or_404(Assignment, assignment_id)
+    ConfirmForm().validate_on_submit()  # CSRF is checked globally; the form only carries the token
+    try:
+        cancel_assignment(assignment, current_user)
+    except VisitError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Visit to {assignment.location.name} cancelled.", "success")
+    return redirect(request.referrer if _same_page(request.referrer) else url_for("visits.manage"))
+
+
+def _same_page(referrer: str | None) -> bool:
+    return bool(referrer) and referrer.startswith(url_for("visits.manage", _external=True))
+
+
+# --- shoppers: my visits --------------------------------------------------------------------------------------
+
+
+@bp.route("/mine")
+@roles_required("shopper")
+def mine():
+    visits = shopper_visits(current_org_id(), current_user, _today())
+    for group in (visits.due, visits.overdue):
+        for row in group:
+            row["fill_url"] = _fill_url(row["assignment"])
+    return render_template("visits/mine.html", visits=visits, start_form=ConfirmForm(),
+                           has_detail="evaluations.detail" in current_app.view_functions)
+
+
+@bp.route("/<int:assignment_id>/start", methods=["POST"])
+@roles_required("shopper")
+def start(assignment_id: int):
+    assignment = get_scoped_or_404(Assignment, assignment_id)
+    if assignment.shopper_id != current_user.id:
+        abort(404)  # another shopper's visit does not exist for this one
+    ConfirmForm().validate_on_submit()
+    try:
+        start_assignment(assignment, current_user)
+    except VisitError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("visits.mine"))
+    db.session.commit()
+    return redirect(_fill_url(assignment) or url_for("visits.mine"))
+
+
+
+# --- managers: review -----------------------------------------------------------------------------------------
+
+
+def _evaluators(org_id: int) -> list:
+    return list(db.session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.org_id == org_id, Membership.role.in_(("shopper", "staff"))).order_by(User.name, User.id)
+    ))
+
+
+@bp.route("/review")
+@managers_only
+def review():
+    org_id = current_org_id()
+    flag = request.args.get("flag", "")
+    filters = ReviewFilters(location_id=_int_arg("location"), journey_id=_int_arg("journey"),
+                            evaluator_id=_int_arg("evaluator"),
+                            status=request.args.get("status", "") if request.args.get("status") in REVIEW_STATUSES else "",
+                            flag=flag if flag == "any" or flag in FLAG_LABELS else "",
+                            source=request.args.get("source", "") if request.args.get("source") in ("shopper", "staff") else "")
+    page = _page()
+    rows = review_list(org_id, filters, limit=REVIEW_PAGE, offset=(page - 1) * REVIEW_PAGE)
+    args = {"location": filters.location_id, "journey": filters.journey_id, "evaluator": filters.evaluator_id,
+            "status": filters.status or None, "flag": filters.flag or None, "source": filters.source or None}
+    return render_template(
+        "visits/review.html", rows=rows, filters=filters, page=page, has_next=len(rows) == REVIEW_PAGE,
+        args={k: v for k, v in args.items() if v}, statuses=REVIEW_STATUSES, flags=FLAG_LABELS,
+        counts=status_counts(org_id), locations=active_locations(org_id), journeys=published_journeys(org_id),
+        evaluators=_evaluators(org_id),
+    )
+
+
+@bp.route("/review/<int:evaluation_id>")
+@managers_only
+def review_detail(evaluation_id: int):
+    evaluation = get_scoped_or_404(Evaluation, evaluation_id)
+    return _render_review(evaluation, ReasonForm(prefix="reject"), ReasonForm(prefix="return"), ApproveForm(prefix="approve"))
+
+
+def _render_review(evaluation, reject_form, return_form, approve_form, status: int = 200):
+    return_form.comment.label.text = "What should be fixed?"
+    page = review_page(evaluation, current_org().bands)
+    return render_template("visits/review_detail.html", page=page, ev=evaluation, reject_form=reject_form,
+                           return_form=return_form, approve_form=approve_form,
+                           coaching_url=url_for("visits.coaching", evaluation_id=evaluation.id)
+                           if evaluation.source == "staff" else None), status
+
+
+@bp.route("/review/<int:evaluation_id>/<any(approve, reject, return):decision>", methods=["POST"])
+@managers_only
+def decide(evaluation_id: int, decision: str):
+    evaluation = get_scoped_or_404(Evaluation, evaluation_id)
+    forms = {"approve": ApproveForm(prefix="approve"), "reject": ReasonForm(prefix="reject"),
+             "return": ReasonForm(prefix="return")}
+    form = forms[decision]
+    if not form.validate_on_submit():
+        flash("Please fix the problem shown below.", "error")
+        return _render_review(evaluation, forms["reject"], forms["return"], forms["approve"], 422)
+    actions = {"approve": approve, "reject": reject, "return": return_to_evaluator}
+    try:
+        actions[decision](evaluation, current_user, form.comment.data or "")
+    except ReviewError as error:
+        db.session.rollback()
+        form.comment.errors = [*form.comment.errors, str(error)]
+        return _render_review(evaluation, forms["reject"], forms["return"], forms["approve"], 409)
+    db.session.commit()
+    done = {"approve": "approved", "reject": "rejected: it no longer counts in any result",
+            "return": f"returned to {evaluation.evaluator.name if evaluation.evaluator else 'the evaluator'}"}
+    flash(f"Evaluation #{evaluation.id} {done[decision]}.", "success")
+    return redirect(url_for("visits.review_detail", evaluation_id=evaluation.id))
+
+
+# --- evaluators: fix a returned evaluation -------------------------------------------------------------------
+
+
+def _own_returned_or_404(evaluation_id: int) -> Evaluation:
+    evaluation = get_scoped_or_404(Evaluation, evaluation_id)
+    if evaluation.evaluator_id != current_user.id:
+        abort(404)
+    return evaluation
+
+
+@bp.route("/fix/<int:evaluation_id>", methods=["GET", "POST"])
+@roles_required("shopper", "staff", "manager", "admin")
+def fix(evaluation_id: int):
+    evaluation = _own_returned_or_404(evaluation_id)
+    if evaluation.status != "returned":
+        flash("This evaluation is not waiting for a fix any more.", "info")
+        return redirect(_detail_url(evaluation))
+    moments = list(evaluation.version.moments)
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {key: value for key, value in request.form.items() if key != "csrf_token"}
+        outcome = resubmit_from_form(evaluation, current_user._get_current_object(), current_role(), values,
+                                     request.files, current_app.config)
+        if outcome is None:
+            db.session.commit()
+            flash("Fixed and sent again. Thank you!", "success")
+            return redirect(_detail_url(evaluation))
+        db.session.rollback()
+        errors, status = outcome, 422
+    else:
+        values = form_values(evaluation)
+    return _render_fix(evaluation, moments, values, errors), status
+
+
+def _detail_url(evaluation: Evaluation) -> str:
+    if "evaluations.detail" in current_app.view_functions:
+        return url_for("evaluations.detail", evaluation_id=evaluation.id)
+    return url_for("visits.mine")
+
+
+def _render_fix(evaluation: Evaluation, moments: list, values: dict, errors: dict):
+    from ..evaluations.forms import SOURCE_LABELS, build_fields
+
+    fields = build_fields(moments, values, errors)
+    drawn = {q.name for m in fields for q in m.questions} | {q.note_name for m in fields for q in m.questions} \
+        | {m.note_name for m in fields} | {m.duration_name for m in fields} | {"notes"}
+    leftover = {name: message for name, message in errors.items()
+                if name not in drawn and not any(name.startswith(f"answers.{m.key}.") for m in fields)}
+    summary = [(f"#{q.id}", f"{m.name}: {q.text}: {q.error}") for m in fields for q in m.questions if q.error]
+    summary += [(f"#{name.replace('.', '-')}", message) for name, message in leftover.items()]
+    return render_template(
+        "visits/fix.html", evaluation=evaluation, journey=evaluation.journey, location=evaluation.location,
+        assignment=evaluation.assignment, moments=fields, values=values, errors=errors, leftover=leftover,
+        summary=summary, source=evaluation.source, source_label=SOURCE_LABELS.get(evaluation.source, evaluation.source),
+        form_url=url_for("visits.fix", evaluation_id=evaluation.id),
+        form_key=f"fix:{evaluation.id}:{evaluation.revision}", total_questions=sum(len(m.questions) for m in fields),
+    )
+
+
+# --- staff: the shift-end coaching card ----------------------------------------------------------------------
+
+
+@bp.route("/coaching/<int:evaluation_id>")
+@roles_required("staff", "manager", "admin")
+def coaching(evaluation_id: int):
+    evaluation = get_scoped_or_404(Evaluation, evaluation_id)
+    if evaluation.source != "staff" or (current_role() == "staff" and evaluation.evaluator_id != current_user.id):
+        abort(404)
+    detail_url = _detail_url(evaluation) if "evaluations.detail" in current_app.view_functions else None
+    return render_template("visits/coaching.html", card=coaching_card(evaluation), ev=evaluation, detail_url=detail_url)
