@@ -1,2 +1,466 @@
-"""Views of the evaluations package."""
-from . import bp  # noqa: F401
+"""The phone side of evaluations: start, fill (one long form without JavaScript), my evaluations, the result page,
+and the service worker and web app manifest that let the form open offline and install on a home screen."""
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import func, select
+from werkzeug.routing import BuildError
+
+from ..extensions import db
+from ..journeys.models import Journey
+from ..journeys.services import published_journeys
+from ..journeys.spec import CHANNELS, KINDS
+from ..locations.models import Location
+from ..scoring.rules import score_band
+from ..tenancy import MANAGERS, current_org, current_org_id, current_role, get_scoped_or_404, load_membership, roles_required, scoped
+from ..timeutil import utcnow
+from ..visits.models import Assignment
+from . import bp
+from .forms import SOURCE_LABELS, StartForm, build_fields, errors_by_field, new_client_uuid, payload_from_form
+from .models import Evaluation
+
+EVALUATORS = ("shopper", "staff", "manager", "admin")
+STATIC = Path(__file__).resolve().parent.parent / "static"
+PER_PAGE = 50
+STATUS_LABELS = {"submitted": "Sent and confirmed", "approved": "Approved", "rejected": "Rejected",
+                 "returned": "Returned for changes"}
+BAND_WORDS = {"miserable": "Miserable", "neutral": "Neutral", "magical": "Magical", None: "No score"}
+# The pages and files the phone keeps for offline use (the service worker caches them).
+OFFLINE_ASSETS = ("css/app.css", "js/evaluate.js", "img/favicon.svg", "img/icon.svg", "img/icon-192.png",
+                  "img/icon-512.png")
+
+
+@lru_cache(maxsize=64)
+def _file_version(path: str, mtime: float) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
+
+
+def asset_url(filename: str) -> str:
+    """A static URL with a content hash, so the service worker may keep it until the file changes."""
+    path = STATIC / filename
+    try:
+        version = _file_version(str(path), path.stat().st_mtime)
+    except OSError:
+        return url_for("static", filename=filename)
+    return url_for("static", filename=filename, v=version)
+
+
+@bp.context_processor
+def _evaluation_helpers() -> dict:
+    return {"asset_url": asset_url}
+
+
+def _source_for(role: str | None, requested: str | None) -> str:
+    if role in ("shopper", "staff"):
+        return role
+    return requested if requested in SOURCE_LABELS else "shopper"
+
+
+def _staff_location_id() -> int | None:
+    membership = load_membership()
+    if membership is not None and membership.role == "staff":
+        return membership.location_id
+    return None
+
+
+def _open_locations() -> list[Location]:
+    query = scoped(Location).where(Location.archived.is_(False)).order_by(Location.name, Location.code)
+    staff_location = _staff_location_id()
+    if staff_location:
+        query = query.where(Location.id == staff_location)
+    return list(db.session.scalars(query))
+
+
+def _open_assignments() -> list[Assignment]:
+    if current_role() != "shopper":
+        return []
+    return list(db.session.scalars(
+        scoped(Assignment).where(Assignment.shopper_id == current_user.id,
+                                 Assignment.status.in_(("scheduled", "started")))
+        .order_by(Assignment.window_end, Assignment.id).limit(20)
+    ))
+
+
+@bp.route("/start")
+@roles_required(*EVALUATORS)
+def start():
+    role = current_role()
+    locations = _open_locations()
+    journeys = published_journeys(current_org_id())
+    form = StartForm(request.args, meta={"csrf": False})
+    form.fill_choices(locations, journeys)
+    if not form.location.data:
+        staff_location = _staff_location_id()
+        if staff_location or len(locations) == 1:
+            form.location.data = str(staff_location or locations[0].id)
+    if not form.journey.data and len(journeys) == 1:
+        form.journey.data = str(journeys[0].id)
+    location_ids = {str(loc.id) for loc in locations}
+    journey_ids = {str(j.id) for j in journeys}
+    if form.location.data and form.location.data not in location_ids:
+        form.location.errors.append("This location is not available: choose another one.")
+        form.location.data = ""
+    if form.journey.data and form.journey.data not in journey_ids:
+        form.journey.errors.append("This journey is not available: choose another one.")
+        form.journey.data = ""
+    ready = bool(form.location.data and form.journey.data)
+    chosen_location = next((loc for loc in locations if str(loc.id) == form.location.data), None)
+    chosen_journey = next((j for j in journeys if str(j.id) == form.journey.data), None)
+    return render_template("evaluations/start.html", form=form, ready=ready, role=role,
+                           show_source=role in MANAGERS, assignments=_open_assignments(),
+                           chosen_location=chosen_location, chosen_journey=chosen_journey,
+                           has_choices=bool(locations and journeys))
+
+
+def _load_target() -> tuple[Location, Journey, Assignment | None]:
+    """The location, journey and (for a planned visit) assignment named in the query string, or 404/403."""
+    assignment = None
+    if request.args.get("assignment"):
+        assignment = get_scoped_or_404(Assignment, request.args["assignment"])
+        if assignment.shopper_id != current_user.id or assignment.status == "cancelled":
+            abort(404)
+    location_id = request.args.get("location") or (assignment.location_id if assignment else None)
+    journey_id = request.args.get("journey") or (assignment.journey_id if assignment else None)
+    location = get_scoped_or_404(Location, location_id)
+    journey = get_scoped_or_404(Journey, journey_id)
+    if location.archived or journey.archived or journey.current_version is None:
+        abort(404)
+    if assignment is not None and (assignment.location_id != location.id or assignment.journey_id != journey.id):
+        abort(404)
+    staff_location = _staff_location_id()
+    if staff_location and staff_location != location.id:
+        abort(403, "Staff evaluate their own location only.")
+    return location, journey, assignment
+
+
+def _iso_now() -> str:
+    return utcnow().replace(microsecond=0).isoformat() + "Z"
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*EVALUATORS)
+def fill():
+    if request.method == "GET" and not (request.args.get("location") and request.args.get("journey")) \
+            and not request.args.get("assignment"):
+        flash("Choose a location and a journey first.", "info")
+        return redirect(url_for(".start", **{k: v for k, v in request.args.items() if k in ("location", "journey")}))
+    location, journey, assignment = _load_target()
+    role = current_role()
+    source = _source_for(role, request.values.get("source"))
+    moments = list(journey.current_version.moments)
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {key: value for key, value in request.form.items() if key != "csrf_token"}
+        already = _already_sent(values.get("client_uuid", ""))
+        if already is not None:
+            flash("This evaluation was already sent; here it is.", "info")
+            return redirect(url_for(".detail", evaluation_id=already.id))
+        outcome = _submit_form(values, moments, journey, source, assignment)
+        if isinstance(outcome, Evaluation):
+            return redirect(url_for(".detail", evaluation_id=outcome.id))
+        errors, status = outcome
+    else:
+        values = {"client_uuid": new_client_uuid(), "started_at": _iso_now(), "location_id": str(location.id)}
+    fields = build_fields(moments, values, errors)
+    leftover = {name: message for name, message in errors.items() if not _is_drawn(name, fields)}
+    summary = _error_summary(fields, leftover, errors)
+    page_args = {"location": location.id, "journey": journey.id}
+    if assignment is not None:
+        page_args["assignment"] = assignment.id
+    if role in MANAGERS:
+        page_args["source"] = source
+    response = render_template(
+        "evaluations/fill.html", journey=journey, location=location, assignment=assignment, moments=fields,
+        values=values, errors=errors, leftover=leftover, summary=summary, source=source,
+        source_label=SOURCE_LABELS[source], form_url=url_for(".fill", **page_args),
+        form_key=f"{journey.id}:{location.id}:{assignment.id if assignment else ''}:{source}",
+        total_questions=sum(len(m.questions) for m in fields),
+    )
+    return response, status
+
+
+def _already_sent(client_uuid: str) -> Evaluation | None:
+    """A form posted twice (double tap, back button, resent after a timeout): the first one counts."""
+    if not client_uuid:
+        return None
+    evaluation = db.session.scalar(scoped(Evaluation).where(Evaluation.client_uuid == client_uuid))
+    if evaluation is None or evaluation.evaluator_id != current_user.id or evaluation.status == "returned":
+        return None
+    return evaluation
+
+
+def _submit_form(values: dict, moments: list, journey: Journey, source: str, assignment: Assignment | None):
+    """Store the posted form; the new Evaluation, or (errors by field, HTTP status) with nothing stored."""
+    from .services import SubmissionError, submit_evaluation
+
+    photo_errors = _store_photos(values, moments)
+    payload = payload_from_form(values, moments, journey_id=journey.id, source=source, finished_at=_iso_now(),
+                                assignment_id=assignment.id if assignment else None)
+    try:
+        if photo_errors:
+            raise SubmissionError(422, "Invalid photo", "", [])
+        result = submit_evaluation(current_org_id(), current_user._get_current_object(), current_role(), payload)
+    except SubmissionError as error:
+        db.session.rollback()
+        errors = errors_by_field(error.errors)
+        errors.update(photo_errors)
+        if not errors:
+            errors["form"] = error.detail or error.title
+        return errors, (422 if error.status in (409, 422) else error.status)
+    db.session.commit()
+    return result.evaluation
+
+
+def _store_photos(values: dict, moments: list) -> dict[str, str]:
+    """Each uploaded photo file goes through the photo service; its id becomes the answer's value."""
+    errors: dict[str, str] = {}
+    for moment in moments:
+        for question in moment.questions:
+            if question.type != "photo":
+                continue
+            name = f"photo_files.{moment.key}.{question.key}"
+            upload = request.files.get(name)
+            if upload is None or not upload.filename:
+                continue
+            try:
+                photo_id = _save_photo(upload)
+            except ValueError as error:
+                errors[f"answers.{moment.key}.{question.key}"] = str(error)
+                continue
+            values[f"answers.{moment.key}.{question.key}"] = photo_id
+    return errors
+
+
+def _save_photo(upload) -> str:
+    """Store one uploaded photo with the photo service and return its public id; ValueError says what is wrong."""
+    from . import photos
+
+    try:
+        photo = photos.store_photo(current_org_id(), current_user._get_current_object(), upload)
+    except photos.PhotoError as error:
+        raise ValueError(str(error)) from None
+    db.session.flush()
+    return photo.public_id
+
+
+def _is_drawn(name: str, fields) -> bool:
+    if name == "notes":
+        return True
+    for moment in fields:
+        if name in (moment.note_name, moment.duration_name) or name.startswith(f"answers.{moment.key}."):
+            return True
+        for question in moment.questions:
+            if name in (question.name, question.note_name, question.file_name):
+                return True
+    return False
+
+
+def _error_summary(fields, leftover: dict[str, str], errors: dict[str, str]) -> list[tuple[str, str]]:
+    """(anchor, text) for the error summary at the top, in the order of the form."""
+    items = [(f"#{name.replace('.', '-')}", f"{_general_label(name)}: {message}") for name, message in leftover.items()]
+    for moment in fields:
+        for question in moment.questions:
+            if question.error:
+                items.append((f"#{question.id}", f"{moment.name}: {question.text}: {question.error}"))
+        for message in moment.errors:
+            items.append((f"#{moment.id}", f"{moment.name}: {message}"))
+        if moment.duration_error:
+            items.append((f"#{moment.id}-duration", f"{moment.name}: time taken: {moment.duration_error}"))
+        if moment.note_error:
+            items.append((f"#{moment.id}-note", f"{moment.name}: note: {moment.note_error}"))
+    if errors.get("notes"):
+        items.append(("#notes", f"Overall notes: {errors['notes']}"))
+    return items
+
+
+GENERAL_LABELS = {"notes": "Overall notes", "location_id": "Location", "started_at": "Start time",
+                  "finished_at": "Finish time", "client_uuid": "Form", "journey_id": "Journey", "source": "Kind of visit",
+                  "assignment_id": "Planned visit", "form": "Form"}
+
+
+def _general_label(name: str) -> str:
+    return GENERAL_LABELS.get(name, name)
+
+
+# --- my evaluations and the result page -----------------------------------------------------------------------------
+
+
+def _band(score: float | None) -> tuple[str, str]:
+    band = score_band(score, current_org().bands)
+    return (band or "none"), BAND_WORDS[band]
+
+
+@bp.route("/mine")
+@roles_required(*EVALUATORS)
+def mine():
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = scoped(Evaluation).where(Evaluation.evaluator_id == current_user.id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(Evaluation.submitted_at.desc(), Evaluation.id.desc())
+                              .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    items = []
+    for evaluation in rows:
+        band, word = _band(evaluation.score)
+        items.append({
+            "id": evaluation.id, "url": url_for(".detail", evaluation_id=evaluation.id),
+            "journey": evaluation.journey.name if evaluation.journey else "", "client_uuid": evaluation.client_uuid,
+            "location": evaluation.location.name if evaluation.location else "", "started_at": evaluation.started_at,
+            "score": evaluation.score, "band": band, "band_word": word, "source": evaluation.source,
+            "status": evaluation.status, "status_label": STATUS_LABELS.get(evaluation.status, evaluation.status),
+        })
+    return render_template("evaluations/mine.html", items=items, page=page,
+                           has_next=page * PER_PAGE < total, total=total)
+
+
+def _visible_or_404(evaluation_id: int) -> Evaluation:
+    evaluation = get_scoped_or_404(Evaluation, evaluation_id)
+    if evaluation.evaluator_id != current_user.id and current_role() not in MANAGERS:
+        abort(404)
+    return evaluation
+
+
+def _answer_label(answer, question) -> str:
+    if answer.value is None:
+        return "Not answered"
+    if answer.value == "na":
+        return "N/A"
+    if question is not None and question.type in ("yes_no", "mnm"):
+        return answer.value.capitalize()
+    if question is not None and question.type == "rating":
+        return f"{answer.value} of 5"
+    return answer.value
+
+
+def detail_view(evaluation: Evaluation) -> dict:
+    """Finished numbers and words for the result page: per moment score, band, verdict, answers and photos."""
+    answers_by_moment: dict[str, list] = {}
+    for answer in evaluation.answers:
+        answers_by_moment.setdefault(answer.moment_key, []).append(answer)
+    moments = []
+    for result in evaluation.moment_results:
+        moment = result.moment
+        band, word = _band(result.score)
+        answers = []
+        for answer in sorted(answers_by_moment.get(result.moment_key, []),
+                             key=lambda a: (a.question.position if a.question else 0, a.id)):
+            question = answer.question
+            is_photo = question is not None and question.type == "photo" and answer.value not in (None, "na")
+            answers.append({
+                "text": question.text if question else answer.question_key,
+                "value": "Photo" if is_photo else _answer_label(answer, question),
+                "note": answer.note or "",
+                "photo_url": f"/api/v1/photos/{answer.value}" if is_photo else None,
+                "critical_fail": bool(question is not None and question.critical and answer.score == 0),
+                "verdict": answer.value if question is not None and question.type == "mnm" else None,
+            })
+        moments.append({
+            "key": result.moment_key, "name": moment.name if moment else result.moment_key,
+            "position": result.position + 1, "channel": moment.channel if moment else "",
+            "channel_label": CHANNELS.get(moment.channel, moment.channel) if moment else "",
+            "kind_label": KINDS.get(moment.kind or "", "") if moment else "",
+            "score": result.score, "band": band, "band_word": word, "critical_fail": result.critical_fail,
+            "verdict": result.verdict, "duration": result.duration_seconds, "note": result.note or "",
+            "answers": answers,
+        })
+    band, word = _band(evaluation.score)
+    return {
+        "id": evaluation.id, "journey": evaluation.journey.name if evaluation.journey else "",
+        "location": evaluation.location.name if evaluation.location else "", "source": evaluation.source,
+        "source_label": SOURCE_LABELS.get(evaluation.source, evaluation.source), "score": evaluation.score,
+        "band": band, "band_word": word, "status": evaluation.status,
+        "status_label": STATUS_LABELS.get(evaluation.status, evaluation.status),
+        "started_at": evaluation.started_at, "finished_at": evaluation.finished_at,
+        "submitted_at": evaluation.submitted_at, "notes": evaluation.notes or "",
+        "evaluator": evaluation.evaluator.name if evaluation.evaluator else "", "client_uuid": evaluation.client_uuid,
+        "critical_fails": [m["name"] for m in moments if m["critical_fail"]], "moments": moments,
+        "review_comment": evaluation.review_comment or "",
+    }
+
+
+def _coaching_url(evaluation: Evaluation) -> str | None:
+    """After a staff self-assessment, the coaching card (another package) when it exists."""
+    if evaluation.source != "staff" or "visits.coaching" not in current_app.view_functions:
+        return None
+    for argument in ("evaluation_id", "id"):
+        try:
+            return url_for("visits.coaching", **{argument: evaluation.id})
+        except BuildError:
+            continue
+    return None
+
+
+@bp.route("/<int:evaluation_id>")
+@roles_required(*EVALUATORS)
+def detail(evaluation_id: int):
+    evaluation = _visible_or_404(evaluation_id)
+    view = detail_view(evaluation)
+    return render_template("evaluations/detail.html", ev=view, own=evaluation.evaluator_id == current_user.id,
+                           coaching_url=_coaching_url(evaluation))
+
+
+# --- offline: service worker and web app manifest -------------------------------------------------------------------
+
+
+def _offline_config() -> dict:
+    assets = [asset_url(name) for name in OFFLINE_ASSETS]
+    assets.append(url_for("static", filename="css/app.css"))  # base.html links it without a version
+    assets.append(url_for("static", filename="img/favicon.svg"))
+    assets.append("/manifest.webmanifest")
+    digest = hashlib.sha256(json.dumps(assets).encode()).hexdigest()[:10]
+    return {"version": digest, "assets": assets, "pages": ["/evaluations/start", "/evaluations/mine"],
+            "scope": "/evaluations/", "offline_title": "You are offline"}
+
+
+def service_worker() -> Response:
+    """/sw.js: the worker's script with its asset list in front, so a new deploy installs a new worker."""
+    script = (STATIC / "js" / "sw.js").read_text(encoding="utf-8")
+    body = f"self.AUDITAPP = {json.dumps(_offline_config())};\n{script}"
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/evaluations/"
+    return response
+
+
+def manifest() -> Response:
+    data = {
+        "name": "auditapp evaluations",
+        "short_name": "auditapp",
+        "description": "Evaluate the moments of truth of a customer journey, even offline.",
+        "start_url": "/evaluations/start",
+        "scope": "/evaluations/",
+        "display": "standalone",
+        "background_color": "#f6f7f9",
+        "theme_color": "#1d3557",
+        "icons": [
+            {"src": asset_url("img/icon.svg"), "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
+            {"src": asset_url("img/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any maskable"},
+            {"src": asset_url("img/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any maskable"},
+        ],
+    }
+    response = Response(json.dumps(data, indent=1), mimetype="application/manifest+json")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.record_once
+def _register_root_files(state) -> None:
+    """The worker and the manifest live at the site root (outside /evaluations/), as browsers expect."""
+    state.app.add_url_rule("/sw.js", "evaluations.service_worker", service_worker)
+    state.app.add_url_rule("/manifest.webmanifest", "evaluations.manifest", manifest)

@@ -1,0 +1,82 @@
+// Service worker for the evaluation pages (scope /evaluations/), served as /sw.js with self.AUDITAPP in front:
+// {version, assets, pages, scope}. Pages: network first, the last good copy when offline. Static files: cache
+// first when versioned (?v=), otherwise the cached copy at once and a fresh one fetched for next time.
+"use strict";
+var C = self.AUDITAPP;
+var STATIC = "auditapp-static-" + C.version;
+var PAGES = "auditapp-pages-v1";
+// Only these pages are kept on the phone: the ones needed to start and fill an evaluation offline.
+var KEEP = /^\/evaluations\/(start|mine|new)$/;
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(STATIC).then(function (cache) { return cache.addAll(C.assets); }).then(function () {
+    return self.skipWaiting();
+  }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (n) { return n.indexOf("auditapp-static-") === 0 && n !== STATIC; })
+      .map(function (n) { return caches.delete(n); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+function keepPage(url, response) {
+  if (!response || !response.ok || response.redirected || !KEEP.test(new URL(url).pathname)) { return Promise.resolve(); }
+  if ((response.headers.get("Content-Type") || "").indexOf("text/html") < 0) { return Promise.resolve(); }
+  return caches.open(PAGES).then(function (cache) { return cache.put(url, response); });
+}
+
+function offlinePage() {
+  var html = "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width, initial-scale=1'>" +
+    "<title>Offline · auditapp</title><link rel=stylesheet href='/static/css/app.css'><main id=main><h1>" + C.offline_title +
+    "</h1><p>This page was not saved on this phone. Evaluations you already started are safe here.</p>" +
+    "<p><a class=button href='/evaluations/mine'>My evaluations</a></p></main></html>";
+  return new Response(html, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
+self.addEventListener("fetch", function (event) {
+  var req = event.request;
+  if (req.method !== "GET") { return; }
+  var url = new URL(req.url);
+  if (url.origin !== self.location.origin) { return; }
+
+  if (url.pathname.indexOf("/static/") === 0 || url.pathname === "/manifest.webmanifest") {
+    var versioned = url.searchParams.has("v");
+    event.respondWith(caches.open(STATIC).then(function (cache) {
+      return cache.match(req).then(function (hit) {
+        if (hit && versioned) { return hit; }
+        var fresh = fetch(req).then(function (res) {
+          if (res.ok) { cache.put(req, res.clone()); }
+          return res;
+        });
+        if (hit) { fresh.catch(function () {}); return hit; }
+        return fresh;
+      });
+    }));
+    return;
+  }
+
+  if (req.mode === "navigate" && url.pathname.indexOf(C.scope) === 0) {
+    var key = url.origin + url.pathname + url.search;
+    event.respondWith(fetch(req).then(function (res) {
+      event.waitUntil(keepPage(key, res.clone()));
+      return res;
+    }).catch(function () {
+      return caches.open(PAGES).then(function (cache) {
+        return cache.match(key, { ignoreVary: true });
+      }).then(function (hit) { return hit || offlinePage(); });
+    }));
+  }
+});
+
+// Pages ask for themselves (and the start and list pages) to be kept, because the first visit happens before the
+// worker controls the page.
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.type !== "cache-pages" || !Array.isArray(data.urls)) { return; }
+  event.waitUntil(Promise.all(data.urls.map(function (path) {
+    var url = new URL(path, self.location.origin).href;
+    return fetch(url, { credentials: "same-origin" }).then(function (res) { return keepPage(url, res); }).catch(function () {});
+  })));
+});
