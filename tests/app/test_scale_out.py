@@ -8,6 +8,7 @@ must be accepted by the other.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import re
 import secrets
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from auditapp.evaluations.models import Answer, Evaluation
@@ -214,3 +216,34 @@ def test_a_session_from_one_instance_works_on_the_other(instances, make):
     for server in (first, second):
         status, _, _ = request(server, "GET", "/api/v1/locations", headers={"Cookie": forged})
         assert status == 401
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 120, 40)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_photo_uploaded_to_one_instance_is_served_and_usable_on_the_other(instances, make):
+    """UPLOAD_DIR is shared (a volume in production): the file written by one host is there for the other."""
+    first, second = instances
+    org = make.org()
+    auth = {"Authorization": f"Bearer {make.token(make.user(org, 'shopper'))}"}
+    boundary = secrets.token_hex(8)
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"receipt.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + _png() + f"\r\n--{boundary}--\r\n".encode()
+    status, _, raw = request(first, "POST", "/api/v1/photos", body,
+                             {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert status == 201, raw
+    photo_id = json.loads(raw)["id"]
+
+    status_a, headers_a, image_a = request(first, "GET", f"/api/v1/photos/{photo_id}", headers=auth)
+    status_b, headers_b, image_b = request(second, "GET", f"/api/v1/photos/{photo_id}", headers=auth)
+    assert status_a == status_b == 200
+    assert headers_b["content-type"] == "image/jpeg"
+    assert image_b == image_a and image_b[:3] == b"\xff\xd8\xff"
+
+    evaluation = submission(make.journey(org), make.location(org), 3)
+    evaluation["answers"].append({"moment": "farewell", "question": "receipt", "value": photo_id})
+    status, _, raw = request(second, "POST", "/api/v1/evaluations", evaluation, auth)
+    assert status == 201, raw
