@@ -431,3 +431,39 @@ def test_evaluation_to_dict(world):
     assert {"moment": "greeting", "question": "smile", "value": 4, "note": "", "score": 0.75} in data["answers"]
     assert [a["moment"] for a in data["answers"]][-1] == "farewell"
     assert "answers" not in evaluation_to_dict(ev, with_answers=False)
+
+
+def test_two_threads_sending_the_same_evaluation_store_one(app, world):
+    """Real concurrency: both requests may pass the lookup; the unique constraint and the savepoint sort it out."""
+    import threading
+
+    from auditapp.auth.models import User
+
+    org, shopper, journey, location = world
+    payload = full_payload(journey, location)
+    org_id, user_id = org.id, shopper.id
+    barrier = threading.Barrier(2)
+    outcomes: list = []
+
+    def send():
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            barrier.wait()
+            try:
+                result = submit_evaluation(org_id, user, "shopper", dict(payload))
+                db.session.commit()
+                outcomes.append((result.created, result.evaluation.id))
+            except Exception as error:  # reported by the assertion below
+                outcomes.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(outcomes) == 2 and all(isinstance(o, tuple) for o in outcomes), outcomes
+    assert sorted(created for created, _ in outcomes) == [False, True]
+    assert len({evaluation_id for _, evaluation_id in outcomes}) == 1
+    assert count(Evaluation) == 1 and count(MomentResult) == 3
