@@ -32,6 +32,7 @@ from ..locations.models import Location
 from ..scoring.rules import ItemResult, answer_score, remembered_score, score_evaluation, score_moment
 from ..scoring.values import AnswerError, ParsedValue, parse_value
 from ..timeutil import to_naive_utc, utcnow
+from ..visits.integrity import refresh_flags
 from ..visits.models import Assignment
 from .models import SOURCES, Answer, Evaluation, EvaluationEvent, MomentResult, Photo
 
@@ -151,6 +152,7 @@ def _resubmit(evaluation: Evaluation, user: User, role: str, payload: dict, dige
     record("evaluation.resubmitted", evaluation, user=user,
            summary=f"Resubmitted evaluation {evaluation.id} (revision {evaluation.revision}, {len(changes)} changes)")
     db.session.flush()
+    refresh_flags(evaluation)  # integrity flags for the reviewer (auditapp.visits.integrity)
     return SubmitResult(evaluation, created=False, resubmitted=True)
 
 
@@ -482,6 +484,7 @@ def _insert(org_id: int, user: User, checked: _Checked, payload: dict) -> Submit
     record("evaluation.submitted", evaluation, user=user,
            summary=f"{checked.source.title()} evaluation of {checked.journey.name} at {checked.location.name} ({score})")
     db.session.flush()
+    refresh_flags(evaluation)  # integrity flags for the reviewer (auditapp.visits.integrity)
     return SubmitResult(evaluation, created=True)
 
 
