@@ -155,7 +155,8 @@ def _render_qr(locations: list[Location], title: str, location: Location | None 
 @managers_only
 def qr(location_id: int):
     location = get_scoped_or_404(Location, location_id)
-    return _render_qr([location], f"QR codes for {location.name}", location)
+    # An archived location takes no new evaluations, so its codes would lead nowhere.
+    return _render_qr([] if location.archived else [location], f"QR codes for {location.name}", location)
 
 
 @bp.route("/qr")

@@ -89,3 +89,12 @@ def test_other_organisations_location_qr_is_404_and_print_all_is_scoped(client, 
     make.journey(org)
     assert client.get(f"/locations/{theirs.id}/qr").status_code == 404
     assert "Their Shop" not in client.get("/locations/qr").get_data(as_text=True)
+
+
+def test_archived_location_has_no_codes(client, setup, make):
+    org, location = setup
+    make.journey(org)
+    location.archived = True
+    db.session.commit()
+    page = client.get(f"/locations/{location.id}/qr").get_data(as_text=True)
+    assert "is archived: it takes no new evaluations" in page and "<svg" not in page
