@@ -1,2 +1,25 @@
-"""API endpoints: exports (contract section 4: scorecard.xlsx)."""
-from . import bp  # noqa: F401
+"""API endpoints: exports (contract section 4: scorecard.xlsx, the same file as the download button and the CLI)."""
+from __future__ import annotations
+
+from flask import request
+
+from ..exports.views import export_options, send_scorecard
+from ..results.queries import FilterError, NotFound
+from ..tenancy import current_org, managers_only
+from ..web import problem
+from . import bp
+
+
+@bp.get("/scorecard.xlsx")
+@managers_only
+def scorecard_xlsx():
+    """The Excel scorecard for `journey_id, location_id, region, from, to, source` (+ `per_location`, `grain`)."""
+    org = current_org()
+    try:
+        filters, per_location, grain = export_options(request.args, org)
+    except FilterError as error:
+        return problem(422, "Unprocessable Entity", "Some query parameters are not valid.", error.errors)
+    try:
+        return send_scorecard(org, filters, per_location=per_location, grain=grain)
+    except NotFound:
+        return problem(404, "Not Found", "There is no such journey in your organisation.")

@@ -1,2 +1,103 @@
-"""Views of the exports package."""
-from . import bp  # noqa: F401
+"""Downloads: the Excel scorecard and the raw responses as CSV, for the dashboard's filters.
+
+`send_scorecard()` is shared with the API (api/exports.py) and mirrors the CLI, so all three give the same file.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from tempfile import SpooledTemporaryFile
+
+from flask import Response, abort, request, send_file, stream_with_context
+from werkzeug.utils import secure_filename
+
+from ..results.queries import GRAINS, FilterError, Filters, NotFound, filters_from_args, load_journey
+from ..tenancy import current_org, managers_only
+from . import bp
+from .csvexport import responses_csv
+from .queries import load_scorecard, responses
+from .workbook import write_scorecard
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SPOOL_BYTES = 8 * 1024 * 1024  # bigger workbooks go to a temporary file on disk, not memory
+YES = ("1", "true", "yes", "on")
+NO = ("", "0", "false", "no", "off")
+
+
+def export_options(args: Mapping[str, str], org) -> tuple[Filters, bool, str | None]:
+    """The dashboard's filters plus `per_location` (yes/no) and `grain` (month/week); FilterError lists every problem."""
+    errors: list[tuple[str, str]] = []
+    try:
+        filters = filters_from_args(args, org)
+    except FilterError as error:
+        errors.extend((item["field"], item["message"]) for item in error.errors)
+        filters = None
+    per_location = (args.get("per_location") or "").strip().lower()
+    if per_location not in YES + NO:
+        errors.append(("per_location", "must be yes or no"))
+    grain = (args.get("grain") or "").strip().lower() or None
+    if grain is not None and grain not in GRAINS:
+        errors.append(("grain", f"must be one of {', '.join(GRAINS)}"))
+    if errors:
+        raise FilterError(errors)
+    return filters, per_location in YES, grain
+
+
+def download_name(prefix: str, journey_name: str, filters: Filters, extension: str) -> str:
+    """An ASCII file name that says what is inside: scorecard-cafe-order-2026-01-01-to-2026-03-31.xlsx."""
+    parts = [prefix, journey_name]
+    if filters.date_from or filters.date_to:
+        parts += [_day(filters.date_from, "start"), "to", _day(filters.date_to, "now")]
+    name = secure_filename("-".join(p.replace(" ", "-") for p in parts)).lower() or prefix
+    return f"{name[:120]}.{extension}"
+
+
+def _day(value: date | None, missing: str) -> str:
+    return value.isoformat() if value else missing
+
+
+def send_scorecard(org, filters: Filters, *, per_location: bool = False, grain: str | None = None) -> Response:
+    """Write the workbook to a spooled temporary file and send it (NotFound when the journey is not the org's)."""
+    data = load_scorecard(org, filters, grain=grain)
+    spool = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (send_file closes it after sending)
+    try:
+        write_scorecard(spool, data, per_location=per_location)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
+                     download_name=download_name("scorecard", data.journey, filters, "xlsx"))
+
+
+def _options_or_400(org) -> tuple[Filters, bool, str | None]:
+    try:
+        return export_options(request.args, org)
+    except FilterError as error:
+        abort(400, description="This download link has a problem: "
+                               + "; ".join(f"{item['field']} {item['message']}" for item in error.errors) + ".")
+
+
+@bp.get("/scorecard.xlsx")
+@managers_only
+def scorecard():
+    org = current_org()
+    filters, per_location, grain = _options_or_400(org)
+    try:
+        return send_scorecard(org, filters, per_location=per_location, grain=grain)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/responses.csv", endpoint="responses_csv")
+@managers_only
+def responses_csv_download():
+    org = current_org()
+    filters, _, _ = _options_or_400(org)
+    try:
+        journey = load_journey(org, filters.journey_id)
+    except NotFound:
+        abort(404)
+    name = download_name("responses", journey.name, filters, "csv")
+    body = stream_with_context(responses_csv(responses(org, filters), org.timezone or "UTC"))
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
