@@ -141,7 +141,9 @@ def _resubmit(evaluation: Evaluation, user: User, role: str, payload: dict, dige
         evaluation.moment_results.remove(result)
     db.session.flush()  # the unique (evaluation, moment_key) rows must be gone before the new ones arrive
     for photo in db.session.scalars(select(Photo).where(Photo.evaluation_id == evaluation.id)):
-        photo.evaluation_id = None
+        photo.evaluation_id = None  # a photo dropped from the fixed version is no longer evidence of this visit
+    for photo in checked.photos:
+        photo.evaluation_id = evaluation.id
     _fill(evaluation, checked)
     evaluation.revision = (evaluation.revision or 1) + 1
     evaluation.status = "submitted"

@@ -185,3 +185,26 @@ def test_an_unlinked_photo_is_only_served_to_its_uploader(client, world, make):
     assert client.get(f"/api/v1/photos/{photo_id}", headers=bearer(token)).status_code == 200
     manager = make.user(org, "manager")
     assert client.get(f"/api/v1/photos/{photo_id}", headers=bearer(make.token(manager))).status_code == 404
+
+
+def test_resubmission_keeps_or_swaps_the_photo(client, world, make):
+    org, shopper, journey, location, token = world
+    first = upload(client, token, jpeg_with_gps(size=(80, 60))).get_json()["id"]
+    payload = full_payload(journey, location)
+    payload["answers"].append({"moment": "farewell", "question": "receipt", "value": first})
+    evaluation_id = client.post("/api/v1/evaluations", json=payload, headers=bearer(token)).get_json()["id"]
+    from auditapp.evaluations.models import Evaluation
+
+    db.session.get(Evaluation, evaluation_id).status = "returned"
+    db.session.commit()
+    payload["notes"] = "same photo, fixed note"
+    assert client.post("/api/v1/evaluations", json=payload, headers=bearer(token)).status_code == 200
+    assert db.session.scalar(select(Photo.evaluation_id).where(Photo.public_id == first)) == evaluation_id
+
+    db.session.get(Evaluation, evaluation_id).status = "returned"
+    db.session.commit()
+    second = upload(client, token, jpeg_with_gps(size=(90, 60))).get_json()["id"]
+    payload["answers"][-1]["value"] = second
+    assert client.post("/api/v1/evaluations", json=payload, headers=bearer(token)).status_code == 200
+    links = dict(db.session.execute(select(Photo.public_id, Photo.evaluation_id)).all())
+    assert links == {first: None, second: evaluation_id}
