@@ -6,7 +6,6 @@ chain (question -> moment -> version -> journey -> organisation) is checked, so 
 from __future__ import annotations
 
 import io
-import re
 
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -389,7 +388,7 @@ def question_delete(journey_id: int, question_id: int):
 
 
 def _filename(name: str, suffix: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "journey"
+    slug = services.suggest_key(name).replace("_", "-")
     return f"{slug[:60]}{suffix}.xlsx"
 
 
