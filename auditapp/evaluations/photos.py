@@ -31,8 +31,18 @@ class PhotoError(ValueError):
     """An upload that is not an acceptable photo; the message tells the user what to do."""
 
 
+def upload_dir(config) -> Path:
+    """UPLOAD_DIR from the given config, else from the running app's."""
+    folder = (config or {}).get("UPLOAD_DIR")
+    if not folder:
+        from flask import current_app
+
+        folder = current_app.config["UPLOAD_DIR"]
+    return Path(folder)
+
+
 def photo_path(config, photo: Photo) -> Path:
-    return Path(config["UPLOAD_DIR"]) / photo.path
+    return upload_dir(config) / photo.path
 
 
 def _read(upload) -> bytes:
@@ -98,6 +108,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 def save_photo(org_id: int, user, upload, config) -> Photo:
     """Validate and store one uploaded photo (a FileStorage, a stream or bytes); returns the flushed Photo."""
+    config = config or {}
     max_bytes = int(config.get("PHOTO_MAX_BYTES") or DEFAULT_MAX_BYTES)
     stream = getattr(upload, "stream", None)
     data = _read(upload) if stream is None else stream.read(max_bytes + 1)
@@ -110,7 +121,7 @@ def save_photo(org_id: int, user, upload, config) -> Photo:
     )
     public_id = str(uuid.uuid4())
     relative = f"{int(org_id)}/{public_id}.jpg"
-    target = Path(config["UPLOAD_DIR"]) / relative
+    target = upload_dir(config) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
     partial.write_bytes(jpeg)

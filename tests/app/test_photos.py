@@ -208,3 +208,12 @@ def test_resubmission_keeps_or_swaps_the_photo(client, world, make):
     assert client.post("/api/v1/evaluations", json=payload, headers=bearer(token)).status_code == 200
     links = dict(db.session.execute(select(Photo.public_id, Photo.evaluation_id)).all())
     assert links == {first: None, second: evaluation_id}
+
+
+def test_save_photo_accepts_bytes_and_falls_back_to_the_app_upload_dir(app, world):
+    from auditapp.evaluations.photos import photo_path, save_photo
+
+    org, shopper, *_ = world
+    photo = save_photo(org.id, shopper, jpeg_with_gps(size=(30, 20)), None)
+    assert photo_path(None, photo) == Path(app.config["UPLOAD_DIR"]) / f"{org.id}/{photo.public_id}.jpg"
+    assert photo_path(None, photo).is_file() and (photo.width, photo.height) == (30, 20)
