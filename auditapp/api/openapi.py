@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import jsonify
 
 from ..journeys.spec import CHANNELS, KINDS, QUESTION_TYPES
-from ..scoring.values import MAX_TEXT
 from . import bp
 
 API_VERSION = "1.0.0"
@@ -44,6 +43,10 @@ SCORE = {"type": "number", "minimum": 0, "maximum": 100, "description": "0 to 10
 
 
 def _schemas() -> dict:
+    # Imported here: the limits live with the service that enforces them, and this keeps import order free.
+    from ..evaluations.models import STATUSES
+    from ..evaluations.services import MAX_ANSWER_NOTE, MAX_DURATION, MAX_MOMENT_NOTE, MAX_NOTES
+
     return {
         "Problem": _object({
             "type": {"type": "string"},
@@ -65,19 +68,18 @@ def _schemas() -> dict:
             "required": {"type": "boolean"},
             "weight": {"type": "number", "minimum": 0},
             "critical": {"type": "boolean"},
-            "options": _nullable({"type": "array", "items": _ref("Option")}),
+            "options": _nullable({"type": "string", "examples": ["Quick=1|Slow=0|Did not notice"],
+                                  "description": "choice questions: `Label=score|Label=score` as in the workbook "
+                                                 "(a label without `=score` is unscored); null otherwise"}),
+            "choices": _nullable({"type": "array", "items": _ref("Choice"),
+                                  "description": "the same options as a list (choice questions only)"}),
             "target": _nullable({"type": "string", "description": "`<=N` or `>=N` (number questions)"}),
             "help": {"type": "string"},
         }, ["key", "text", "type", "required", "weight", "critical", "options", "target"]),
-        "Option": {
-            "description": "A choice option: its label and its score in 0..1, or null for an unscored option.",
-            "oneOf": [
-                _object({"label": {"type": "string"}, "score": _nullable({"type": "number", "minimum": 0, "maximum": 1})},
-                        ["label", "score"]),
-                {"type": "array", "prefixItems": [{"type": "string"}, _nullable({"type": "number"})],
-                 "minItems": 2, "maxItems": 2},
-            ],
-        },
+        "Choice": _object({
+            "label": {"type": "string", "description": "the value to send as the answer"},
+            "score": _nullable({"type": "number", "minimum": 0, "maximum": 1, "description": "null: unscored"}),
+        }, ["label", "score"]),
         "Moment": _object({
             "id": {"type": "integer"},
             "key": {"type": "string", "pattern": "^[a-z0-9_]+$"},
@@ -96,6 +98,7 @@ def _schemas() -> dict:
             "id": {"type": "integer"},
             "name": {"type": "string"},
             "description": {"type": "string"},
+            "version": {"type": "integer", "description": "number of the published version described"},
             "moments": {"type": "array", "items": _ref("Moment")},
         }, ["id", "name", "description", "moments"], description="A journey in its current published version."),
         "Location": _object({
@@ -110,13 +113,14 @@ def _schemas() -> dict:
             "question": {"type": "string", "description": "question key"},
             "value": {
                 "description": "yes/no/na; miserable/neutral/magical; an integer 1..5; a number; a choice label; "
-                               "text; or a photo id from POST /photos. `na` is allowed for any question but a verdict.",
+                               "text; or a photo id from POST /photos. `na` is allowed for any question but a verdict. "
+                               "null or empty: unanswered.",
                 "type": ["string", "number", "boolean", "null"],
             },
-            "note": {"type": "string", "maxLength": MAX_TEXT},
-        }, ["moment", "question", "value"]),
+            "note": _nullable({"type": "string", "maxLength": MAX_ANSWER_NOTE}),
+        }, ["moment", "question"], extra=False),
         "EvaluationIn": _object({
-            "client_uuid": {"type": "string", "minLength": 1, "maxLength": 64,
+            "client_uuid": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
                             "description": "Made by the client once per evaluation; a replay with the same content "
                                            "returns the stored evaluation (200), with other content 409."},
             "journey_id": {"type": "integer"},
@@ -124,38 +128,59 @@ def _schemas() -> dict:
             "source": {"type": "string", "enum": SOURCES},
             "started_at": {"type": "string", "format": "date-time"},
             "finished_at": _nullable({"type": "string", "format": "date-time"}),
-            "notes": {"type": "string", "maxLength": MAX_TEXT},
+            "notes": _nullable({"type": "string", "maxLength": MAX_NOTES}),
             "answers": {"type": "array", "items": _ref("AnswerIn")},
-            "durations": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0},
-                          "description": "seconds per moment key (optional)"},
-        }, ["client_uuid", "journey_id", "location_id", "source", "started_at", "answers"]),
+            "durations": {"type": "object", "additionalProperties": _nullable({"type": "number", "minimum": 0,
+                                                                                "maximum": MAX_DURATION}),
+                          "description": "seconds spent per moment key (optional)"},
+            "moment_notes": {"type": "object", "additionalProperties": _nullable({"type": "string", "maxLength": MAX_MOMENT_NOTE}),
+                             "description": "a free note per moment key (optional)"},
+            "assignment_id": _nullable({"type": "integer", "description": "the planned visit this evaluation fulfils"}),
+        }, ["client_uuid", "journey_id", "location_id", "started_at", "answers"], extra=False,
+            description="`source` defaults to the token user's role for shoppers and staff. Times are ISO 8601; "
+                        "without an offset they are UTC; not before 2000 and not in the future."),
         "MomentResult": _object({
             "key": {"type": "string"},
             "score": _nullable(SCORE),
-            "critical_fail": {"type": "boolean"},
+            "critical_fail": {"type": "boolean", "description": "a critical question scored 0: the moment scores 0"},
+            "verdict": _nullable({"type": "string", "enum": ["miserable", "neutral", "magical", None]}),
+            "duration_seconds": _nullable({"type": "number", "minimum": 0}),
+            "note": {"type": "string"},
         }, ["key", "score", "critical_fail"]),
         "Answer": _object({
             "moment": {"type": "string"},
             "question": {"type": "string"},
-            "value": {"type": ["string", "number", "boolean", "null"]},
+            "value": {"type": ["string", "number", "null"],
+                      "description": "canonical: yes/no/na, the verdict word, the choice label, a number, text or "
+                                     "a photo id; null when only a note was given"},
             "note": {"type": "string"},
-        }, ["moment", "question", "value"]),
+            "score": _nullable({"type": "number", "minimum": 0, "maximum": 1}),
+        }, ["moment", "question", "value", "note"]),
         "Evaluation": _object({
             "id": {"type": "integer"},
             "client_uuid": {"type": "string"},
-            "score": _nullable(SCORE),
-            "moments": {"type": "array", "items": _ref("MomentResult")},
             "journey_id": {"type": "integer"},
             "location_id": {"type": "integer"},
             "source": {"type": "string", "enum": SOURCES},
+            "status": {"type": "string", "enum": list(STATUSES)},
             "started_at": {"type": "string", "format": "date-time"},
             "finished_at": _nullable({"type": "string", "format": "date-time"}),
+            "submitted_at": {"type": "string", "format": "date-time"},
             "notes": {"type": "string"},
-            "answers": {"type": "array", "items": _ref("Answer")},
-        }, ["id", "client_uuid", "score", "moments"], description="A stored evaluation and its scores."),
+            "score": _nullable(SCORE),
+            "remembered_score": _nullable({**SCORE, "description": "peak-end: mean of the first, worst and last moment"}),
+            "version": _nullable({"type": "integer", "description": "the journey version answered"}),
+            "revision": {"type": "integer", "minimum": 1, "description": "2 and up after resubmissions"},
+            "assignment_id": _nullable({"type": "integer"}),
+            "resubmitted": {"type": "boolean", "description": "POST only: a returned evaluation was fixed in place"},
+            "moments": {"type": "array", "items": _ref("MomentResult"), "description": "in timeline order"},
+            "answers": {"type": "array", "items": _ref("Answer"), "description": "GET only, in display order"},
+        }, ["id", "client_uuid", "journey_id", "location_id", "source", "status", "started_at", "score", "moments"],
+            description="A stored evaluation and its scores (unrounded, 0 to 100)."),
         "EvaluationPage": _object({
             "items": {"type": "array", "items": {"allOf": [_ref("Evaluation"), {"required": ["answers"]}]}},
-            "next": _nullable({"type": "string", "description": "URL of the following page; null on the last page"}),
+            "next": _nullable({"type": "string", "format": "uri",
+                               "description": "URL of the following page (same filters); null on the last page"}),
         }, ["items", "next"]),
 
         "ScorecardMoment": _object({
@@ -177,8 +202,10 @@ def _schemas() -> dict:
         }, ["journey_id", "evaluations", "score", "moments"]),
 
         "Photo": _object({
-            "id": {"type": "string", "description": "the value a photo answer carries"},
-        }, ["id"]),
+            "id": {"type": "string", "description": "the value a photo question's answer carries"},
+            "width": {"type": "integer", "minimum": 1, "description": "of the stored copy (re-encoded JPEG)"},
+            "height": {"type": "integer", "minimum": 1},
+        }, ["id", "width", "height"]),
     }
 
 
@@ -191,6 +218,7 @@ def _json(schema: dict, description: str) -> dict:
 
 
 RESPONSES = {
+    "BadRequest": _problem("The body is not JSON"),
     "Unauthorized": _problem("Missing, wrong or revoked token"),
     "Forbidden": _problem("The token's user may not do this (role)"),
     "NotFound": _problem("No such object in this organisation (another organisation's objects are 404 too)"),
@@ -238,28 +266,47 @@ def _paths() -> dict:
                 "summary": "Submit an evaluation; safe to retry with the same client_uuid",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("EvaluationIn")}}},
                 "responses": {
-                    "201": _json(_ref("Evaluation"), "Stored for the first time"),
+                    "201": _json(_ref("Evaluation"), "Stored for the first time (Location: its URL)"),
                     "200": _json(_ref("Evaluation"), "A replay of the same content: the evaluation stored before"),
-                    "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound"),
+                    "400": _r("BadRequest"), "401": _r("Unauthorized"), "403": _r("Forbidden"),
+                    "404": _problem("No such journey or location in this organisation (`errors` names the field)"),
                     "409": _r("Conflict"), "413": _r("TooLarge"), "422": _r("Invalid"),
                 },
             },
             "get": {
                 "operationId": "listEvaluations", "tags": ["results"],
                 "summary": "Evaluations with their answers, oldest first; follow `next` until it is null",
-                "parameters": [*FILTERS, _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
-                                                "items per page")],
+                "description": "Managers see every evaluation of the organisation, shoppers their own, staff those of "
+                               "their location.",
+                "parameters": [*FILTERS,
+                               _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                                      "items per page"),
+                               _query("after", {"type": "string"}, "cursor: set by the `next` link, do not build it")],
                 "responses": {"200": _json(_ref("EvaluationPage"), "One page"), "401": _r("Unauthorized"),
-                              "403": _r("Forbidden"), "422": _r("Invalid")},
+                              "403": _r("Forbidden"), "404": _r("NotFound"), "422": _r("Invalid")},
             },
         },
+        "/evaluations/{evaluation_id}": {"get": {
+            "operationId": "getEvaluation", "tags": ["results"], "summary": "One evaluation with its answers",
+            "parameters": [{"name": "evaluation_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": _json(_ref("Evaluation"), "The evaluation"), "401": _r("Unauthorized"),
+                          "403": _r("Forbidden"), "404": _r("NotFound")},
+        }},
         "/photos": {"post": {
             "operationId": "uploadPhoto", "tags": ["capture"],
             "summary": "Upload a photo (JPEG, PNG or WebP); use the returned id as a photo question's value",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _object(
                 {"photo": {"type": "string", "contentMediaType": "application/octet-stream"}}, ["photo"])}}},
-            "responses": {"201": _json(_ref("Photo"), "Stored"), "401": _r("Unauthorized"), "403": _r("Forbidden"),
-                          "413": _r("TooLarge"), "422": _r("Invalid")},
+            "responses": {"201": _json(_ref("Photo"), "Stored (Location: its URL)"), "401": _r("Unauthorized"),
+                          "403": _r("Forbidden"), "413": _r("TooLarge"), "422": _r("Invalid")},
+        }},
+        "/photos/{public_id}": {"get": {
+            "operationId": "getPhoto", "tags": ["capture"],
+            "summary": "A photo: to its uploader, and to whoever may see the evaluation that uses it",
+            "parameters": [{"name": "public_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The stored JPEG", "content": {"image/jpeg": {
+                "schema": {"type": "string", "contentMediaType": "image/jpeg"}}}},
+                "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound")},
         }},
         "/scorecard": {"get": {
             "operationId": "getScorecard", "tags": ["results"],
