@@ -113,10 +113,10 @@ def start():
     location_ids = {str(loc.id) for loc in locations}
     journey_ids = {str(j.id) for j in journeys}
     if form.location.data and form.location.data not in location_ids:
-        form.location.errors.append("This location is not available: choose another one.")
+        form.location.errors = ["This location is not available: choose another one."]
         form.location.data = ""
     if form.journey.data and form.journey.data not in journey_ids:
-        form.journey.errors.append("This journey is not available: choose another one.")
+        form.journey.errors = ["This journey is not available: choose another one."]
         form.journey.data = ""
     ready = bool(form.location.data and form.journey.data)
     chosen_location = next((loc for loc in locations if str(loc.id) == form.location.data), None)
@@ -211,11 +211,10 @@ def _submit_form(values: dict, moments: list, journey: Journey, source: str, ass
     from .services import SubmissionError, submit_evaluation
 
     photo_errors = _store_photos(values, moments)
+    db.session.commit()  # photos are kept like API uploads, so a corrected form reuses them instead of losing them
     payload = payload_from_form(values, moments, journey_id=journey.id, source=source, finished_at=_iso_now(),
                                 assignment_id=assignment.id if assignment else None)
     try:
-        if photo_errors:
-            raise SubmissionError(422, "Invalid photo", "", [])
         result = submit_evaluation(current_org_id(), current_user._get_current_object(), current_role(), payload)
     except SubmissionError as error:
         db.session.rollback()
@@ -224,6 +223,9 @@ def _submit_form(values: dict, moments: list, journey: Journey, source: str, ass
         if not errors:
             errors["form"] = error.detail or error.title
         return errors, (422 if error.status in (409, 422) else error.status)
+    if photo_errors:  # everything else was fine, but a photo was not: store nothing
+        db.session.rollback()
+        return photo_errors, 422
     db.session.commit()
     return result.evaluation
 
@@ -250,13 +252,12 @@ def _store_photos(values: dict, moments: list) -> dict[str, str]:
 
 def _save_photo(upload) -> str:
     """Store one uploaded photo with the photo service and return its public id; ValueError says what is wrong."""
-    from . import photos
+    from .photos import PhotoError, save_photo
 
     try:
-        photo = photos.store_photo(current_org_id(), current_user._get_current_object(), upload)
-    except photos.PhotoError as error:
+        photo = save_photo(current_org_id(), current_user._get_current_object(), upload, current_app.config)
+    except PhotoError as error:
         raise ValueError(str(error)) from None
-    db.session.flush()
     return photo.public_id
 
 

@@ -1,0 +1,288 @@
+"""The phone form without JavaScript: start, fill, errors that keep what was typed, replays, result page access."""
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from auditapp.evaluations.models import Answer, Evaluation, MomentResult, Photo
+from auditapp.extensions import db
+
+FORM = "/evaluations/new?location={loc}&journey={jr}"
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture
+def world(make):
+    org = make.org()
+    shopper = make.user(org, "shopper", email="shopper@example.com")
+    location = make.location(org, name="Harbour")
+    journey = make.journey(org)
+    return org, shopper, location, journey
+
+
+def form_fields(html: str) -> dict[str, str]:
+    """The hidden inputs of the rendered form (client_uuid, started_at, ...)."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+def good_answers(hidden: dict, **changes) -> dict:
+    data = {
+        "client_uuid": hidden["client_uuid"], "started_at": hidden["started_at"], "location_id": hidden["location_id"],
+        "source": "shopper", "finished_at": "",
+        "answers.greeting.greeted": "yes", "answer_notes.greeting.greeted": "straight away",
+        "answers.greeting.smile": "4", "answers.greeting.verdict": "magical",
+        "answers.order.wait": "90", "answers.order.speed": "Slow", "answers.order.clean": "yes",
+        "answers.order.verdict": "neutral", "durations.order": "95",
+        "answers.farewell.mood": "na", "answers.farewell.comment": "Said bye", "answers.farewell.verdict": "neutral",
+        "moment_notes.farewell": "Nobody held the door", "notes": "Busy lunchtime",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def open_form(client, location, journey) -> dict:
+    response = client.get(FORM.format(loc=location.id, jr=journey.id))
+    assert response.status_code == 200
+    return form_fields(response.get_data(as_text=True))
+
+
+def test_start_page_lists_choices_and_preselects_from_a_qr_link(client, auth, world, make):
+    org, shopper, location, journey = world
+    make.location(org, name="Airport")
+    auth.login("shopper@example.com")
+    page = client.get("/evaluations/start").get_data(as_text=True)
+    assert "Harbour" in page and "Airport" in page and journey.name in page
+    assert "Start now" not in page  # two locations: nothing chosen yet
+    page = client.get(f"/evaluations/start?location={location.id}&journey={journey.id}").get_data(as_text=True)
+    assert "Start now" in page
+    assert f'<option selected value="{location.id}">' in page
+
+
+def test_start_page_refuses_another_organisations_location_without_naming_it(client, auth, world, make):
+    other = make.org()
+    foreign = make.location(other, name="Secret branch")
+    auth.login("shopper@example.com")
+    page = client.get(f"/evaluations/start?location={foreign.id}").get_data(as_text=True)
+    assert "not available" in page and "Secret branch" not in page
+
+
+def test_start_and_form_need_login_and_an_evaluating_role(client, auth, world, make):
+    org, _, location, journey = world
+    response = client.get("/evaluations/start")
+    assert response.status_code == 302 and "/login" in response.location
+    assert client.get(FORM.format(loc=location.id, jr=journey.id)).status_code == 302
+    make.user(org, "manager", email="m@example.com")
+    auth.login("m@example.com")
+    assert client.get("/evaluations/start").status_code == 200
+
+
+def test_staff_start_at_their_own_location_and_cannot_open_another(client, auth, make):
+    org = make.org()
+    home = make.location(org, name="Home branch")
+    away = make.location(org, name="Away branch")
+    journey = make.journey(org)
+    make.user(org, "staff", email="staff@example.com", location=home)
+    auth.login("staff@example.com")
+    page = client.get("/evaluations/start").get_data(as_text=True)
+    assert f'<option selected value="{home.id}">' in page and "Away branch" not in page
+    assert client.get(FORM.format(loc=away.id, jr=journey.id)).status_code == 403
+    form = client.get(FORM.format(loc=home.id, jr=journey.id)).get_data(as_text=True)
+    assert "Staff self-assessment" in form and 'name="source" value="staff"' in form
+
+
+def test_form_shows_every_moment_in_timeline_order(client, auth, world):
+    _, _, location, journey = world
+    auth.login("shopper@example.com")
+    html = client.get(FORM.format(loc=location.id, jr=journey.id)).get_data(as_text=True)
+    positions = [html.index(f'id="m-{key}"') for key in ("greeting", "order", "farewell")]
+    assert positions == sorted(positions)
+    assert "Moment 2 of 3" in html and 'enctype="multipart/form-data"' in html
+    assert 'accept="image/*" capture="environment"' in html
+    assert re.search(r'name="client_uuid" value="[0-9a-f-]{36}"', html)
+    assert html.count('name="answers.greeting.verdict"') == 3  # miserable, neutral, magical; no N/A for a verdict
+
+
+def test_form_of_another_organisation_or_unknown_journey_is_404(client, auth, world, make):
+    _, _, location, _ = world
+    foreign_journey = make.journey(make.org())
+    auth.login("shopper@example.com")
+    assert client.get(FORM.format(loc=location.id, jr=foreign_journey.id)).status_code == 404
+    assert client.get(FORM.format(loc=location.id, jr=999999)).status_code == 404
+    response = client.get("/evaluations/new")
+    assert response.status_code == 302 and "/evaluations/start" in response.location
+
+
+def test_valid_post_stores_one_evaluation_and_shows_the_result(client, auth, world):
+    _, shopper, location, journey = world
+    auth.login("shopper@example.com")
+    hidden = open_form(client, location, journey)
+    response = client.post(FORM.format(loc=location.id, jr=journey.id), data=good_answers(hidden))
+    assert response.status_code == 302
+    evaluation = db.session.scalars(select(Evaluation)).one()
+    assert response.location.endswith(f"/evaluations/{evaluation.id}")
+    assert evaluation.client_uuid == hidden["client_uuid"]
+    assert evaluation.evaluator_id == shopper.id and evaluation.source == "shopper"
+    assert evaluation.notes == "Busy lunchtime" and evaluation.finished_at is not None
+    answers = {(a.moment_key, a.question_key): a for a in evaluation.answers}
+    assert answers[("greeting", "greeted")].value == "yes"
+    assert answers[("greeting", "greeted")].note == "straight away"
+    assert answers[("greeting", "smile")].number == 4
+    assert answers[("order", "speed")].value == "Slow"
+    assert answers[("farewell", "mood")].value == "na"
+    results = {r.moment_key: r for r in evaluation.moment_results}
+    assert results["order"].duration_seconds == 95
+    assert results["farewell"].note == "Nobody held the door"
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Sent and confirmed" in page and "Greeting at the door" in page and "Nobody held the door" in page
+    assert f"{evaluation.score:.0f}" in page
+
+
+def test_invalid_post_keeps_every_value_and_puts_errors_next_to_fields(client, auth, world):
+    _, _, location, journey = world
+    auth.login("shopper@example.com")
+    hidden = open_form(client, location, journey)
+    data = good_answers(hidden, **{"answers.greeting.verdict": None, "answers.order.wait": "10000000000000",
+                                   "durations.order": "soon"})
+    response = client.post(FORM.format(loc=location.id, jr=journey.id), data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert count(Evaluation) == 0
+    # the errors, each beside its field, and a summary on top that links to them
+    assert re.search(r'id="q-greeting-verdict-error"[^>]*>Required<', html)
+    assert re.search(r'id="q-order-wait-error"[^>]*>Is too large<', html)
+    assert re.search(r'id="m-order-duration-error"[^>]*>Must be a number of seconds', html)
+    assert 'href="#q-greeting-verdict"' in html and "Please fix 3 problems" in html
+    # everything typed is still there
+    assert 'value="10000000000000"' in html
+    assert 'value="yes" id="q-greeting-greeted" checked' in html
+    assert ">straight away</textarea>" in html and ">Busy lunchtime</textarea>" in html
+    assert ">Nobody held the door</textarea>" in html and 'value="soon"' in html
+    assert f'name="client_uuid" value="{hidden["client_uuid"]}"' in html  # same form, same uuid
+    # fixing the problems sends it
+    fixed = good_answers(hidden)
+    assert client.post(FORM.format(loc=location.id, jr=journey.id), data=fixed).status_code == 302
+    assert count(Evaluation) == 1
+
+
+def test_posting_the_same_form_twice_stores_one_evaluation(client, auth, world):
+    _, _, location, journey = world
+    auth.login("shopper@example.com")
+    hidden = open_form(client, location, journey)
+    url = FORM.format(loc=location.id, jr=journey.id)
+    first = client.post(url, data=good_answers(hidden))
+    second = client.post(url, data=good_answers(hidden, notes="typed more after pressing send"))
+    assert first.status_code == second.status_code == 302
+    assert first.location == second.location
+    assert count(Evaluation) == 1 and count(MomentResult) == 3
+    assert db.session.scalars(select(Evaluation)).one().notes == "Busy lunchtime"
+
+
+def png_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "orange").save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_photo_sent_with_the_form_is_stored_and_shown(client, auth, world):
+    _, _, location, journey = world
+    auth.login("shopper@example.com")
+    hidden = open_form(client, location, journey)
+    data = good_answers(hidden)
+    data["photo_files.farewell.receipt"] = (io.BytesIO(png_bytes()), "receipt.png")
+    response = client.post(FORM.format(loc=location.id, jr=journey.id), data=data, content_type="multipart/form-data")
+    assert response.status_code == 302
+    photo = db.session.scalars(select(Photo)).one()
+    answer = db.session.scalars(select(Answer).where(Answer.question_key == "receipt")).one()
+    assert answer.value == photo.public_id and photo.evaluation_id == answer.evaluation_id
+    page = client.get(response.location).get_data(as_text=True)
+    assert f'src="/api/v1/photos/{photo.public_id}"' in page
+
+
+def test_a_photo_survives_an_error_elsewhere_in_the_form(client, auth, world):
+    _, _, location, journey = world
+    auth.login("shopper@example.com")
+    hidden = open_form(client, location, journey)
+    url = FORM.format(loc=location.id, jr=journey.id)
+    data = good_answers(hidden, **{"answers.greeting.verdict": None})
+    data["photo_files.farewell.receipt"] = (io.BytesIO(png_bytes()), "receipt.png")
+    html = client.post(url, data=data, content_type="multipart/form-data").get_data(as_text=True)
+    photo = db.session.scalars(select(Photo)).one()
+    assert f'name="answers.farewell.receipt" value="{photo.public_id}"' in html
+    again = good_answers(hidden, **{"answers.farewell.receipt": photo.public_id})
+    assert client.post(url, data=again).status_code == 302
+    assert db.session.scalars(select(Answer).where(Answer.question_key == "receipt")).one().value == photo.public_id
+
+
+def test_a_file_that_is_not_a_photo_gets_an_error_and_nothing_is_stored(client, auth, world):
+    _, _, location, journey = world
+    auth.login("shopper@example.com")
+    hidden = open_form(client, location, journey)
+    data = good_answers(hidden)
+    data["photo_files.farewell.receipt"] = (io.BytesIO(b"<svg onload=alert(1)>"), "evil.svg")
+    response = client.post(FORM.format(loc=location.id, jr=journey.id), data=data, content_type="multipart/form-data")
+    assert response.status_code == 422 and count(Evaluation) == 0
+    assert re.search(r'id="q-farewell-receipt-error"[^>]*>SVG drawings', response.get_data(as_text=True))
+
+
+def submit_one(client, location, journey) -> Evaluation:
+    hidden = open_form(client, location, journey)
+    client.post(FORM.format(loc=location.id, jr=journey.id), data=good_answers(hidden))
+    return db.session.scalars(select(Evaluation).order_by(Evaluation.id.desc())).first()
+
+
+def test_result_page_is_for_its_evaluator_and_managers_only(client, auth, world, make):
+    org, _, location, journey = world
+    auth.login("shopper@example.com")
+    evaluation = submit_one(client, location, journey)
+    url = f"/evaluations/{evaluation.id}"
+    assert client.get(url).status_code == 200
+    make.user(org, "shopper", email="other@example.com")
+    make.user(org, "staff", email="staff@example.com", location=location)
+    make.user(org, "manager", email="boss@example.com")
+    other_org = make.org()
+    make.user(other_org, "admin", email="foreign@example.com")
+    for email, status in (("other@example.com", 404), ("staff@example.com", 404), ("foreign@example.com", 404),
+                          ("boss@example.com", 200)):
+        auth.logout()
+        auth.login(email)
+        assert client.get(url).status_code == status, email
+    assert client.get("/evaluations/999999").status_code == 404
+
+
+def test_my_evaluations_lists_my_own_newest_first(client, auth, world, make):
+    org, _, location, journey = world
+    auth.login("shopper@example.com")
+    first = submit_one(client, location, journey)
+    second = submit_one(client, location, journey)
+    html = client.get("/evaluations/mine").get_data(as_text=True)
+    assert html.index(f"/evaluations/{second.id}") < html.index(f"/evaluations/{first.id}")
+    assert "Sent and confirmed" in html and 'id="local-evaluations"' in html
+    make.user(org, "shopper", email="other@example.com")
+    auth.logout()
+    auth.login("other@example.com")
+    html = client.get("/evaluations/mine").get_data(as_text=True)
+    assert f"/evaluations/{first.id}" not in html and "Nothing sent yet" in html
+
+
+def test_service_worker_and_manifest_are_served_from_the_root(client):
+    sw = client.get("/sw.js")
+    assert sw.status_code == 200 and sw.mimetype == "text/javascript"
+    assert sw.headers["Service-Worker-Allowed"] == "/evaluations/"
+    body = sw.get_data(as_text=True)
+    assert body.startswith("self.AUDITAPP = {") and "/static/js/evaluate.js?v=" in body
+    manifest = client.get("/manifest.webmanifest")
+    assert manifest.mimetype == "application/manifest+json"
+    data = manifest.get_json(force=True)
+    assert data["start_url"] == "/evaluations/start" and data["display"] == "standalone"
+    sizes = {icon["sizes"] for icon in data["icons"]}
+    assert {"192x192", "512x512", "any"} <= sizes
+    for icon in data["icons"]:
+        with client.get(icon["src"]) as response:
+            assert response.status_code == 200 and response.mimetype.startswith("image/")
