@@ -348,6 +348,7 @@ def _detail_url(evaluation: Evaluation) -> str:
 
 def _render_fix(evaluation: Evaluation, moments: list, values: dict, errors: dict):
     from ..evaluations.forms import SOURCE_LABELS, build_fields
+    from ..evaluations.views import asset_url  # the form's template links its assets through it
 
     fields = build_fields(moments, values, errors)
     drawn = {q.name for m in fields for q in m.questions} | {q.note_name for m in fields for q in m.questions} \
@@ -362,6 +363,7 @@ def _render_fix(evaluation: Evaluation, moments: list, values: dict, errors: dic
         summary=summary, source=evaluation.source, source_label=SOURCE_LABELS.get(evaluation.source, evaluation.source),
         form_url=url_for("visits.fix", evaluation_id=evaluation.id),
         form_key=f"fix:{evaluation.id}:{evaluation.revision}", total_questions=sum(len(m.questions) for m in fields),
+        asset_url=asset_url,
     )
 
 
