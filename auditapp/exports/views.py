@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date
 from tempfile import SpooledTemporaryFile
 
-from flask import Response, abort, request, send_file, stream_with_context
+from flask import Response, abort, request, stream_with_context
 from werkzeug.utils import secure_filename
 
 from ..results.queries import GRAINS, FilterError, Filters, NotFound, filters_from_args, load_journey
@@ -57,17 +57,33 @@ def _day(value: date | None, missing: str) -> str:
 
 
 def send_scorecard(org, filters: Filters, *, per_location: bool = False, grain: str | None = None) -> Response:
-    """Write the workbook to a spooled temporary file and send it (NotFound when the journey is not the org's)."""
+    """Write the workbook to a spooled temporary file and stream it (NotFound when the journey is not the org's).
+
+    The file is sent in blocks by a generator that closes it when the body has been sent (or dropped), so it is
+    never left open even when a client does not close the response; the workbook is never held twice in memory.
+    """
     data = load_scorecard(org, filters, grain=grain)
-    spool = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (send_file closes it after sending)
+    spool = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed by _blocks)
     try:
         write_scorecard(spool, data, per_location=per_location)
+        size = spool.tell()
         spool.seek(0)
     except BaseException:
         spool.close()
         raise
-    return send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
-                     download_name=download_name("scorecard", data.journey, filters, "xlsx"))
+    name = download_name("scorecard", data.journey, filters, "xlsx")
+    response = Response(_blocks(spool), mimetype=XLSX_MIMETYPE, direct_passthrough=True)
+    response.headers["Content-Length"] = str(size)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _blocks(spool, size: int = 64 * 1024):
+    try:
+        while block := spool.read(size):
+            yield block
+    finally:
+        spool.close()
 
 
 def _options_or_400(org) -> tuple[Filters, bool, str | None]:
