@@ -1,0 +1,189 @@
+"""The scorecard workbook writer on hand-made data: layout, formats, colour scale, grey n < 3, print setup, spill."""
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date, datetime
+
+import pytest
+from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
+
+from auditapp.exports.scorecard import (
+    GapLine,
+    GridRow,
+    LocationCard,
+    MomentLine,
+    NoteRow,
+    ResponseRow,
+    Scorecard,
+    Stat,
+)
+from auditapp.exports.workbook import (
+    DATETIME_FORMAT,
+    FRACTION_FORMAT,
+    MOMENT_COLUMNS,
+    SCORE_FORMAT,
+    SHEET_ORDER,
+    write_scorecard,
+)
+
+COLUMN = {label: i for i, (label, _) in enumerate(MOMENT_COLUMNS, start=1)}
+
+
+def moment(key, name, position, stat, **kw):
+    return MomentLine(key=key, name=name, position=position, channel="Face to face", kind="Basic", stat=stat, **kw)
+
+
+def response(i: int, answer="yes") -> ResponseRow:
+    return ResponseRow(datetime(2026, 1, 2, 10, i % 60), i, "001", "City", "shopper", "Sam", 1, "greet", "Greeting",
+                       "q", "Was it =fine?", answer, 0.5, "", "submitted", "")
+
+
+def sample(count: int = 3, **kw) -> Scorecard:
+    moments = (
+        moment("greet", "Greeting", 0, Stat(10, 85.0, 75.0, 95.0), magical=6, neutral=3, miserable=1, change=-12.5,
+               change_flagged=True, change_reason="Fell 12.5 points"),
+        moment("order", "Ordering", 1, Stat(2, 30.0, 0.0, 100.0)),
+        moment("pay", "Paying", 2, Stat(0)),
+        moment("leave", "Farewell", 3, Stat(5, 60.0, 50.0, 70.0)),
+    )
+    values = dict(
+        title="Café scorecard", organisation="Org & Co", journey="Café", generated_at=datetime(2026, 3, 1, 12, 5),
+        timezone="Europe/Stockholm", filters=(("Location", "All locations"),), period_from=date(2026, 1, 1),
+        period_to=date(2026, 2, 28), bands=(50.0, 80.0), evaluations=10, overall=Stat(10, 66.0, 55.0, 77.0),
+        moments=moments,
+        locations=(GridRow("City", Stat(8, 70.0, 60.0, 80.0), (Stat(8, 90.0, 80.0, 100.0), Stat(1, 20.0, 0.0, 100.0),
+                                                              Stat(0), Stat(4, 50.0, 40.0, 60.0)),
+                           code="001", region="North"),),
+        trend=(GridRow("2026-01", Stat(5, 70.0, 60.0, 80.0), (Stat(5, 80.0, 70.0, 90.0),) * 4, start=date(2026, 1, 1)),
+               GridRow("2026-02", Stat(5, 60.0, 50.0, 70.0), (Stat(5, 60.0, 50.0, 70.0),) * 4, start=date(2026, 2, 1))),
+        gap=(GapLine("greet", "Greeting", Stat(5, 60.0, 50.0, 70.0), Stat(4, 90.0, 80.0, 100.0), 30.0, True),),
+        responses=lambda: (response(i) for i in range(count)),
+        notes=lambda: [NoteRow(datetime(2026, 1, 2, 10, 0), 1, "001", "City", "shopper", "Sam", "Answer", "greet",
+                               "Greeting", "q", "Q?", "@SUM(A1)")],
+        location_cards=lambda: [LocationCard("001", "City/North", "North", 8, Stat(8, 70.0, 60.0, 80.0), moments)],
+    )
+    values.update(kw)
+    return Scorecard(**values)
+
+
+def written(data: Scorecard, **kw) -> bytes:
+    out = io.BytesIO()
+    write_scorecard(out, data, **kw)
+    return out.getvalue()
+
+
+def moment_rows(ws):
+    header = next(r[0].row for r in ws.iter_rows() if r[0].value == "Moment")
+    return header, [row for row in ws.iter_rows(min_row=header + 1) if row[0].value]
+
+
+def test_sheet_order_and_no_formulas():
+    data = written(sample())
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == list(SHEET_ORDER)
+    assert not [c for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert not [n for n in names if "externalLink" in n]
+        assert any(n.startswith("xl/charts/chart") for n in names)  # the bar chart and the line chart
+        assert len([n for n in names if n.startswith("xl/charts/chart")]) == 2
+
+
+def test_summary_numbers_formats_and_bands():
+    ws = load_workbook(io.BytesIO(written(sample())))["Summary"]
+    _, rows = moment_rows(ws)
+    assert [r[COLUMN["Key"] - 1].value for r in rows] == ["greet", "order", "pay", "leave"]
+    greet = rows[0]
+    score = greet[COLUMN["Score"] - 1]
+    assert score.value == 85.0 and score.data_type == "n" and score.number_format == SCORE_FORMAT
+    assert greet[COLUMN["Band"] - 1].value == "Magical"
+    assert greet[COLUMN["Change vs previous period"] - 1].value == -12.5
+    assert greet[COLUMN["Change signal"] - 1].value.startswith("Flagged")
+    assert greet[COLUMN["Step"] - 1].value == 1
+    order = rows[1]
+    assert order[COLUMN["Band"] - 1].value == "Miserable (n < 3)"
+    assert order[COLUMN["Score"] - 1].fill.fgColor.rgb.endswith("E9ECEF")  # greyed: n = 2
+    assert rows[2][COLUMN["Band"] - 1].value == "No score" and rows[2][COLUMN["Score"] - 1].value is None
+    assert rows[3][COLUMN["Band"] - 1].value == "Neutral"
+    generated = next(r for r in ws.iter_rows() if str(r[0].value).startswith("Generated"))[1]
+    assert generated.value == datetime(2026, 3, 1, 12, 5) and generated.is_date
+
+
+def test_colour_scale_uses_band_limits_and_skips_low_n():
+    wb = load_workbook(io.BytesIO(written(sample(bands=(40.0, 90.0)))))
+    ws = wb["Summary"]
+    header, rows = moment_rows(ws)
+    ranges = {str(cf.sqref): cf.rules for cf in ws.conditional_formatting}
+    assert len(ranges) == 1
+    sqref, rules = next(iter(ranges.items()))
+    cells = set(sqref.replace(":", " ").split())
+    score_letter = "H"
+    assert f"{score_letter}{header + 1}" in sqref  # greet, n = 10
+    assert f"{score_letter}{header + 2}" not in cells  # order, n = 2: grey instead
+    scale = rules[0].colorScale
+    assert [float(v.val) for v in scale.cfvo] == [40.0, 65.0, 90.0]
+    assert rules[0].type == "colorScale"
+    locations = wb["Locations"]
+    (sqref,) = [str(cf.sqref) for cf in locations.conditional_formatting]
+    # Lead columns A-C, then blocks of four: Overall D, Greeting H, Ordering L (n = 1), Paying P (none), Farewell T.
+    assert sqref.split() == ["D3", "H3", "T3"]
+
+
+def test_layout_frozen_filtered_and_printable():
+    wb = load_workbook(io.BytesIO(written(sample(count=5))))
+    for ws in wb:
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert "Café scorecard" in ws.oddHeader.center.text
+        assert ws.freeze_panes is not None
+        assert ws.auto_filter.ref
+    assert wb["Responses"].freeze_panes == "A2" and wb["Responses"].auto_filter.ref == "A1:P6"
+    assert wb["Locations"].freeze_panes == "D3"
+    assert wb["Summary"].oddHeader.center.text.startswith("Café scorecard (Summary)")
+    assert wb["Summary"].column_dimensions["A"].width >= 20
+
+
+def test_header_text_escapes_ampersand():
+    ws = load_workbook(io.BytesIO(written(sample(title="R&D scorecard"))))["Gap"]
+    assert ws.oddHeader.center.text == "R&&D scorecard (Gap)"
+
+
+def test_responses_cells_are_typed():
+    rows = list(load_workbook(io.BytesIO(written(sample(count=2))))["Responses"].iter_rows(min_row=2))
+    started, score, question = rows[0][0], rows[0][12], rows[0][10]
+    assert started.is_date and started.number_format == DATETIME_FORMAT
+    assert score.value == 0.5 and score.number_format == FRACTION_FORMAT
+    assert question.value == "Was it =fine?" and question.data_type == "s"
+    assert rows[0][2].value == "001"
+
+
+def test_numbers_answers_stay_numbers_and_text_answers_text():
+    data = sample(responses=lambda: [response(1, 4.0), response(2, "=2+2"), response(3, "-5")])
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(written(data))).get_sheet_by_name("Responses").to_python()
+    assert [row[11] for row in sheet[1:4]] == [4.0, "=2+2", "-5"]
+
+
+@pytest.mark.parametrize(("count", "limit", "sheets"), [(0, 5, 1), (4, 5, 1), (5, 5, 2), (9, 5, 3), (12, 4, 4)])
+def test_responses_spill(count, limit, sheets):
+    wb = load_workbook(io.BytesIO(written(sample(count=count), max_rows=limit)), read_only=True)
+    names = [n for n in wb.sheetnames if n.startswith("Responses")]
+    assert names == ["Responses"] + [f"Responses ({i})" for i in range(2, sheets + 1)]
+    ids = [row[1] for name in names for row in wb[name].iter_rows(min_row=2, values_only=True) if row[1] is not None]
+    assert ids == list(range(count))
+    assert wb.sheetnames.index("Notes") == wb.sheetnames.index(names[-1]) + 1
+
+
+def test_max_rows_must_leave_room():
+    with pytest.raises(ValueError):
+        written(sample(), max_rows=1)
+
+
+def test_per_location_sheet_names_are_sanitised():
+    wb = load_workbook(io.BytesIO(written(sample(), per_location=True)))
+    assert wb.sheetnames == [*SHEET_ORDER, "001 City North"]
+    card = wb["001 City North"]
+    assert card["A1"].value == "Café scorecard: 001 City/North"
+    _, rows = moment_rows(card)
+    assert len(rows) == 4
