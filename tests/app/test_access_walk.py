@@ -1,0 +1,195 @@
+"""Walk every URL rule of the app, for every role and anonymously, with ids that belong to another organisation.
+
+It fails when a new route forgets its access check: a foreign id must give 403 or 404 (never the object), no body
+may show the other organisation's data, anonymous users are sent to log in (401 JSON on the API), and every
+endpoint must declare its roles (roles_required) or be listed here as public or open to every logged-in user.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pytest
+
+from auditapp.auth.models import ApiToken, Invite, Membership
+from auditapp.auth.services import create_invite
+from auditapp.evaluations.models import Photo
+from auditapp.extensions import db
+from auditapp.results.models import Action
+from auditapp.visits.models import Assignment
+
+MARKER = "ZQXFOREIGN"  # appears in every text of the other organisation; must never show up
+ROLES = ("admin", "manager", "shopper", "staff")
+
+# Endpoints anyone may open without logging in.
+PUBLIC = {"auth.login", "auth.accept", "auth.favicon", "static", "api.openapi", "evaluations.manifest",
+          "evaluations.service_worker", "auth.home", "auth.logout"}
+# Endpoints every logged-in user may use (they act on the user's own things only).
+ANY_ROLE = {"auth.account", "auth.tokens", "auth.revoke_token"}
+# Path arguments that are not ids of tenant objects, with a harmless value.
+NON_ID_ARGS = {"slug": "dentist-visit", "token": "no-such-invite", "decision": "approve", "filename": "css/app.css",
+               "grain": "month", "kind": "month", "fmt": "xlsx"}
+
+
+@dataclass
+class World:
+    home: object
+    users: dict = field(default_factory=dict)
+    ids: dict = field(default_factory=dict)  # argument name -> foreign id
+    own: dict = field(default_factory=dict)  # argument name -> own id
+
+
+def _objects(make, org, prefix: str, users: dict) -> dict:
+    location = make.location(org, name=f"{prefix} Branch", code=f"{prefix[:3]}1")
+    journey = make.journey(org, name=f"{prefix} Journey")
+    moment = journey.current_version.moments[0]
+    question = moment.questions[0]
+    shopper = users["shopper"]
+    evaluation = make.evaluation(org, journey, location, shopper, notes=f"{prefix} secret note",
+                                 moment_notes={moment.key: f"{prefix} moment note"})
+    photo = Photo(public_id=secrets.token_hex(16), org_id=org.id, uploader_id=shopper.id, evaluation_id=evaluation.id,
+                  path=f"{org.id}/x.jpg", sha256="0" * 64, width=1, height=1, size_bytes=1)
+    assignment = Assignment(org_id=org.id, location_id=location.id, journey_id=journey.id, shopper_id=shopper.id,
+                            window_start=date.today(), window_end=date.today() + timedelta(days=7),
+                            instructions=f"{prefix} instructions")
+    action = Action(org_id=org.id, journey_id=journey.id, moment_key=moment.key, idea=f"{prefix} idea",
+                    owner=f"{prefix} owner", started_on=date.today())
+    db.session.add_all([photo, assignment, action])
+    invite, _ = create_invite(org, f"{prefix.lower()}-invitee@example.com", "shopper", None, 7)
+    db.session.commit()
+    make.token(shopper)
+    token = db.session.scalars(db.select(ApiToken).where(ApiToken.org_id == org.id)).first()
+    membership = db.session.scalars(db.select(Membership).where(Membership.org_id == org.id)).first()
+    return {"location_id": location.id, "journey_id": journey.id, "moment_id": moment.id, "question_id": question.id,
+            "evaluation_id": evaluation.id, "public_id": photo.public_id, "assignment_id": assignment.id,
+            "action_id": action.id, "invite_id": invite.id, "token_id": token.id, "membership_id": membership.id,
+            "version_id": journey.current_version_id, "id": evaluation.id}
+
+
+def _org_with_users(make, name: str, slug: str) -> tuple:
+    org = make.org(name=name, slug=slug)
+    staff_location = make.location(org, name=f"{name} staff branch")
+    users = {role: make.user(org, role, name=f"{name} {role}", email=f"{role}@{slug}.example",
+                             location=staff_location if role == "staff" else None) for role in ROLES}
+    return org, users
+
+
+@pytest.fixture
+def world(app, make) -> World:
+    home, home_users = _org_with_users(make, "Home Org", "home")
+    foreign, foreign_users = _org_with_users(make, f"{MARKER} Org", "zqx")
+    world = World(home=home, users=home_users)
+    world.own = _objects(make, home, "Home", home_users)
+    world.ids = _objects(make, foreign, MARKER, foreign_users)
+    assert Invite.query.count() == 2
+    return world
+
+
+def _rules(app, *, skip=("static",)):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in skip:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def _url(rule, values: dict) -> str:
+    args = {}
+    for name in rule.arguments:
+        if name in NON_ID_ARGS:
+            args[name] = NON_ID_ARGS[name]
+        elif name in values:
+            args[name] = values[name]
+        else:
+            raise AssertionError(f"{rule.rule}: add the argument '{name}' to this test's mapping")
+    path = rule.build(args, append_unknown=False)[1]
+    # Query-string ids too: pages that take ?journey_id= or ?location= must scope them as well.
+    query = "&".join(f"{k}={values[v]}" for k, v in [("journey_id", "journey_id"), ("location_id", "location_id"),
+                                                      ("journey", "journey_id"), ("location", "location_id"),
+                                                      ("assignment", "assignment_id"), ("fix", "evaluation_id"),
+                                                      ("evaluation_id", "evaluation_id")])
+    return f"{path}?{query}"
+
+
+def _send(client, method: str, url: str):
+    headers = {"X-Requested-With": "auditapp", "Accept": "text/html"}
+    if method == "GET":
+        return client.get(url, headers=headers)
+    if url.startswith("/api/"):
+        return client.open(url, method=method, json={}, headers=headers)
+    return client.open(url, method=method, data={}, headers=headers)
+
+
+def _login(client, user_email: str):
+    response = client.post("/login", data={"email": user_email, "password": "correct horse battery"})
+    assert response.status_code == 302, f"login failed for {user_email}"
+
+
+def test_every_endpoint_declares_who_may_use_it(app):
+    undeclared = []
+    for rule, _ in _rules(app):
+        view = app.view_functions[rule.endpoint]
+        if rule.endpoint in PUBLIC | ANY_ROLE:
+            continue
+        if not getattr(view, "required_roles", None):
+            undeclared.append(rule.endpoint)
+    assert sorted(set(undeclared)) == [], "use roles_required()/managers_only, or list the endpoint in this test"
+
+
+def test_anonymous_users_are_sent_to_log_in(app, world):
+    client = app.test_client()
+    for rule, method in _rules(app):
+        if rule.endpoint in PUBLIC:
+            continue
+        response = _send(client, method, _url(rule, world.own))
+        if rule.rule.startswith("/api/"):
+            assert response.status_code == 401, f"{method} {rule.rule}: {response.status_code}"
+            assert response.mimetype == "application/problem+json"
+        else:
+            assert response.status_code == 302 and "/login" in response.location, f"{method} {rule.rule}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_foreign_ids_never_reach_foreign_data(app, world, role):
+    client = app.test_client()
+    _login(client, world.users[role].email)
+    failures = []
+    for rule, method in _rules(app, skip=("static", "auth.logout")):  # logging out would end the walk
+        id_args = [a for a in rule.arguments if a not in NON_ID_ARGS]
+        # All ids foreign; then, where a route takes several, the first one ours and the rest foreign (chain checks).
+        attempts = [world.ids]
+        if len(id_args) > 1:
+            attempts.append({**world.ids, id_args[0]: world.own[id_args[0]]})
+        for values in attempts:
+            url = _url(rule, values)
+            response = _send(client, method, url)
+            body = response.get_data()
+            if MARKER.encode() in body:
+                failures.append(f"{role} {method} {url}: shows the other organisation's data")
+            if id_args and response.status_code not in (403, 404):
+                failures.append(f"{role} {method} {url}: {response.status_code}, expected 403 or 404")
+    assert failures == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_roles_outside_the_declared_ones_get_403(app, world, role):
+    client = app.test_client()
+    _login(client, world.users[role].email)
+    wrong = []
+    for rule, method in _rules(app, skip=("static", "auth.logout")):
+        roles = getattr(app.view_functions[rule.endpoint], "required_roles", None)
+        if not roles or role in roles:
+            continue
+        response = _send(client, method, _url(rule, world.own))
+        if response.status_code != 403:
+            wrong.append(f"{role} {method} {rule.rule}: {response.status_code}")
+    assert wrong == []
+
+
+def test_the_walk_covers_the_whole_app(app):
+    """Sanity: the walk sees the routes of every package, so a package cannot silently drop out of it."""
+    endpoints = {rule.endpoint.split(".")[0] for rule, _ in _rules(app)}
+    assert {"auth", "api", "journeys", "locations", "evaluations", "visits"} <= endpoints
+    assert all(re.match(r"^[a-z_]+\.[a-z_]+$", r.endpoint) for r, _ in _rules(app))
