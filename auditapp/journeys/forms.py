@@ -24,8 +24,17 @@ def _key_field(hint: str = KEY_HINT) -> StringField:
                        description=hint, filters=[lambda v: v.strip() if isinstance(v, str) else v])
 
 
+class WeightField(FloatField):
+    """A FloatField that shows 1 rather than 1.0 (typed text is shown back as typed)."""
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return f"{self.data:g}" if isinstance(self.data, (int, float)) else ""
+
+
 def _weight_field(hint: str) -> FloatField:
-    return FloatField("Weight", default=1.0, description=hint, render_kw={"step": "any", "min": "0", "inputmode": "decimal"},
+    return WeightField("Weight", default=1.0, description=hint, render_kw={"step": "any", "min": "0", "inputmode": "decimal"},
                       validators=[InputRequired(WEIGHT_MESSAGE), NumberRange(min=0, message=WEIGHT_MESSAGE)])
 
 

@@ -171,7 +171,7 @@ def test_ui_import_of_a_bad_workbook_lists_every_problem_and_imports_nothing(cli
     response = _upload(client, "/journeys/import", _book(**kwargs))
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Nothing was imported" in page
-    assert f"<td>{expected[0]}</td>" in page
+    assert f"Sheet <strong>{expected[0]}</strong>" in page
     assert expected[-1].replace("'", "&#39;") in page
     assert Journey.query.count() == 0 and Question.query.count() == 0
 
@@ -181,8 +181,8 @@ def test_ui_import_lists_each_problem_with_sheet_row_and_column(client, manager)
         moments=[["arrival", "Arrival", "by_pigeon"]],
         questions=[["arrival", "q1", "Q?", "number", "no", 1, "no", None, "about 5"]])).get_data(as_text=True)
     assert "2 problems" in page
-    assert "<td>moments</td><td class=\"num\">2</td><td>channel</td>" in page
-    assert "<td>questions</td><td class=\"num\">2</td><td>target</td>" in page
+    assert "Sheet <strong>moments</strong>, row <strong>2</strong>, column <strong>channel</strong>:</span> unknown channel" in page
+    assert "Sheet <strong>questions</strong>, row <strong>2</strong>, column <strong>target</strong>:</span> target" in page
 
 
 def test_ui_import_refuses_other_files(client, manager):
