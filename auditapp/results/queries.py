@@ -19,10 +19,10 @@ still warns about recent movement.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Integer, and_, case, cast, func, select
 
 from ..evaluations.models import COUNTED_STATUSES, SOURCES, Answer, Evaluation, MomentResult, Photo
 from ..extensions import db
@@ -443,21 +443,16 @@ class JourneyHeadline:
 
 @dataclass(slots=True)
 class _Agg:
-    """Additive aggregates of one group; buckets of the same group are summed before means are taken."""
+    """Additive aggregates (count, sum, sum of squares) of one group, summed over a few SQL result rows."""
 
     n: int = 0
     total: float = 0.0
     total_sq: float = 0.0
-    extra: list[float] = field(default_factory=list)
 
-    def add(self, n, total, total_sq, *extra) -> None:
+    def add(self, n, total, total_sq) -> None:
         self.n += int(n or 0)
         self.total += float(total or 0)
         self.total_sq += float(total_sq or 0)
-        if not self.extra:
-            self.extra = [0] * len(extra)
-        for i, value in enumerate(extra):
-            self.extra[i] += value or 0
 
     @property
     def triple(self) -> tuple[int, float, float]:
@@ -480,8 +475,7 @@ def _bounds(org, date_from: date | None, date_to: date | None) -> tuple[datetime
 
 def _conditions(org, filters: Filters, start: datetime | None, end: datetime | None) -> list:
     """WHERE terms on Evaluation: tenant, journey, counted statuses, [start, end), location, region, source."""
-    terms = [E.journey_id == filters.journey_id, E.started_at.is_not(None), E.org_id == org.id,
-             E.status.in_(COUNTED_STATUSES)]
+    terms = [E.journey_id == filters.journey_id, E.org_id == org.id, E.status.in_(COUNTED_STATUSES)]
     if start is not None:
         terms.append(E.started_at >= start)
     if end is not None:
@@ -497,7 +491,8 @@ def _conditions(org, filters: Filters, start: datetime | None, end: datetime | N
 
 
 def _count_if(condition):
-    return func.sum(case((condition, 1), else_=0))
+    """How many rows meet `condition`: SUM of the boolean as 0/1 (NULL, e.g. no verdict, counts as 0)."""
+    return func.coalesce(func.sum(cast(condition, Integer)), 0)
 
 
 def journey_moments(journey: Journey, extra_keys=()) -> list[MomentRef]:
@@ -585,41 +580,57 @@ def scorecard(org, filters: Filters, *, today: date | None = None) -> Scorecard:
         if b in overall:
             main.add(*overall[b].triple)
 
-    per_moment: dict[str, dict[int, _Agg]] = {}
-    moment_rows = db.session.execute(
-        select(MR.moment_key, bucket, func.count(MR.score), func.sum(MR.score), func.sum(MR.score * MR.score),
-               _count_if(MR.verdict == "magical"), _count_if(MR.verdict == "neutral"),
-               _count_if(MR.verdict == "miserable"), _count_if(MR.critical_fail.is_(True)),
-               func.count(MR.duration_seconds), func.sum(MR.duration_seconds))
-        .join(E, E.id == MR.evaluation_id).where(*terms).group_by(MR.moment_key, bucket)
-    )
-    for key, b, n, total, total_sq, *extra in moment_rows:
-        per_moment.setdefault(key, {}).setdefault(b, _Agg()).add(n, total, total_sq, *extra)
+    # Moments: one GROUP BY moment_key with conditional sums for the period, the comparison's current window and
+    # its previous window (grouping by an expression as well would make SQLite sort a million rows).
+    in_current = E.started_at >= current_start
+    in_previous = and_(E.started_at >= previous_start, E.started_at < current_start)
+
+    def when(condition, value):
+        return value if condition is None else case((condition, value), else_=None)
+
+    in_main = in_current if filters.date_from else None
+    score, score_sq = when(in_main, MR.score), when(in_main, MR.score * MR.score)
+
+    def scores_in(condition):
+        return (func.count(case((condition, MR.score), else_=None)), func.sum(case((condition, MR.score), else_=None)),
+                func.sum(case((condition, MR.score * MR.score), else_=None)))
+
+    def verdicts(word):
+        return _count_if(MR.verdict == word if in_main is None else and_(in_main, MR.verdict == word))
+
+    per_moment: dict[str, tuple] = {}
+    for key, *figures in db.session.execute(
+        select(MR.moment_key, func.count(score), func.sum(score), func.sum(score_sq),
+               verdicts("magical"), verdicts("neutral"), verdicts("miserable"),
+               _count_if(MR.critical_fail if in_main is None else and_(in_main, MR.critical_fail)),
+               func.count(when(in_main, MR.duration_seconds)), func.sum(when(in_main, MR.duration_seconds)),
+               *scores_in(in_current), *scores_in(in_previous))
+        .join(E, E.id == MR.evaluation_id).where(*terms).group_by(MR.moment_key)
+    ):
+        per_moment[key] = tuple(figures)
 
     moments = []
     for ref in journey_moments(journey, per_moment.keys()):
-        buckets = per_moment.get(ref.key, {})
-        agg = _Agg()
-        for b in in_period:
-            if b in buckets:
-                agg.add(*buckets[b].triple, *buckets[b].extra)
-        extra = agg.extra or [0] * 6
-        magical, neutral, miserable, critical, duration_n, duration_total = extra
-        if ref.retired and agg.n == 0 and not any(extra):
+        (n, total, total_sq, magical, neutral, miserable, critical, duration_n, duration_total,
+         cur_n, cur_total, cur_sq, prev_n, prev_total, prev_sq) = per_moment.get(ref.key, (0,) * 15)
+        if ref.retired and not (n or magical or neutral or miserable or critical):
             continue  # only outside the period: nothing to show
-        est = agg.estimate()
-        current, previous = buckets.get(2, _Agg()), buckets.get(1, _Agg())
-        prev_est = previous.estimate()
-        cur_mean = current.estimate().mean
+        est = estimate(n, total, total_sq)
+        current, previous = (int(cur_n or 0), float(cur_total or 0), float(cur_sq or 0)), \
+            (int(prev_n or 0), float(prev_total or 0), float(prev_sq or 0))
+        prev_est = estimate(*previous)
+        cur_mean = estimate(*current).mean
+        duration_n = int(duration_n or 0)
         moments.append(MomentStats(
             key=ref.key, name=ref.name, position=ref.position, channel=ref.channel, kind=ref.kind,
             priority=ref.priority, weight=ref.weight, expected_seconds=ref.expected_seconds, retired=ref.retired,
             n=est.n, score=est.mean, low=est.low, high=est.high,
-            magical=int(magical), neutral=int(neutral), miserable=int(miserable), critical_fails=int(critical),
-            mean_duration=(float(duration_total) / duration_n) if duration_n else None, duration_n=int(duration_n),
+            magical=int(magical or 0), neutral=int(neutral or 0), miserable=int(miserable or 0),
+            critical_fails=int(critical or 0),
+            mean_duration=(float(duration_total) / duration_n) if duration_n else None, duration_n=duration_n,
             previous_n=prev_est.n, previous_score=prev_est.mean,
             change=(cur_mean - prev_est.mean) if cur_mean is not None and prev_est.mean is not None else None,
-            signal=change_signal(current.triple, previous.triple),
+            signal=change_signal(current, previous),
         ))
 
     ranked = [m for m in moments if not m.low_n and m.score is not None and not m.retired]
