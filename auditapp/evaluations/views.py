@@ -41,8 +41,7 @@ STATUS_LABELS = {"submitted": "Sent and confirmed", "approved": "Approved", "rej
                  "returned": "Returned for changes"}
 BAND_WORDS = {"miserable": "Miserable", "neutral": "Neutral", "magical": "Magical", None: "No score"}
 # The pages and files the phone keeps for offline use (the service worker caches them).
-OFFLINE_ASSETS = ("css/app.css", "js/evaluate.js", "img/favicon.svg", "img/icon.svg", "img/icon-192.png",
-                  "img/icon-512.png")
+OFFLINE_ASSETS = ("js/evaluate.js", "img/icon.svg", "img/icon-192.png", "img/icon-512.png")
 
 
 @lru_cache(maxsize=64)
@@ -421,12 +420,12 @@ def detail(evaluation_id: int):
 
 def _offline_config() -> dict:
     assets = [asset_url(name) for name in OFFLINE_ASSETS]
-    assets.append(url_for("static", filename="css/app.css"))  # base.html links it without a version
+    # base.html links these two without a version: the worker serves its copy and refreshes it in the background
+    assets.append(url_for("static", filename="css/app.css"))
     assets.append(url_for("static", filename="img/favicon.svg"))
     assets.append("/manifest.webmanifest")
     digest = hashlib.sha256(json.dumps(assets).encode()).hexdigest()[:10]
-    return {"version": digest, "assets": assets, "pages": ["/evaluations/start", "/evaluations/mine"],
-            "scope": "/evaluations/", "offline_title": "You are offline"}
+    return {"version": digest, "assets": assets, "scope": "/evaluations/", "offline_title": "You are offline"}
 
 
 def service_worker() -> Response:

@@ -5,6 +5,8 @@
   "use strict";
   var PREFIX = "auditapp:eval:";
   var KEEP_SENT_DAYS = 30;
+  var GENERAL = { location_id: "Location", started_at: "Start time", finished_at: "Finish time", client_uuid: "Form",
+                  assignment_id: "Planned visit", journey_id: "Journey", source: "Kind of visit" };
   var STATE_LABELS = { draft: "Saved on this phone", queued: "Waiting to send", sent: "Sent and confirmed" };
   var root = document.querySelector("[data-eval-page], #evaluation");
   if (!root) { return; }
@@ -221,13 +223,15 @@
 
   // --- offline: the service worker keeps the pages and files -----------------------------------------------------
   if ("serviceWorker" in navigator) {
+    // The first page is loaded before the worker controls it: ask the worker to keep it, and the start and list
+    // pages, once; later pages are kept as they are visited.
+    var firstVisit = !navigator.serviceWorker.controller;
     navigator.serviceWorker.register("/sw.js", { scope: "/evaluations/" }).then(function () {
       return navigator.serviceWorker.ready;
     }).then(function (reg) {
-      var page = location.pathname + location.search;
-      var keep = ["/evaluations/start", "/evaluations/mine"];
-      if (document.getElementById("evaluation") && keep.indexOf(page) < 0) { keep.push(page); }
-      if (reg.active) { reg.active.postMessage({ type: "cache-pages", urls: keep }); }
+      var urls = ["/evaluations/start", "/evaluations/mine"];
+      if (urls.indexOf(location.pathname + location.search) < 0) { urls.push(location.pathname + location.search); }
+      if (firstVisit && reg.active) { reg.active.postMessage({ type: "cache-pages", urls: urls }); }
     }).catch(function () {});
   }
 
@@ -466,7 +470,10 @@
           var s = stepOf(p);
           if (first < 0 || (s >= 0 && s < first)) { first = s; }
         }
-        var label = p ? (p.closest(".q, .field").querySelector("legend, label") || {}).textContent : field;
+        var box = p && p.closest("[data-label]");
+        var section = p && p.closest("[data-moment]");
+        var label = box ? box.getAttribute("data-label") : (GENERAL[field] || field);
+        if (section) { label = section.querySelector("h2").textContent + ": " + label; }
         var li = el("li");
         var a = el("a", { href: "#" + (target && target.id ? target.id : "evaluation") }, (label || "").trim() + ": " + err.message);
         li.appendChild(a);

@@ -70,8 +70,7 @@ self.addEventListener("fetch", function (event) {
   }
 });
 
-// Pages ask for themselves (and the start and list pages) to be kept, because the first visit happens before the
-// worker controls the page.
+// A page loaded before this worker controlled it asks to be kept (later pages are kept as they are visited).
 self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type !== "cache-pages" || !Array.isArray(data.urls)) { return; }
