@@ -286,3 +286,56 @@ def test_service_worker_and_manifest_are_served_from_the_root(client):
     for icon in data["icons"]:
         with client.get(icon["src"]) as response:
             assert response.status_code == 200 and response.mimetype.startswith("image/")
+
+
+def make_assignment(org, location, journey, shopper):
+    from datetime import date, timedelta
+
+    from auditapp.visits.models import Assignment
+
+    assignment = Assignment(org_id=org.id, location_id=location.id, journey_id=journey.id, shopper_id=shopper.id,
+                            window_start=date.today(), window_end=date.today() + timedelta(days=7))
+    db.session.add(assignment)
+    db.session.commit()
+    return assignment
+
+
+def test_a_planned_visit_is_started_listed_and_closed_by_the_form(client, auth, world, make):
+    org, shopper, location, journey = world
+    assignment = make_assignment(org, location, journey, shopper)
+    auth.login("shopper@example.com")
+    start = client.get("/evaluations/start").get_data(as_text=True)
+    assert "Your planned visits" in start and f"assignment={assignment.id}" in start
+    url = f"/evaluations/new?assignment={assignment.id}"
+    html = client.get(url).get_data(as_text=True)
+    assert f'name="assignment_id" value="{assignment.id}"' in html and "(planned visit)" in html
+    response = client.post(url, data={**good_answers(form_fields(html)), "assignment_id": str(assignment.id)})
+    assert response.status_code == 302
+    evaluation = db.session.scalars(select(Evaluation)).one()
+    assert evaluation.assignment_id == assignment.id
+    db.session.refresh(assignment)
+    assert assignment.status == "submitted"
+    assert "Your planned visits" not in client.get("/evaluations/start").get_data(as_text=True)
+
+
+def test_another_shoppers_planned_visit_is_404(client, auth, world, make):
+    org, shopper, location, journey = world
+    someone = make.user(org, "shopper", email="someone@example.com")
+    assignment = make_assignment(org, location, journey, someone)
+    auth.login("shopper@example.com")
+    assert client.get(f"/evaluations/new?assignment={assignment.id}").status_code == 404
+    wrong_place = make.location(org)
+    mine = make_assignment(org, location, journey, shopper)
+    assert client.get(f"/evaluations/new?assignment={mine.id}&location={wrong_place.id}&journey={journey.id}").status_code == 404
+
+
+def test_a_manager_can_try_the_form_as_either_kind_of_visit(client, auth, world, make):
+    org, _, location, journey = world
+    make.user(org, "manager", email="boss@example.com")
+    auth.login("boss@example.com")
+    assert 'name="source"' in client.get("/evaluations/start").get_data(as_text=True)
+    url = FORM.format(loc=location.id, jr=journey.id) + "&source=staff"
+    html = client.get(url).get_data(as_text=True)
+    assert "Staff self-assessment" in html
+    assert client.post(url, data={**good_answers(form_fields(html)), "source": "staff"}).status_code == 302
+    assert db.session.scalars(select(Evaluation)).one().source == "staff"

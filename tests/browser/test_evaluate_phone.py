@@ -112,6 +112,11 @@ def test_half_a_form_survives_a_reload(phone, world):
     assert page.locator("input[name='answers.greeting.verdict'][value='magical']").is_checked()
     [record] = local_records(page)
     assert record["state"] == "draft" and page.locator("input[name=client_uuid]").input_value() == record["uuid"]
+    page.goto(world["base"] + "/evaluations/mine")
+    page.locator("#local-evaluations").get_by_text("Saved on this phone").wait_for()
+    page.get_by_role("link", name="Continue").click()
+    page.get_by_text("Your draft is back").wait_for()
+    assert page.get_by_label("Seconds waited before ordering").input_value() == "55"
     assert count(Evaluation) == 0
 
 
@@ -134,11 +139,16 @@ def test_offline_submission_waits_on_the_phone_and_arrives_once(phone, world):
     page.reload()  # still offline: the service worker serves the kept page
     assert page.locator("#evaluation").count() == 1
     page.get_by_text("1 evaluation is waiting to send").wait_for()
+    page.goto(world["base"] + "/evaluations/mine")  # kept at the first visit, so it opens offline too
+    local = page.locator("#local-evaluations")
+    local.get_by_text("Waiting to send").wait_for()
+    assert "Café order at Harbour" in local.inner_text()
     assert count(Evaluation) == 0
 
     context.set_offline(False)
-    eventually(lambda: count(Evaluation) == 1, timeout=20)
-    eventually(lambda: [r["state"] for r in local_records(page)] == ["sent"])
+    local.get_by_text("Sent and confirmed").wait_for(timeout=20_000)
+    assert count(Evaluation) == 1
+    assert [r["state"] for r in local_records(page)] == ["sent"]
     page.wait_for_timeout(1000)  # no second copy follows
     assert count(Evaluation) == 1
     assert count(Answer) == 10
