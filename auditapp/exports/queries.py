@@ -80,7 +80,7 @@ def responses(org, filters: Filters, *, batch: int = BATCH) -> Iterator[Response
         .execution_options(yield_per=batch)
     )
     for (started_at, evaluation_id, code, location, source, evaluator, version, moment_key, moment, question_key,
-         question, qtype, value, number, score, note, status) in db.session.execute(stmt):
+         question, qtype, value, number, score, note, status) in db.session.connection().execute(stmt):
         answer = number if (number is not None and qtype in NUMBER_TYPES) else value
         yield ResponseRow(local(started_at), evaluation_id, code, location, source, evaluator or "", version,
                           moment_key, moment, question_key, question, answer, score, note or "", status,
@@ -119,7 +119,7 @@ def notes(org, filters: Filters, *, batch: int = BATCH) -> Iterator[NoteRow]:
             .order_by(c.started_at, c.evaluation_id, c.moment_position, c.part, c.question_position)
             .execution_options(yield_per=batch))
     local = _LocalTimes(org.timezone)
-    for started_at, evaluation_id, code, location, source, evaluator, *rest in db.session.execute(stmt):
+    for started_at, evaluation_id, code, location, source, evaluator, *rest in db.session.connection().execute(stmt):
         yield NoteRow(local(started_at), evaluation_id, code, location, source, evaluator or "", *rest)
 
 

@@ -63,6 +63,19 @@ def text_cell(worksheet, value: object, style=None):
     return cell
 
 
+_RISKY_FIRST = frozenset("=+-@\t\r#")  # formula prefixes, and "#" for error-code look-alikes such as #N/A
+
+
+def text_value(worksheet, value: object):
+    """`text_cell()` for streamed rows: None for empty text (no cell at all), the string itself on the fast path."""
+    if not value:
+        return None
+    if (type(value) is str and value[0] not in _RISKY_FIRST and len(value) <= MAX_CELL_TEXT
+            and not ILLEGAL_CHARACTERS_RE.search(value)):
+        return value
+    return text_cell(worksheet, value)
+
+
 def sheet_title(name: object, taken: Iterable[str] = ()) -> str:
     """A legal sheet name: no / \\ ? * [ ] :, no quote at either end, at most 31 characters, unique in `taken`.
 

@@ -26,7 +26,7 @@ from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from .safety import safe_text, sheet_title, text_cell
+from .safety import safe_text, sheet_title, text_cell, text_value
 from .scorecard import GridRow, LocationCard, MomentLine, NoteRow, ResponseRow, Scorecard, Stat
 
 EXCEL_MAX_ROWS = 1_048_576  # rows in one sheet, header included
@@ -382,18 +382,18 @@ class _Book:
             ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{written}"
 
     def response_cells(self, ws, r: ResponseRow) -> list:
-        answer = r.answer if not isinstance(r.answer, str) else text_cell(ws, r.answer)
-        return [self._fast(ws, r.started_at, DATETIME_FORMAT), r.evaluation_id, text_cell(ws, r.location_code),
-                text_cell(ws, r.location_name), text_cell(ws, r.source), text_cell(ws, r.evaluator), r.version,
-                text_cell(ws, r.moment_key), text_cell(ws, r.moment_name), text_cell(ws, r.question_key),
-                text_cell(ws, r.question_text), answer, self._fast(ws, r.score, FRACTION_FORMAT),
-                text_cell(ws, r.note), text_cell(ws, r.status), text_cell(ws, r.flags)]
+        answer = r.answer if not isinstance(r.answer, str) else text_value(ws, r.answer)
+        return [self._fast(ws, r.started_at, DATETIME_FORMAT), r.evaluation_id, text_value(ws, r.location_code),
+                text_value(ws, r.location_name), text_value(ws, r.source), text_value(ws, r.evaluator), r.version,
+                text_value(ws, r.moment_key), text_value(ws, r.moment_name), text_value(ws, r.question_key),
+                text_value(ws, r.question_text), answer, self._fast(ws, r.score, FRACTION_FORMAT),
+                text_value(ws, r.note), text_value(ws, r.status), text_value(ws, r.flags)]
 
     def note_cells(self, ws, r: NoteRow) -> list:
-        return [self._fast(ws, r.started_at, DATETIME_FORMAT), r.evaluation_id, text_cell(ws, r.location_code),
-                text_cell(ws, r.location_name), text_cell(ws, r.source), text_cell(ws, r.evaluator),
-                text_cell(ws, r.context), text_cell(ws, r.moment_key), text_cell(ws, r.moment_name),
-                text_cell(ws, r.question_key), text_cell(ws, r.question_text), text_cell(ws, r.note)]
+        return [self._fast(ws, r.started_at, DATETIME_FORMAT), r.evaluation_id, text_value(ws, r.location_code),
+                text_value(ws, r.location_name), text_value(ws, r.source), text_value(ws, r.evaluator),
+                text_value(ws, r.context), text_value(ws, r.moment_key), text_value(ws, r.moment_name),
+                text_value(ws, r.question_key), text_value(ws, r.question_text), text_value(ws, r.note)]
 
     def location_card(self, card: LocationCard):
         pairs = [("Location", f"{card.code} {card.name}", None), ("Region", card.region or "-", None),

@@ -17,6 +17,7 @@ from auditapp.exports.safety import (
     safe_text,
     sheet_title,
     text_cell,
+    text_value,
 )
 
 INJECTIONS = ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://evil")', "#N/A", "#DIV/0!"]
@@ -136,3 +137,14 @@ def test_csv_round_trip_keeps_quotes_and_line_breaks():
     writer.writerow([csv_value(v) for v in ['=HYPERLINK("http://evil")', 'say "hi",\nbye', -2]])
     row = next(csv.reader(io.StringIO(out.getvalue())))
     assert row == ["'=HYPERLINK(\"http://evil\")", 'say "hi",\nbye', "-2"]
+
+
+def test_text_value_fast_path_and_slow_path():
+    ws = Workbook(write_only=True).create_sheet("S")
+    assert text_value(ws, "") is None and text_value(ws, None) is None
+    assert text_value(ws, "plain") == "plain"
+    assert text_value(ws, "bell\x07") == "bell"
+    for raw in INJECTIONS:
+        cell = text_value(ws, raw)
+        assert isinstance(cell, Cell) and cell.data_type == "s" and cell.value == raw
+    assert text_value(ws, "#hashtag") == "#hashtag"  # "#" only matters for the exact error codes
