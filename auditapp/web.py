@@ -39,6 +39,8 @@ CSP = (
 def register_web(app: Flask) -> None:
     for name in PACKAGES:
         module = importlib.import_module(f"auditapp.{name}")
+        if name != "api":  # the api package imports its endpoint modules itself
+            importlib.import_module(f"auditapp.{name}.views")
         app.register_blueprint(module.bp)
         try:
             commands = importlib.import_module(f"auditapp.{name}.commands")

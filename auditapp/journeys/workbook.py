@@ -287,10 +287,8 @@ class _Reader:
                                       expected_seconds=seconds, description=description or "")
         if not rows and not missing:
             self.problem(MOMENTS_SHEET, None, None, "the journey has no moments; add one row per moment")
-        if len(priority_rows) > MAX_PRIORITIES:
-            self.problem(MOMENTS_SHEET, priority_rows[MAX_PRIORITIES], "priority",
-                         f"{len(priority_rows)} moments are marked as priorities; pick at most {MAX_PRIORITIES} "
-                         "(too many priorities means no focus)")
+        # More than MAX_PRIORITIES priorities is allowed here: the builder warns about it, and a journey
+        # exported from the builder must always import again.
         return None if "key" in missing else moments
 
     def _read_questions(self, sheet, moments: dict[str, MomentSpec] | None) -> None:

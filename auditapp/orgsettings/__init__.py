@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("orgsettings", __name__)
 
-from . import views  # noqa: E402,F401
+# Views are imported by auditapp.web.register_web, so importing a model never drags in the views.
