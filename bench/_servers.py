@@ -81,6 +81,8 @@ def start_gunicorn(app: str = "wsgi:app", *, env: dict | None = None, workers: i
            "--graceful-timeout", "5", "--timeout", "60", "--log-level", "info", "--error-logfile", "-"]
     if threads > 1:
         cmd += ["--worker-class", "gthread", "--threads", str(threads)]
+    if _has_control_socket():
+        cmd.append("--no-control-socket")  # gunicorn 25+: one fixed socket path that parallel servers would share
     cmd += [*extra_args, app]
     try:
         process = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log_fd, stderr=subprocess.STDOUT,
@@ -106,6 +108,12 @@ def start_gunicorn(app: str = "wsgi:app", *, env: dict | None = None, workers: i
         server.stop(grace=2)
         raise
     return server
+
+
+def _has_control_socket() -> bool:
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS)
 
 
 def _wait_until_answering(server: Server, path: str, deadline: float) -> None:

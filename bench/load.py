@@ -549,7 +549,10 @@ def run_target(kind: str, args, baseline_rps: float) -> bool:
         tally, elapsed = drive(server.port, "/api/v1/evaluations", fixture.tokens, fixture, args.duration,
                                args.max_requests, args.grace, args.seed, during)
         exceptions = server_exceptions(server)
+        server.keep_log = args.keep_logs
         server.stop()
+        if args.keep_logs:
+            print(f"   gunicorn log kept: {server.log_path}")
         stored = check_database(url, tally)
         title = f"{kind}{' with a restart mid-load' if during else ''}: {args.shoppers} shoppers, {_settings(args)}"
         return report(title, tally, elapsed, baseline_rps, stored, exceptions, setup_notes + restart_log)
@@ -581,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="PostgreSQL server to create the load database on (default: $DATABASE_URL or the local test one)")
     parser.add_argument("--create-all", action="store_true",
                         help="make the schema with create_all instead of `flask db upgrade` (while migrations lag the models)")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the app's gunicorn log (path printed)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     if args.restart_postgres and args.db == "sqlite":
