@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
@@ -177,22 +178,39 @@ def fill():
         errors, status = outcome
     else:
         values = {"client_uuid": new_client_uuid(), "started_at": _iso_now(), "location_id": str(location.id)}
-    fields = build_fields(moments, values, errors)
+    return _render_fill(location, journey, assignment, source, values, errors, status)
+
+
+def _render_fill(location: Location, journey: Journey, assignment: Assignment | None, source: str,
+                 values: dict[str, str], errors: dict[str, str], status: int):
+    fields = build_fields(list(journey.current_version.moments), values, errors)
     leftover = {name: message for name, message in errors.items() if not _is_drawn(name, fields)}
     summary = _error_summary(fields, leftover, errors)
     page_args = {"location": location.id, "journey": journey.id}
     if assignment is not None:
         page_args["assignment"] = assignment.id
-    if role in MANAGERS:
+    if current_role() in MANAGERS:
         page_args["source"] = source
     response = render_template(
         "evaluations/fill.html", journey=journey, location=location, assignment=assignment, moments=fields,
         values=values, errors=errors, leftover=leftover, summary=summary, source=source,
         source_label=SOURCE_LABELS[source], form_url=url_for(".fill", **page_args),
         form_key=f"{journey.id}:{location.id}:{assignment.id if assignment else ''}:{source}",
-        total_questions=sum(len(m.questions) for m in fields),
     )
     return response, status
+
+
+@bp.errorhandler(CSRFError)
+def _expired_form(error: CSRFError):
+    """A long-open form whose session changed (logged in again in another tab): show it again, nothing lost."""
+    if request.endpoint != "evaluations.fill" or not current_user.is_authenticated or current_role() not in EVALUATORS:
+        return render_template("errors/error.html", code=400, description=error.description), 400
+    location, journey, assignment = _load_target()
+    values = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    errors = {"form": "This page was open while you logged in again, so it was not sent. Everything you entered is "
+                      "below: check it and send again."}
+    return _render_fill(location, journey, assignment, _source_for(current_role(), request.values.get("source")),
+                        values, errors, 400)
 
 
 def _already_sent(client_uuid: str) -> Evaluation | None:

@@ -339,3 +339,19 @@ def test_a_manager_can_try_the_form_as_either_kind_of_visit(client, auth, world,
     assert "Staff self-assessment" in html
     assert client.post(url, data={**good_answers(form_fields(html)), "source": "staff"}).status_code == 302
     assert db.session.scalars(select(Evaluation)).one().source == "staff"
+
+
+def test_a_form_whose_csrf_token_went_stale_comes_back_with_everything_typed(app, client, auth, world):
+    _, _, location, journey = world
+    auth.login("shopper@example.com")
+    hidden = open_form(client, location, journey)
+    app.config["WTF_CSRF_ENABLED"] = True  # as in production; the token below is from an older session
+    data = {**good_answers(hidden), "csrf_token": "stale-token-from-before-logging-in-again"}
+    response = client.post(FORM.format(loc=location.id, jr=journey.id), data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and count(Evaluation) == 0
+    assert "it was not sent" in html and ">Nobody held the door</textarea>" in html
+    assert f'name="client_uuid" value="{hidden["client_uuid"]}"' in html
+    fresh = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    assert client.post(FORM.format(loc=location.id, jr=journey.id), data={**data, "csrf_token": fresh}).status_code == 302
+    assert count(Evaluation) == 1
