@@ -69,3 +69,7 @@ DEMO_STEPS: list = []
 from .journeys.demo_data import add_demo_journeys  # noqa: E402  (first step: later steps use result.journeys)
 
 DEMO_STEPS.append(add_demo_journeys)
+
+from .visits.demo_data import add_demo_activity  # noqa: E402  (needs the journeys: evaluations, assignments, reviews)
+
+DEMO_STEPS.append(add_demo_activity)

@@ -145,7 +145,9 @@ def note_places(evaluation: Evaluation) -> list[tuple[str, str]]:
 
 def store_fingerprints(evaluation: Evaluation) -> list[NoteFingerprint]:
     """Replace the evaluation's note digests (they follow its latest revision)."""
-    db.session.execute(delete(NoteFingerprint).where(NoteFingerprint.evaluation_id == evaluation.id))
+    # No ORM synchronisation: it would scan every object in the session (slow when a script submits hundreds).
+    db.session.execute(delete(NoteFingerprint).where(NoteFingerprint.evaluation_id == evaluation.id)
+                       .execution_options(synchronize_session=False))
     seen: set[str] = set()
     rows = []
     for where, text in note_places(evaluation):
