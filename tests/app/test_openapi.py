@@ -276,3 +276,33 @@ def test_photo_upload_and_download_match(client, document, registry, world):
         f"{PREFIX}/photos", data={"photo": (io.BytesIO(b"<svg></svg>"), "x.svg", "image/svg+xml")}, headers=auth,
         content_type="multipart/form-data"), "/photos", "post")
     assert response.status_code == 422
+
+
+def test_scorecard_and_workbook_match(client, document, registry, world, make):
+    for verdict in ("magical", "miserable"):
+        make.evaluation(world["org"], world["journey"], world["location"], world["shopper"],
+                        answers={"greeting.verdict": verdict, "order.clean": "no"})
+    auth = world["manager_auth"]
+    journey_id = world["journey"].id
+    response = check_response(document, registry, client.get(f"{PREFIX}/scorecard?journey_id={journey_id}", headers=auth),
+                              "/scorecard")
+    assert response.status_code == 200
+    card = response.get_json()
+    assert card["evaluations"] == 2
+    assert [m["key"] for m in card["moments"]] == ["greeting", "order", "farewell"]
+    assert card["moments"][1]["critical_fails"] == 2
+
+    for url, status in ((f"{PREFIX}/scorecard", 422), (f"{PREFIX}/scorecard?journey_id={journey_id}&from=May", 422),
+                        (f"{PREFIX}/scorecard?journey_id={journey_id + 999}", 404)):
+        response = check_response(document, registry, client.get(url, headers=auth), "/scorecard")
+        assert response.status_code == status, url
+    response = check_response(document, registry, client.get(f"{PREFIX}/scorecard?journey_id={journey_id}",
+                                                              headers=world["shopper_auth"]), "/scorecard")
+    assert response.status_code == 403
+
+    response = check_response(document, registry, client.get(f"{PREFIX}/scorecard.xlsx?journey_id={journey_id}",
+                                                              headers=auth), "/scorecard.xlsx")
+    assert response.status_code == 200 and response.data[:2] == b"PK"
+    response = check_response(document, registry, client.get(f"{PREFIX}/scorecard.xlsx?journey_id={journey_id}&grain=day",
+                                                              headers=auth), "/scorecard.xlsx")
+    assert response.status_code == 422
