@@ -36,6 +36,11 @@ from .sqlhelpers import GRAINS, local_period_key, period_key, period_keys, perio
 LOW_N = 3  # fewer scored evaluations than this: greyed and left out of rankings
 GAP_THRESHOLD = 15.0
 COMPARE_DAYS = 30  # the window compared when the period has no start
+# Warning signal (stats.change_signal): Welch's two-sided t-test p < SIGNAL_ALPHA, a change of at least
+# SIGNAL_MIN_CHANGE points, and at least SIGNAL_MIN_N scored evaluations in each window.
+SIGNAL_MIN_N = 5
+SIGNAL_ALPHA = 0.05
+SIGNAL_MIN_CHANGE = 5.0
 PERIOD_PRESETS: dict[str, str] = {
     "30d": "Last 30 days",
     "90d": "Last 90 days",
@@ -289,6 +294,7 @@ class Scorecard:
     moments: list[MomentStats]
     weakest_priority: MomentStats | None  # lowest scored priority moment with n >= 3
     weakest: MomentStats | None  # lowest scored moment with n >= 3, priority or not
+    change: float | None = None  # overall score, comparison current mean minus previous mean
 
     def moment(self, key: str) -> MomentStats | None:
         return next((m for m in self.moments if m.key == key), None)
@@ -630,7 +636,7 @@ def scorecard(org, filters: Filters, *, today: date | None = None) -> Scorecard:
             mean_duration=(float(duration_total) / duration_n) if duration_n else None, duration_n=duration_n,
             previous_n=prev_est.n, previous_score=prev_est.mean,
             change=(cur_mean - prev_est.mean) if cur_mean is not None and prev_est.mean is not None else None,
-            signal=change_signal(current, previous),
+            signal=_signal(current, previous),
         ))
 
     ranked = [m for m in moments if not m.low_n and m.score is not None and not m.retired]
@@ -644,9 +650,18 @@ def scorecard(org, filters: Filters, *, today: date | None = None) -> Scorecard:
         evaluations=evaluations, score=est.mean, estimate=est,
         remembered_score=remembered_est.mean, remembered=remembered_est,
         previous=overall.get(1, _Agg()).estimate(),
-        signal=change_signal(overall.get(2, _Agg()).triple, overall.get(1, _Agg()).triple),
+        signal=_signal(overall.get(2, _Agg()).triple, overall.get(1, _Agg()).triple),
         moments=moments, weakest_priority=weakest_priority, weakest=weakest,
+        change=_difference(overall.get(2, _Agg()).estimate().mean, overall.get(1, _Agg()).estimate().mean),
     )
+
+
+def _signal(current, previous) -> ChangeSignal:
+    return change_signal(current, previous, min_n=SIGNAL_MIN_N, alpha=SIGNAL_ALPHA, min_change=SIGNAL_MIN_CHANGE)
+
+
+def _difference(current: float | None, previous: float | None) -> float | None:
+    return None if current is None or previous is None else current - previous
 
 
 # --- heatmap -------------------------------------------------------------------------------------------------
@@ -825,6 +840,10 @@ def drilldown(org, filters: Filters, moment_key: str | None = None, location_id:
     else:
         page = select(E)
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    if moment is not None and moment.retired and not total and db.session.scalar(
+            select(Moment.id).join(JourneyVersion, JourneyVersion.id == Moment.version_id)
+            .where(JourneyVersion.journey_id == journey.id, Moment.key == moment_key).limit(1)) is None:
+        moment = None  # a key this journey never had
     found = db.session.execute(page.where(*terms).order_by(E.started_at.desc(), E.id.desc())
                                .limit(limit).offset(offset)).all()
     rows = [(row[0], row[1] if moment_key else None) for row in found]

@@ -1,2 +1,262 @@
-"""Views of the results package."""
-from . import bp  # noqa: F401
+"""Results pages: journeys overview, the per-journey dashboard, drill-down and action plans. Managers only."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from ..extensions import db
+from ..journeys.models import Journey
+from ..locations.models import Location
+from ..tenancy import current_org, get_scoped_or_404, managers_only, scoped
+from . import bp, dashboard
+from .actions import ActionData, ActionError, create_action, journey_actions, update_action
+from .forms import ACTION_STATUS_LABELS, ActionForm, FilterForm
+from .models import Action
+from .queries import (
+    GAP_THRESHOLD,
+    GRAINS,
+    LOW_N,
+    PERIOD_PRESETS,
+    SIGNAL_ALPHA,
+    SIGNAL_MIN_CHANGE,
+    SIGNAL_MIN_N,
+    SOURCE_LABELS,
+    FilterError,
+    Filters,
+    default_grain,
+    drilldown,
+    filters_from_args,
+    heatmap,
+    journey_headlines,
+    journey_moments,
+    magical_moments,
+    perception_gap,
+    scorecard,
+    trend,
+)
+
+DRILL_PAGE = 25
+
+
+def _places(org_id: int) -> tuple[list[Location], list[str]]:
+    locations = list(db.session.scalars(scoped(Location).where(Location.archived.is_(False))
+                                        .order_by(Location.name, Location.code)))
+    regions = sorted(set(db.session.scalars(select(Location.region).where(Location.org_id == org_id,
+                                                                          Location.region != "")).all()))
+    return locations, regions
+
+
+def _filter_args(filters: Filters, **extra) -> dict:
+    args = filters.to_args()
+    args.pop("journey_id", None)
+    args.update({k: v for k, v in extra.items() if v not in (None, "")})
+    return args
+
+
+def _filters_label(filters: Filters, locations: list[Location]) -> str:
+    names = {loc.id: loc.name for loc in locations}
+    parts = [PERIOD_PRESETS.get(filters.period or "", "") if filters.period not in (None, "custom") else ""]
+    if filters.date_from or filters.date_to:
+        parts.append(f"{filters.date_from or 'start'} to {filters.date_to or 'today'}")
+    else:
+        parts.append("all time")
+    if filters.location_id:
+        parts.append(names.get(filters.location_id, "one location"))
+    if filters.region:
+        parts.append(f"region {filters.region}")
+    parts.append(SOURCE_LABELS[filters.source or ""].lower())
+    return " · ".join(p for p in parts if p)
+
+
+@bp.get("/")
+@managers_only
+def index():
+    org = current_org()
+    rows = [
+        {"headline": h, "score": dashboard.score_text(h.score), "band": dashboard.band_of(h.score, org.bands),
+         "all_score": dashboard.score_text(h.all_score), "low_n": h.evaluations < LOW_N}
+        for h in journey_headlines(org)
+    ]
+    return render_template("results/index.html", rows=rows, days=90)
+
+
+@bp.get("/journeys/<int:journey_id>")
+@managers_only
+def journey(journey_id: int):
+    org = current_org()
+    journey = get_scoped_or_404(Journey, journey_id)
+    args = dashboard.default_period_args(request.args)
+    if (args.get("from") or args.get("to")) and not args.get("period"):
+        args["period"] = "custom"
+    form = FilterForm(formdata=MultiDict(args))
+    locations, regions = _places(org.id)
+    form.set_places(locations, regions)
+    try:
+        filters = filters_from_args(args, org, journey_id=journey.id)
+    except FilterError as error:
+        form.show_errors(error)
+        return render_template("results/dashboard.html", journey=journey, form=form, page=None), 422
+    grain = args.get("grain") or default_grain(filters, dashboard.today_for(org))
+    if grain not in GRAINS:
+        form.grain.errors = ["Choose weeks or months."]
+        return render_template("results/dashboard.html", journey=journey, form=form, page=None), 422
+
+    bands = org.bands
+    card = scorecard(org, filters)
+    actions = journey_actions(org.id, journey.id)
+    open_by_moment: dict[str, list[Action]] = {}
+    for action in actions:
+        if action.status in ("open", "in_progress"):
+            open_by_moment.setdefault(action.moment_key, []).append(action)
+    base = _filter_args(filters)
+    rows = dashboard.moment_rows(
+        card, bands, actions=open_by_moment,
+        drill_url=lambda key: url_for(".evaluations", journey_id=journey.id, moment=key, **base),
+        action_url=lambda key: url_for(".new_action", journey_id=journey.id, moment=key),
+    )
+    heat = heatmap(org, filters)
+    heat_chart = dashboard.heatmap_chart(
+        heat, bands,
+        link=lambda location_id, key: url_for(".evaluations", journey_id=journey.id, moment=key,
+                                              **{**base, "location_id": str(location_id)}),
+    )
+    overall_trend, moment_trends = dashboard.trend_charts(trend(org, filters, grain), bands, actions)
+    for row in rows:
+        row.trend_chart = moment_trends.get(row.stats.key)
+    gaps = perception_gap(org, filters)
+    praise = magical_moments(org, filters)
+    page = {
+        "card": card,
+        "filters": filters,
+        "label": _filters_label(filters, locations),
+        "head": dashboard.headline(card, bands),
+        "rows": rows,
+        "weakest": next((r for r in rows if card.weakest_priority and r.stats.key == card.weakest_priority.key), None),
+        "weakest_any": next((r for r in rows if card.weakest and r.stats.key == card.weakest.key), None),
+        "has_priorities": any(r.stats.priority for r in rows),
+        "flagged": [r for r in rows if r.stats.signal.flagged],
+        "heatmap": heat_chart,
+        "heat": heat,
+        "trend": overall_trend,
+        "grain": grain,
+        "gap_chart": dashboard.gap_chart(gaps, bands),
+        "gaps": [(g, dashboard.gap_text(g)) for g in gaps],
+        "gap_flagged": [g for g in gaps if g.flagged],
+        "gap_threshold": int(GAP_THRESHOLD),
+        "praise": praise,
+        "praise_links": {lp.location.id: url_for(".evaluations", journey_id=journey.id,
+                                                 **{**base, "location_id": str(lp.location.id)}) for lp in praise},
+        "signal": {"alpha": SIGNAL_ALPHA, "min_change": SIGNAL_MIN_CHANGE, "min_n": SIGNAL_MIN_N},
+        "open_actions": [a for a in actions if a.status in ("open", "in_progress")],
+        "moment_names": {r.stats.key: r.stats.name for r in rows},
+        "bands": bands,
+        "low_n": LOW_N,
+        "base_args": base,
+        "export_url": (url_for("exports.scorecard", **filters.to_args())
+                       if "exports.scorecard" in current_app.view_functions else None),
+    }
+    return render_template("results/dashboard.html", journey=journey, form=form, page=page)
+
+
+@bp.get("/journeys/<int:journey_id>/evaluations")
+@managers_only
+def evaluations(journey_id: int):
+    """The evaluations behind a dashboard cell (a moment, a location, or both), newest first."""
+    org = current_org()
+    journey = get_scoped_or_404(Journey, journey_id)
+    try:
+        filters = filters_from_args(request.args, org, journey_id=journey.id)
+    except FilterError as error:
+        abort(400, description=f"The link's filters are not valid: {error}")
+    moment_key = request.args.get("moment") or None
+    try:
+        page_no = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page_no = 1
+    drill = drilldown(org, filters, moment_key=moment_key, limit=DRILL_PAGE, offset=(page_no - 1) * DRILL_PAGE)
+    if moment_key and drill.moment is None:
+        abort(404)
+    locations, _ = _places(org.id)
+    base = _filter_args(filters, moment=moment_key)
+    return render_template(
+        "results/evaluations.html", journey=journey, drill=drill, filters=filters,
+        label=_filters_label(filters, locations), bands=org.bands,
+        back_url=url_for(".journey", journey_id=journey.id, **_filter_args(filters)),
+        next_url=url_for(".evaluations", journey_id=journey.id, page=page_no + 1, **base) if drill.has_more else None,
+        prev_url=url_for(".evaluations", journey_id=journey.id, page=page_no - 1, **base) if page_no > 1 else None,
+        action_url=url_for(".new_action", journey_id=journey.id, moment=moment_key) if moment_key else None,
+        score_text=dashboard.score_text, band_of=dashboard.band_of,
+    )
+
+
+# --- action plans --------------------------------------------------------------------------------------------
+
+
+@bp.get("/journeys/<int:journey_id>/actions")
+@managers_only
+def actions(journey_id: int):
+    org = current_org()
+    journey = get_scoped_or_404(Journey, journey_id)
+    show_all = request.args.get("show") == "all"
+    items = journey_actions(org.id, journey.id, open_only=not show_all)
+    names = {m.key: m.name for m in journey_moments(journey, {a.moment_key for a in items})}
+    return render_template("results/actions.html", journey=journey, actions=items, names=names, show_all=show_all,
+                           status_labels=ACTION_STATUS_LABELS, today=dashboard.today_for(org))
+
+
+def _action_form(journey: Journey, org_id: int, action: Action | None = None) -> ActionForm:
+    form = ActionForm(obj=action) if action is not None else ActionForm()
+    keys = {action.moment_key} if action is not None else set()
+    form.set_choices(journey_moments(journey, keys), _places(org_id)[0])
+    if request.method == "GET":
+        if action is not None:
+            form.location_id.data = str(action.location_id or "")
+        else:
+            form.moment_key.data = request.args.get("moment") or None
+            form.started_on.data = dashboard.today_for(current_org())
+    return form
+
+
+def _action_data(form: ActionForm) -> ActionData:
+    return ActionData(moment_key=form.moment_key.data, idea=form.idea.data or "", owner=form.owner.data or "",
+                      location_id=int(form.location_id.data) if form.location_id.data else None,
+                      started_on=form.started_on.data, due_date=form.due_date.data, status=form.status.data)
+
+
+@bp.route("/journeys/<int:journey_id>/actions/new", methods=["GET", "POST"])
+@managers_only
+def new_action(journey_id: int):
+    org = current_org()
+    journey = get_scoped_or_404(Journey, journey_id)
+    form = _action_form(journey, org.id)
+    if form.validate_on_submit():
+        try:
+            create_action(org.id, journey.id, _action_data(form), user=current_user, today=dashboard.today_for(org))
+        except ActionError as error:
+            getattr(form, error.field).errors = [error.message]
+        else:
+            db.session.commit()
+            flash("Action added. It is marked on the trend charts from its start date.", "success")
+            return redirect(url_for(".actions", journey_id=journey.id))
+    return render_template("results/action_form.html", journey=journey, form=form, action=None)
+
+
+@bp.route("/actions/<int:action_id>", methods=["GET", "POST"])
+@managers_only
+def edit_action(action_id: int):
+    org = current_org()
+    action = get_scoped_or_404(Action, action_id)
+    journey = get_scoped_or_404(Journey, action.journey_id)
+    form = _action_form(journey, org.id, action)
+    if form.validate_on_submit():
+        try:
+            changed = update_action(action, _action_data(form), user=current_user, today=dashboard.today_for(org))
+        except ActionError as error:
+            getattr(form, error.field).errors = [error.message]
+        else:
+            db.session.commit()
+            flash("Action saved." if changed else "Nothing changed.", "success")
+            return redirect(url_for(".actions", journey_id=journey.id))
+    return render_template("results/action_form.html", journey=journey, form=form, action=action)

@@ -1,0 +1,217 @@
+"""The dashboard page's finished numbers: rounded scores, bands, words and inline SVG charts from queries.py.
+
+Nothing here runs its own aggregation; it only shapes what queries.py returns for the templates, which then
+contain no logic beyond loops and ifs.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from markupsafe import Markup
+
+from ..charts import svg
+from ..journeys.spec import CHANNELS, KINDS
+from ..scoring.rules import score_band
+from . import queries
+from .models import Action
+from .queries import LOW_N, MomentStats, Scorecard
+from .sqlhelpers import period_key, period_label
+
+MAX_TREND_MARKERS = 3  # the chart stacks marker labels three high
+
+
+def shown(score: float | None) -> int | None:
+    """Half up, as the charts round: 79.5 shows as 80 everywhere."""
+    return None if score is None else math.floor(score + 0.5)
+
+
+def band_of(score: float | None, bands: tuple[float, float]) -> str | None:
+    return score_band(shown(score), bands)
+
+
+def score_text(score: float | None) -> str:
+    value = shown(score)
+    return "–" if value is None else str(value)
+
+
+def interval_text(low: float | None, high: float | None, n: int) -> str:
+    if n == 0 or low is None or high is None:
+        return "no scores"
+    if n == 1:
+        return "one score: no interval"
+    return f"95% interval {shown(low)}–{shown(high)}"
+
+
+def change_text(stats_change: float | None, previous: float | None, previous_n: int) -> tuple[str, str]:
+    """('▼ 12 points (was 84, n=9)', 'down') and the like; words and arrows, never colour alone."""
+    if previous_n == 0 or previous is None:
+        return "No earlier scores to compare", "none"
+    if stats_change is None:
+        return f"No scores now (was {shown(previous)}, n={previous_n})", "none"
+    points = shown(abs(stats_change))
+    if points == 0:
+        return f"No change (was {shown(previous)}, n={previous_n})", "same"
+    arrow, word = ("▲", "up") if stats_change > 0 else ("▼", "down")
+    return f"{arrow} {word} {points} point{'s' if points != 1 else ''} (was {shown(previous)}, n={previous_n})", word
+
+
+def duration_text(stats: MomentStats) -> str:
+    if stats.mean_duration is None:
+        return "Not timed"
+    took = f"Took {_seconds(stats.mean_duration)} on average (n={stats.duration_n})"
+    if not stats.expected_seconds:
+        return took
+    over = stats.mean_duration - stats.expected_seconds
+    if abs(over) < 1:
+        return f"{took}, as expected"
+    return f"{took}; expected {_seconds(stats.expected_seconds)}, {_seconds(abs(over))} {'slower' if over > 0 else 'faster'}"
+
+
+def _seconds(value: float) -> str:
+    value = round(value)
+    return f"{value} s" if value < 120 else f"{value // 60} min {value % 60} s"
+
+
+@dataclass
+class MomentRow:
+    stats: MomentStats
+    band: str | None
+    score: str
+    interval: str
+    change: str
+    direction: str
+    duration: str
+    channel: str
+    kind: str
+    verdict_chart: Markup
+    drill_url: str
+    action_url: str
+    actions: list[Action] = field(default_factory=list)
+    trend_chart: Markup | None = None
+
+    @property
+    def low_n(self) -> bool:
+        return self.stats.low_n
+
+
+@dataclass
+class Headline:
+    score: str
+    band: str | None
+    interval: str
+    n: int
+    evaluations: int
+    remembered: str
+    remembered_band: str | None
+    remembered_n: int
+    change: str
+    direction: str
+    flagged: bool
+    reason: str
+
+
+def headline(card: Scorecard, bands) -> Headline:
+    text, direction = change_text(card.change, card.previous.mean, card.previous.n)
+    return Headline(
+        score=score_text(card.score), band=band_of(card.score, bands),
+        interval=interval_text(card.estimate.low, card.estimate.high, card.estimate.n), n=card.estimate.n,
+        evaluations=card.evaluations, remembered=score_text(card.remembered_score),
+        remembered_band=band_of(card.remembered_score, bands), remembered_n=card.remembered.n,
+        change=text, direction=direction, flagged=card.signal.flagged, reason=card.signal.reason,
+    )
+
+
+def moment_rows(card: Scorecard, bands, *, drill_url: Callable[[str], str], action_url: Callable[[str], str],
+                actions: dict[str, list[Action]]) -> list[MomentRow]:
+    rows = []
+    for m in card.moments:
+        text, direction = change_text(m.change, m.previous_score, m.previous_n)
+        rows.append(MomentRow(
+            stats=m, band=band_of(m.score, bands), score=score_text(m.score),
+            interval=interval_text(m.low, m.high, m.n), change=text, direction=direction, duration=duration_text(m),
+            channel=CHANNELS.get(m.channel, m.channel or ""), kind=KINDS.get(m.kind or "", ""),
+            verdict_chart=svg.verdict_bar(m.magical, m.neutral, m.miserable, label=f"Verdicts: {m.name}",
+                                          chart_id=f"verdicts-{m.key}"),
+            drill_url=drill_url(m.key), action_url=action_url(m.key), actions=actions.get(m.key, []),
+        ))
+    return rows
+
+
+def heatmap_chart(heat: queries.Heatmap, bands, link: Callable[[int, str], str]) -> Markup | None:
+    if not heat.locations:
+        return None
+    cells = {}
+    for i, loc in enumerate(heat.locations):
+        for j, m in enumerate(heat.moments):
+            cell = heat.cell(loc.id, m.key)
+            cells[(i, j)] = (cell.score, cell.n)
+    return svg.heatmap([loc.name for loc in heat.locations], [m.name for m in heat.moments], cells,
+                       title="Locations × moments", bands=bands,
+                       link=lambda i, j: link(heat.locations[i].id, heat.moments[j].key), chart_id="heatmap")
+
+
+def _markers(actions: list[Action], grain: str, labels: set[str]) -> list[tuple[str, str]]:
+    """(period label, text) for the actions that started inside the chart, latest first, at most three."""
+    found = []
+    for action in sorted(actions, key=lambda a: a.started_on, reverse=True):
+        label = period_label(period_key(action.started_on, grain), grain)
+        if label in labels:
+            found.append((label, action.idea.splitlines()[0][:80] if action.idea else "Action"))
+    return list(reversed(found[:MAX_TREND_MARKERS]))
+
+
+def trend_charts(tr: queries.Trend, bands, actions: list[Action]) -> tuple[Markup | None, dict[str, Markup]]:
+    """The overall trend (all actions marked) and one small chart per moment (its own actions marked)."""
+    if not tr.periods:
+        return None, {}
+    labels = [p.label for p in tr.periods]
+    label_set = set(labels)
+    overall = [(p.label, tr.overall.get(p.key, queries.Cell(0, None)).score, tr.overall.get(p.key, queries.Cell(0, None)).n)
+               for p in tr.periods]
+    overall_chart = svg.trend_chart([("Overall score", overall)], title="Overall score", periods=labels, bands=bands,
+                                    markers=_markers(actions, tr.grain, label_set), chart_id="trend-overall")
+    by_moment: dict[str, list[Action]] = {}
+    for action in actions:
+        by_moment.setdefault(action.moment_key, []).append(action)
+    charts = {}
+    for m in tr.moments:
+        points = [(p.label, tr.cell(p.key, m.key).score, tr.cell(p.key, m.key).n) for p in tr.periods]
+        charts[m.key] = svg.trend_chart([(m.name, points)], title=f"Trend: {m.name}", periods=labels, bands=bands,
+                                        markers=_markers(by_moment.get(m.key, []), tr.grain, label_set),
+                                        chart_id=f"trend-{m.key}")
+    return overall_chart, charts
+
+
+def gap_chart(rows: list[queries.GapRow], bands) -> Markup | None:
+    if not any(r.shopper.n or r.staff.n for r in rows):
+        return None
+    return svg.gap_chart([(r.name, r.shopper.mean, r.shopper.n, r.staff.mean, r.staff.n) for r in rows],
+                         title="Shoppers vs staff", threshold=queries.GAP_THRESHOLD, bands=bands, chart_id="gap")
+
+
+def gap_text(row: queries.GapRow) -> str:
+    if row.gap is None:
+        missing = "shoppers" if row.shopper.n == 0 else "staff"
+        return f"No {missing} scores yet"
+    points = shown(abs(row.gap))
+    if points == 0:
+        return "Staff and shoppers agree"
+    who = "Staff rate it" if row.gap > 0 else "Shoppers rate it"
+    few = "" if row.shopper.n >= LOW_N and row.staff.n >= LOW_N else " (too few to flag: need 3 on each side)"
+    return f"{who} {points} point{'s' if points != 1 else ''} higher{few}"
+
+
+def default_period_args(args) -> dict:
+    """The dashboard opens on the last 90 days; the API and the export default to all time."""
+    if any(args.get(name) for name in ("period", "from", "to")):
+        return dict(args.items())
+    return {**dict(args.items()), "period": "90d"}
+
+
+def today_for(org) -> date:
+    from ..timeutil import local_today
+
+    return local_today(org.timezone)

@@ -1,0 +1,294 @@
+"""Results pages and GET /api/v1/scorecard: access, filters, the numbers shown, drill-down and action plans."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from auditapp.auth.models import AuditLog
+from auditapp.extensions import db
+from auditapp.results.models import Action
+from auditapp.timeutil import utcnow
+
+from .test_results_queries import ALL_MAGICAL, ALL_MISERABLE, ANSWERS_A, ANSWERS_B, ANSWERS_C
+
+
+def moment_card(page: str, key: str) -> str:
+    """The HTML of one moment's card on the dashboard."""
+    rest = page.split(f'id="moment-{key}"', 1)[1]
+    return re.split(r'<li id="moment-|</ol>', rest, maxsplit=1)[0]
+
+
+@pytest.fixture
+def site(make, auth):
+    org = make.org()
+    manager = make.user(org, "manager", email="boss@example.com")
+    north = make.location(org, name="Harbour", region="North")
+    south = make.location(org, name="Airport", region="South")
+    journey = make.journey(org)
+
+    class Site:
+        pass
+
+    s = Site()
+    s.org, s.manager, s.north, s.south, s.journey, s.make, s.auth = org, manager, north, south, journey, make, auth
+
+    def evaluate(answers, when=None, *, location=None, source="shopper", **kw):
+        return make.evaluation(org, journey, location or north, manager, answers, source=source,
+                               started_at=when or utcnow() - timedelta(days=2), **kw)
+
+    s.evaluate = evaluate
+    return s
+
+
+def test_dashboard_and_api_are_for_managers_only(client, site, make):
+    shopper = make.user(site.org, "shopper", email="shop@example.com")
+    staff = make.user(site.org, "staff", email="staff@example.com", location=site.north)
+    urls = ["/results/", f"/results/journeys/{site.journey.id}", f"/results/journeys/{site.journey.id}/evaluations",
+            f"/results/journeys/{site.journey.id}/actions", f"/results/journeys/{site.journey.id}/actions/new"]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.location, url
+    for user in (shopper, staff):
+        site.auth.login(user.email)
+        for url in urls:
+            assert client.get(url).status_code == 403, (user.email, url)
+        assert client.get(f"/api/v1/scorecard?journey_id={site.journey.id}").status_code == 403
+        site.auth.logout()
+    token = make.token(shopper)
+    response = client.get(f"/api/v1/scorecard?journey_id={site.journey.id}", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    assert client.get(f"/api/v1/scorecard?journey_id={site.journey.id}").status_code == 401
+    site.auth.login("boss@example.com")
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+
+
+def test_another_organisations_journey_and_action_are_404(client, site, make):
+    other = make.org()
+    foreign_journey = make.journey(other)
+    foreign_action = Action(org_id=other.id, journey_id=foreign_journey.id, moment_key="greeting", idea="Theirs",
+                            started_on=date(2025, 1, 1))
+    db.session.add(foreign_action)
+    db.session.commit()
+    site.auth.login("boss@example.com")
+    for url in (f"/results/journeys/{foreign_journey.id}", f"/results/journeys/{foreign_journey.id}/evaluations",
+                f"/results/journeys/{foreign_journey.id}/actions", f"/results/journeys/{foreign_journey.id}/actions/new",
+                f"/results/actions/{foreign_action.id}"):
+        assert client.get(url).status_code == 404, url
+    response = client.get(f"/api/v1/scorecard?journey_id={foreign_journey.id}")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert b"Theirs" not in client.get(f"/results/journeys/{site.journey.id}/actions?show=all").data
+
+
+def test_api_scorecard_equals_the_dashboard(client, site):
+    site.evaluate(ANSWERS_A, datetime(2025, 1, 10, 10))
+    site.evaluate(ANSWERS_B, datetime(2025, 1, 11, 10), location=site.south)
+    site.evaluate(ANSWERS_C, datetime(2025, 1, 12, 10), source="staff")
+    site.evaluate(ALL_MAGICAL, datetime(2025, 1, 12, 11), status="rejected")
+    site.auth.login("boss@example.com")
+    query = "from=2025-01-01&to=2025-01-31"
+    body = client.get(f"/api/v1/scorecard?journey_id={site.journey.id}&{query}").get_json()
+    assert set(body) >= {"journey_id", "evaluations", "score", "moments"}
+    assert body["journey_id"] == site.journey.id and body["evaluations"] == 3
+    assert body["score"] == pytest.approx((65.625 + 37.5 + 68.75) / 3)
+    assert [m["key"] for m in body["moments"]] == ["greeting", "order", "farewell"]
+    order = body["moments"][1]
+    assert {k: order[k] for k in ("key", "name", "position", "n", "magical", "neutral", "miserable", "critical_fails")} \
+        == {"key": "order", "name": "Ordering", "position": 1, "n": 3, "magical": 1, "neutral": 1, "miserable": 1,
+            "critical_fails": 1}
+    assert order["score"] == pytest.approx((62.5 + 0 + 100) / 3)  # unrounded
+
+    page = client.get(f"/results/journeys/{site.journey.id}?{query}").get_data(as_text=True)
+    # The dashboard shows the same numbers, rounded half up.
+    head = re.search(r'<p class="tile-value"><span class="score-pill[^"]*">(\d+)</span>', page)
+    assert int(head.group(1)) == round(body["score"])
+    for moment in body["moments"]:
+        card = moment_card(page, moment["key"])
+        assert f'>{int(moment["score"] + 0.5)}</span>' in card
+        assert f'n={moment["n"]} ' in card
+        assert f'<dt>Critical fails</dt><dd>{moment["critical_fails"]}</dd>' in card
+        for word in ("magical", "neutral", "miserable"):
+            assert f'data-count="{moment[word]}"' in card or moment[word] == 0
+
+    staff_only = client.get(f"/api/v1/scorecard?journey_id={site.journey.id}&{query}&source=staff").get_json()
+    assert staff_only["evaluations"] == 1 and staff_only["score"] == pytest.approx(68.75)
+    south = client.get(f"/api/v1/scorecard?journey_id={site.journey.id}&location_id={site.south.id}").get_json()
+    assert south["evaluations"] == 1 and south["score"] == pytest.approx(37.5)
+
+
+def test_api_rejects_bad_parameters_with_every_field(client, site):
+    site.auth.login("boss@example.com")
+    response = client.get("/api/v1/scorecard?journey_id=abc&from=2025-02-30&source=robots")
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    fields = {e["field"] for e in response.get_json()["errors"]}
+    assert fields == {"journey_id", "from", "source"}
+    assert client.get("/api/v1/scorecard").status_code == 422
+    assert client.get("/api/v1/scorecard?journey_id=999999").status_code == 404
+
+
+def test_api_with_a_manager_token(client, site, make):
+    site.evaluate(ALL_MAGICAL)
+    token = make.token(site.manager)
+    response = client.get(f"/api/v1/scorecard?journey_id={site.journey.id}", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.get_json()["score"] == pytest.approx(100.0)
+
+
+def test_dashboard_shows_weakest_priority_warning_and_low_n(client, site):
+    today = utcnow()
+    for days in (40, 41, 42, 43, 44, 45):  # previous 30-day window: greeting magical
+        site.evaluate({**ALL_MAGICAL, "greeting.smile": 4 + days % 2}, today - timedelta(days=days))
+    for days in (2, 3, 4, 5, 6, 7):  # last 30 days: greeting miserable
+        site.evaluate({**ALL_MAGICAL, "greeting.greeted": "no", "greeting.smile": 1 + days % 2,
+                       "greeting.verdict": "miserable"}, today - timedelta(days=days))
+    site.auth.login("boss@example.com")
+    page = client.get(f"/results/journeys/{site.journey.id}?period=all").get_data(as_text=True)
+    assert "Weakest priority moment: <a href=\"#moment-greeting\">Greeting at the door</a>" in page
+    greeting = moment_card(page, "greeting")
+    assert "⚠ Warning" in greeting and "Fell" in greeting
+    farewell = moment_card(page, "farewell")
+    assert "Warning" not in farewell
+    assert "Remembered experience" in page and "peak-end" in page
+    assert "two evaluations never raise an alarm" in page
+    assert 'class="chart chart-heatmap"' in page and 'class="chart chart-trend"' in page
+
+    # Only two evaluations in the period: every moment greyed, nothing ranked, no warning.
+    page = client.get(f"/results/journeys/{site.journey.id}?from={(today - timedelta(days=3)).date()}"
+                      f"&to={today.date()}").get_data(as_text=True)
+    assert page.count("moment-card low-n") == 3
+    assert "Weakest priority moment" not in page
+    assert "⚠ Warning" not in page
+
+
+def test_dashboard_filter_errors_keep_what_was_typed(client, site):
+    site.auth.login("boss@example.com")
+    response = client.get(f"/results/journeys/{site.journey.id}?period=custom&from=2025-01-31&to=2025-01-01&source=robot")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Must be on or after the from date." in page
+    assert "Must be shopper, staff or all." in page
+    assert 'value="2025-01-31"' in page and 'value="2025-01-01"' in page
+    assert "Fix the filters" in page
+
+
+def test_dashboard_links_the_export_with_the_current_filters(client, site, app):
+    site.auth.login("boss@example.com")
+    page = client.get(f"/results/journeys/{site.journey.id}?period=custom&from=2025-01-01&to=2025-01-31&source=staff")
+    text = page.get_data(as_text=True)
+    if "exports.scorecard" in app.view_functions:
+        link = re.search(r'href="([^"]*)">Download scorecard', text).group(1).replace("&amp;", "&")
+        assert f"journey_id={site.journey.id}" in link and "from=2025-01-01" in link and "source=staff" in link
+    else:
+        assert "Download scorecard" not in text
+
+
+def test_gap_and_magical_sections(client, site):
+    for day in (2, 3, 4):
+        site.evaluate(ALL_MAGICAL, utcnow() - timedelta(days=day), source="staff",
+                      moment_notes={"farewell": f"Waved goodbye <b>{day}</b>"})
+        site.evaluate({**ALL_MAGICAL, "greeting.greeted": "no", "greeting.smile": 1, "greeting.verdict": "miserable"},
+                      utcnow() - timedelta(days=day), source="shopper")
+    site.auth.login("boss@example.com")
+    page = client.get(f"/results/journeys/{site.journey.id}").get_data(as_text=True)
+    gap = page.split('id="gap"', 1)[1].split("</section>", 1)[0]
+    assert "<strong>Flagged:</strong> Greeting at the door" in gap
+    magical = page.split('id="magical"', 1)[1].split("</section>", 1)[0]
+    assert "Harbour" in magical and "Waved goodbye &lt;b&gt;4&lt;/b&gt;" in magical  # escaped
+
+
+def test_drilldown_from_a_cell(client, site):
+    site.evaluate(ANSWERS_A, datetime(2025, 1, 10), moment_notes={"order": "Slow queue"})
+    site.evaluate({**ANSWERS_B, "order.clean": ("no", "Sticky <counter>")}, datetime(2025, 1, 11), location=site.south)
+    site.auth.login("boss@example.com")
+    url = f"/results/journeys/{site.journey.id}/evaluations?moment=order&from=2025-01-01&to=2025-01-31"
+    page = client.get(url).get_data(as_text=True)
+    assert page.index("Sticky &lt;counter&gt;") < page.index("Slow queue")  # newest first, escaped
+    assert "Critical fail" in page
+    page = client.get(url + f"&location_id={site.south.id}").get_data(as_text=True)
+    assert "Sticky" in page and "Slow queue" not in page
+    assert client.get(f"/results/journeys/{site.journey.id}/evaluations?moment=nope").status_code == 404
+    assert client.get(f"/results/journeys/{site.journey.id}/evaluations?from=bad").status_code == 400
+
+
+def test_heatmap_cells_link_to_the_drilldown(client, site):
+    site.evaluate(ALL_MAGICAL)
+    site.auth.login("boss@example.com")
+    page = client.get(f"/results/journeys/{site.journey.id}").get_data(as_text=True)
+    heat = page.split('id="locations"', 1)[1].split("</section>", 1)[0]
+    links = re.findall(r'<a href="([^"]+)"', heat)
+    assert any("moment=greeting" in link and f"location_id={site.north.id}" in link for link in links)
+    assert client.get(links[0].replace("&amp;", "&")).status_code == 200
+
+
+def test_actions_are_created_edited_listed_and_audited(client, site):
+    site.evaluate(ALL_MISERABLE)
+    site.auth.login("boss@example.com")
+    new_url = f"/results/journeys/{site.journey.id}/actions/new?moment=order"
+    form = client.get(new_url).get_data(as_text=True)
+    assert '<option selected value="order">' in form or 'value="order" selected' in form
+    response = client.post(new_url, data={"moment_key": "order", "idea": "", "owner": "Ann",
+                                          "started_on": "2025-01-10", "due_date": "2025-01-01", "status": "open"})
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Describe the improvement." in text and "on or after the start date" in text
+    assert 'value="Ann"' in text
+    assert Action.query.count() == 0
+
+    response = client.post(new_url, data={"moment_key": "order", "idea": "Wipe the counter every hour", "owner": "Ann",
+                                          "location_id": str(site.north.id), "started_on": "2025-01-10",
+                                          "due_date": "2025-02-01", "status": "open"})
+    assert response.status_code == 302
+    action = Action.query.one()
+    assert (action.org_id, action.journey_id, action.moment_key, action.location_id) == \
+        (site.org.id, site.journey.id, "order", site.north.id)
+    assert AuditLog.query.filter_by(action="action.create", object_id=action.id).count() == 1
+
+    listing = client.get(f"/results/journeys/{site.journey.id}/actions").get_data(as_text=True)
+    assert "Wipe the counter every hour" in listing
+    dash = client.get(f"/results/journeys/{site.journey.id}").get_data(as_text=True)
+    assert "Wipe the counter every hour" in moment_card(dash, "order")
+
+    response = client.post(f"/results/actions/{action.id}", data={
+        "moment_key": "order", "idea": "Wipe the counter every hour", "owner": "Ann", "location_id": "",
+        "started_on": "2025-01-10", "due_date": "2025-02-01", "status": "done"})
+    assert response.status_code == 302
+    db.session.refresh(action)
+    assert action.status == "done" and action.location_id is None
+    entry = AuditLog.query.filter_by(action="action.update", object_id=action.id).one()
+    assert {c["field"] for c in entry.detail["changes"]} == {"status", "location_id"}
+    assert "Wipe the counter" not in client.get(f"/results/journeys/{site.journey.id}/actions").get_data(as_text=True)
+    assert "Wipe the counter" in client.get(f"/results/journeys/{site.journey.id}/actions?show=all").get_data(as_text=True)
+
+
+def test_trend_chart_marks_when_actions_started(client, site):
+    start = utcnow() - timedelta(days=70)
+    for days in (70, 40, 10):
+        site.evaluate(ALL_MAGICAL, utcnow() - timedelta(days=days))
+    db.session.add(Action(org_id=site.org.id, journey_id=site.journey.id, moment_key="greeting", idea="Greet at the door",
+                          started_on=(start + timedelta(days=30)).date()))
+    db.session.commit()
+    site.auth.login("boss@example.com")
+    page = client.get(f"/results/journeys/{site.journey.id}?period=90d&grain=month").get_data(as_text=True)
+    trend = page.split('id="trend"', 1)[1].split("</section>", 1)[0]
+    assert 'class="marker"' in trend and "Greet at the door" in trend
+    greeting = moment_card(page, "greeting")
+    assert 'class="marker"' in greeting
+    order = moment_card(page, "order")
+    assert 'class="marker"' not in order
+
+
+def test_index_lists_journeys_with_headline_scores(client, site, make):
+    site.evaluate(ALL_MAGICAL)
+    site.evaluate(ALL_MISERABLE)
+    site.evaluate(ALL_MAGICAL, utcnow() - timedelta(days=200))
+    make.journey(site.org, name="Second journey")
+    site.auth.login("boss@example.com")
+    page = client.get("/results/").get_data(as_text=True)
+    assert "Café order" in page and "Second journey" in page
+    first = page.split("Café order", 1)[1].split("</li>", 1)[0]
+    assert ">50</span>" in first and "n=2" in first and "(too few to judge)" in first
+    assert "from 3 evaluations" in first
