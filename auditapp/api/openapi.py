@@ -57,7 +57,7 @@ def _schemas() -> dict:
                        "description": "422 only: every field that failed, with what is wrong"},
         }, ["status", "title", "detail"], description="RFC 9457 problem details (application/problem+json)."),
         "FieldError": _object({
-            "field": {"type": "string", "description": "e.g. `location_id` or `answers[3].value`"},
+            "field": {"type": "string", "description": "e.g. `location_id` or `answers.<moment>.<question>`"},
             "message": {"type": "string"},
         }, ["field", "message"]),
 
@@ -377,12 +377,15 @@ def openapi_document() -> dict:
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": "/api/v1"}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
         "tags": [{"name": "capture"}, {"name": "results"}, {"name": "meta"}],
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "A token from `flask create-token` or the Tokens page"}},
+                                           "description": "A token from `flask create-token` or the Tokens page"},
+                                "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                                            "description": "The app's own pages (the phone's send queue): the login "
+                                                           "session cookie; writes must also send `X-Requested-With`."}},
             "schemas": _schemas(),
             "responses": RESPONSES,
         },
