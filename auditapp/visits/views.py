@@ -348,22 +348,26 @@ def _detail_url(evaluation: Evaluation) -> str:
 
 def _render_fix(evaluation: Evaluation, moments: list, values: dict, errors: dict):
     from ..evaluations.forms import SOURCE_LABELS, build_fields
-    from ..evaluations.views import asset_url  # the form's template links its assets through it
 
     fields = build_fields(moments, values, errors)
     drawn = {q.name for m in fields for q in m.questions} | {q.note_name for m in fields for q in m.questions} \
         | {m.note_name for m in fields} | {m.duration_name for m in fields} | {"notes"}
     leftover = {name: message for name, message in errors.items()
                 if name not in drawn and not any(name.startswith(f"answers.{m.key}.") for m in fields)}
-    summary = [(f"#{q.id}", f"{m.name}: {q.text}: {q.error}") for m in fields for q in m.questions if q.error]
+    summary = []
+    for m in fields:
+        summary += [(f"#{q.id}", f"{m.name}: {q.text}: {q.error}") for q in m.questions if q.error]
+        summary += [(f"#{m.id}", f"{m.name}: {message}") for message in m.errors]
+        if m.duration_error:
+            summary.append((f"#{m.id}-duration", f"{m.name}: time taken: {m.duration_error}"))
+        if m.note_error:
+            summary.append((f"#{m.id}-note", f"{m.name}: note: {m.note_error}"))
     summary += [(f"#{name.replace('.', '-')}", message) for name, message in leftover.items()]
     return render_template(
         "visits/fix.html", evaluation=evaluation, journey=evaluation.journey, location=evaluation.location,
-        assignment=evaluation.assignment, moments=fields, values=values, errors=errors, leftover=leftover,
-        summary=summary, source=evaluation.source, source_label=SOURCE_LABELS.get(evaluation.source, evaluation.source),
+        moments=fields, values=values, errors=errors, leftover=leftover, summary=summary,
+        source_label=SOURCE_LABELS.get(evaluation.source, evaluation.source),
         form_url=url_for("visits.fix", evaluation_id=evaluation.id),
-        form_key=f"fix:{evaluation.id}:{evaluation.revision}", total_questions=sum(len(m.questions) for m in fields),
-        asset_url=asset_url,
     )
 
 
