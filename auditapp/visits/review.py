@@ -72,6 +72,9 @@ def return_to_evaluator(evaluation: Evaluation, user: User | None, comment: str)
         raise ReviewError("Say what to fix, so the shopper knows.")
     if evaluation.evaluator_id is None:
         raise ReviewError("The person who sent it no longer has an account; reject or approve it instead.")
+    if evaluation.source != "shopper":
+        # Shoppers find returned visits on "My visits"; a staff self-assessment is approved or rejected instead.
+        raise ReviewError("Only secret shopper visits can be returned for a fix.")
     return _decide(evaluation, user, "returned", comment, ("submitted", "approved"), "returned")
 
 
@@ -192,7 +195,8 @@ def review_page(evaluation: Evaluation, bands: tuple[float, float] | None = None
         if evaluation.finished_at and evaluation.started_at else None,
         "can_approve": evaluation.status in ("submitted", "rejected", "returned"),
         "can_reject": evaluation.status in ("submitted", "approved", "returned"),
-        "can_return": evaluation.status in ("submitted", "approved") and evaluation.evaluator_id is not None,
+        "can_return": evaluation.status in ("submitted", "approved") and evaluation.evaluator_id is not None
+        and evaluation.source == "shopper",
     }
 
 

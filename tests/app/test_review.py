@@ -218,6 +218,9 @@ def test_decisions_follow_the_states(world, make):
     assert evaluation.status == "approved"
     with pytest.raises(ReviewError):
         approve(evaluation, world.manager)
+    staff_own = make.evaluation(world.org, world.journey, world.location, world.staff)
+    with pytest.raises(ReviewError, match="shopper"):
+        return_to_evaluator(staff_own, world.manager, "fix it")  # staff have no "My visits" to find it on
 
 
 def test_only_the_evaluator_can_fix(world, make, client, auth):
