@@ -30,6 +30,7 @@ from .safety import safe_text, sheet_title, text_cell, text_value
 from .scorecard import GridRow, LocationCard, MomentLine, NoteRow, ResponseRow, Scorecard, Stat
 
 EXCEL_MAX_ROWS = 1_048_576  # rows in one sheet, header included
+PRINT_WIDTH = 200  # column-width units that fit across one landscape page at a still readable size
 LOW_N = 3  # fewer evaluations than this: the score is greyed, as on screen
 SHEET_ORDER = ("Summary", "Locations", "Trend", "Gap", "Responses", "Notes")
 
@@ -209,14 +210,12 @@ class _Book:
         overall_row = 1 + len(pairs) + 2
         header_row = overall_row + len(after) + 1
         columns = MOMENT_COLUMNS
-        _set_widths(ws, [w for _, w in columns])
-        ws.freeze_panes = f"A{header_row + 1}"
-        self._print(ws, header_row)  # before the first row: sheet properties are written with it
+        self._setup(ws, [w for _, w in columns], freeze=f"A{header_row + 1}", title_rows=f"{header_row}:{header_row}")
         scaled: list = []
         ws.append([self._styled(ws, title, font=_TITLE_FONT)])
         for label, value, fmt in pairs:
             ws.append(self._pair(ws, label, value, fmt=fmt))
-        self._header(ws, ["", "Score", "Band", "n", "95% low", "95% high"])
+        self._header(ws, ["", "Score", "n", "95% low", "95% high", "Band"])
         ws.append([self._styled(ws, "Overall", font=_LABEL_FONT), *self._overall_cells(ws, overall, scaled, overall_row)])
         for label, value, fmt in after:
             ws.append(self._pair(ws, label, value, fmt=fmt))
@@ -236,7 +235,7 @@ class _Book:
 
     def _overall_cells(self, ws, stat: Stat, scaled: list, row: int) -> list:
         score, n, low, high = self._stat_cells(ws, stat, scaled, row, 2)
-        return [score, self._band(ws, stat.score, stat.n), n, low, high]
+        return [score, n, low, high, self._band(ws, stat.score, stat.n)]
 
     def _band_legend(self) -> str:
         low, high = _points(self.low), _points(self.high)
@@ -250,7 +249,7 @@ class _Book:
             change.font = Font(bold=True, color=BAND_INKS["miserable"] if (m.change or 0) < 0 else BAND_INKS["magical"])
         signal = ("Flagged: " if m.change_flagged else "") + (m.change_reason or "")
         return [
-            text_cell(ws, m.name), m.position + 1, text_cell(ws, m.key), text_cell(ws, m.channel),
+            text_cell(ws, m.name), text_cell(ws, m.key), m.position + 1, text_cell(ws, m.channel),
             text_cell(ws, m.kind or ""), "Yes" if m.priority else "No", n, score,
             self._band(ws, m.stat.score, m.stat.n), low, high, m.magical, m.neutral, m.miserable, m.critical_fails,
             change, text_cell(ws, signal),
@@ -293,9 +292,8 @@ class _Book:
         moments = self.data.moments
         blocks = ["Overall", *(m.name for m in moments)]
         widths = [w for _, w in lead] + [9, 6, 9, 9] * len(blocks)
-        _set_widths(ws, widths)
-        ws.freeze_panes = f"{get_column_letter(len(lead) + 1)}3"
-        self._print(ws, 2)  # before the first row: sheet properties are written with it
+        self._setup(ws, widths, freeze=f"{get_column_letter(len(lead) + 1)}3", title_rows="1:2",
+                    title_cols=f"A:{get_column_letter(len(lead))}")
         top = [self._styled(ws, "", fill=_HEADER_FILL) for _ in lead]
         for name in blocks:
             top.append(self._styled(ws, name, font=_HEADER_FONT, fill=_HEADER_FILL, align=_BLOCK_ALIGN))
@@ -344,9 +342,7 @@ class _Book:
                    ("Shopper n", 9), ("Shopper score", 9), ("Shopper 95% low", 9), ("Shopper 95% high", 9),
                    ("Staff n", 9), ("Staff score", 9), ("Staff 95% low", 9), ("Staff 95% high", 9),
                    ("Gap (staff minus shopper)", 12), ("Flagged", 30)]
-        _set_widths(ws, [w for _, w in columns])
-        ws.freeze_panes = "C2"
-        self._print(ws, 1)  # before the first row: sheet properties are written with it
+        self._setup(ws, [w for _, w in columns], freeze="C2", title_rows="1:1", title_cols="A:B")
         self._header(ws, [label for label, _ in columns])
         scaled: list = []
         for index, line in enumerate(self.data.gap):
@@ -370,9 +366,7 @@ class _Book:
         while part == 0 or pending is not None:
             part += 1
             ws = self._sheet(name if part == 1 else f"{name} ({part})")
-            _set_widths(ws, [w for _, w in columns])
-            ws.freeze_panes = "A2"
-            self._print(ws, 1)  # before the first row: sheet properties are written with it
+            self._setup(ws, [w for _, w in columns], freeze="A2", title_rows="1:1")
             self._header(ws, [label for label, _ in columns])
             written = 1
             while pending is not None and written < self.max_rows:
@@ -412,15 +406,25 @@ class _Book:
                               end_type="num", end_value=high, end_color=SCALE_GREEN)
         ws.conditional_formatting.add(_ranges(cells), rule)
 
-    def _print(self, ws, header_rows: int):
+    def _setup(self, ws, widths: Sequence[int], *, freeze: str, title_rows: str, title_cols: str | None = None):
+        """Column widths, frozen panes and print setup; all before the first row, which writes the sheet's head.
+
+        Print: landscape, as many pages wide as the columns need at a readable size (one for most sheets), any
+        number of pages down, header rows (and the label columns of wide grids) repeated on every page.
+        """
+        _set_widths(ws, widths)
+        ws.freeze_panes = freeze
         ws.page_setup.orientation = "landscape"
-        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToWidth = max(1, math.ceil(sum(widths) / PRINT_WIDTH))
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.print_options.gridLines = True
+        ws.page_margins.left = ws.page_margins.right = 0.4
         ws.oddHeader.center.text = _header_text(f"{self.data.title} ({ws.title})")
         ws.oddFooter.right.text = "Page &P of &N"
-        ws.print_title_rows = f"{header_rows}:{header_rows}" if header_rows else None
+        ws.print_title_rows = title_rows
+        if title_cols:
+            ws.print_title_cols = title_cols
 
     def save(self, target):
         self.wb.save(target)
@@ -430,9 +434,10 @@ class _Book:
 
 
 # The moments table of Summary and of the location sheets; column A also holds the labels above the table.
-MOMENT_COLUMNS = [("Moment", 30), ("Step", 6), ("Key", 14), ("Channel", 13), ("Kind", 10), ("Priority", 8), ("n", 6),
-                  ("Score", 8), ("Band", 16), ("95% low", 8), ("95% high", 8), ("Magical", 8), ("Neutral", 8),
-                  ("Miserable", 9), ("Critical fails", 9), ("Change vs previous period", 11), ("Change signal", 48)]
+# Key is second and wide enough for the dates and times written in column B above the table.
+MOMENT_COLUMNS = [("Moment", 28), ("Key", 18), ("Step", 5), ("Channel", 12), ("Kind", 9), ("Priority", 8), ("n", 6),
+                  ("Score", 7), ("Band", 15), ("95% low", 8), ("95% high", 8), ("Magical", 8), ("Neutral", 8),
+                  ("Miserable", 9), ("Critical fails", 8), ("Change vs previous period", 9), ("Change signal", 34)]
 MOMENT_SCORE_COLUMN = 8
 
 

@@ -135,12 +135,15 @@ def test_layout_frozen_filtered_and_printable():
     wb = load_workbook(io.BytesIO(written(sample(count=5))))
     for ws in wb:
         assert ws.page_setup.orientation == "landscape"
-        assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.page_setup.fitToWidth >= 1 and ws.page_setup.fitToHeight == 0
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert "Café scorecard" in ws.oddHeader.center.text
         assert ws.freeze_panes is not None
         assert ws.auto_filter.ref
     assert wb["Responses"].freeze_panes == "A2" and wb["Responses"].auto_filter.ref == "A1:P6"
     assert wb["Locations"].freeze_panes == "D3"
+    assert wb["Summary"].page_setup.fitToWidth == 1  # the summary prints one page wide
+    assert wb["Locations"].print_title_cols == "$A:$C" and wb["Locations"].print_title_rows == "$1:$2"
     assert wb["Summary"].oddHeader.center.text.startswith("Café scorecard (Summary)")
     assert wb["Summary"].column_dimensions["A"].width >= 20
 
