@@ -79,6 +79,20 @@ def _postgres_database(base_url: str) -> tuple[str, Callable[[], None]]:
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
+def _other_postgres_users(base_url: str) -> list[str]:
+    """Databases other sessions are using right now: a restart would cut them off too."""
+    from auditapp.config import normalise_database_url
+
+    engine = sa.create_engine(normalise_database_url(base_url))
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(sa.text(
+                "SELECT DISTINCT datname FROM pg_stat_activity WHERE datname IS NOT NULL AND pid <> pg_backend_pid() "
+                "AND datname NOT LIKE 'auditapp_load_%' AND backend_type = 'client backend'")).scalars())
+    finally:
+        engine.dispose()
+
+
 def _app_env(url: str, workdir: Path) -> dict:
     return {
         "DATABASE_URL": url,
@@ -580,6 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=200_000, help="stop sending after this many requests")
     parser.add_argument("--grace", type=float, default=45.0, help="seconds after the end to finish retrying (default 45)")
     parser.add_argument("--restart-postgres", action="store_true", help="restart the local PostgreSQL cluster mid-load")
+    parser.add_argument("--force-restart", action="store_true", help="restart even when other sessions use PostgreSQL")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
                         help="PostgreSQL server to create the load database on (default: $DATABASE_URL or the local test one)")
     parser.add_argument("--create-all", action="store_true",
@@ -592,6 +607,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.database_url.startswith(("postgres", "postgresql")) and args.db != "sqlite":
         parser.error(f"--database-url is not PostgreSQL: {args.database_url}")
 
+    if args.restart_postgres and not args.force_restart:
+        others = _other_postgres_users(args.database_url)
+        if others:
+            parser.exit(2, f"other sessions are using PostgreSQL now (databases {', '.join(others)}); a restart would "
+                           "break them: try again later, or pass --force-restart\n")
     kinds = ["postgres", "sqlite"] if args.db == "both" else [args.db]
     with start_gunicorn("bench._hello:app", workers=args.workers, threads=args.threads) as hello:
         tally, elapsed = drive(hello.port, "/", ["none"] * args.shoppers, None, args.baseline_duration, args.max_requests,
