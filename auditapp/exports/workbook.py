@@ -483,5 +483,5 @@ def _ranges(cells: list[tuple[int, int]]) -> str:
 
 def _header_text(text: str) -> str:
     """Page header text: '&' starts a code in Excel headers, so it is doubled; headers hold 255 characters."""
-    return safe_text(text).replace("&", "&&")[:200]
+    return safe_text(text)[:120].replace("&", "&&")  # cut first, so no lone "&" is left at the end
 

@@ -190,3 +190,9 @@ def test_per_location_sheet_names_are_sanitised():
     assert card["A1"].value == "Café scorecard: 001 City/North"
     _, rows = moment_rows(card)
     assert len(rows) == 4
+
+
+def test_long_header_text_is_cut_before_escaping():
+    ws = load_workbook(io.BytesIO(written(sample(title="&" * 300))))["Gap"]
+    text = ws.oddHeader.center.text
+    assert len(text) <= 255 and len(text) % 2 == 0 and set(text) == {"&"}
