@@ -92,9 +92,9 @@ INSTRUCTIONS = {"dentist-visit": "Pay by card and ask about a check-up.",
                 "airline-trip": "Check one bag and ask the crew about allergens."}
 REJECT_REASONS = ["The shopper was recognised by the staff, so the visit is not anonymous.",
                   "Visited another branch by mistake: the answers do not belong to this location."]
-RETURN_COMMENTS = ["The payment moment says miserable but every answer is positive: which is right?",
-                   "Please add a note to the farewell: what exactly happened?",
-                   "The bag drop queue time looks like seconds, not minutes. Can you check?",
+RETURN_COMMENTS = ["Please add a note to the moments you rated miserable: what exactly happened?",
+                   "Some times look odd (seconds or minutes?). Please check them against your notes.",
+                   "Which member of staff was it? Add their first name to the notes if you can.",
                    "Was the follow-up call really missing? Please check your phone log."]
 
 
@@ -311,10 +311,10 @@ def add_demo_activity(result, seed: int) -> None:
         _set_sent(evaluation, min(sent, now))
         stored.append((visit, evaluation, payload))
 
-    _review(stored, manager, rng, now, review, submit_evaluation)
-    _add_photos(org, stored, rng)
     for _, evaluation, _ in stored:
         _recheck_late(evaluation)  # the service saw "now" as the sending time; the story's clock is set back
+    _review(stored, manager, rng, now, review, submit_evaluation)
+    _add_photos(org, stored, rng)
     assignments = _future_assignments(result, manager, rng, today, create_assignment, create_bulk, plan_bulk,
                                       cancel_assignment)
     db.session.flush()
@@ -381,7 +381,6 @@ def _review(stored, manager: User, rng: random.Random, now: datetime, review, su
     recent = [item for item in shopper if 2 < (now - item[0].when).days <= 12]
     returned = rng.sample(recent, min(3, len(recent)))
     fixed = rng.sample([item for item in older if item not in rejected], 1)
-    decided = {id(item) for item in rejected + returned + fixed}
 
     def at(visit_when: datetime, days: float) -> datetime:
         return min(visit_when + timedelta(days=days), now - timedelta(minutes=30))
@@ -403,7 +402,8 @@ def _review(stored, manager: User, rng: random.Random, now: datetime, review, su
         _stamp(review.approve(evaluation, manager, "Thanks for checking"), evaluation, at(visit.when, 4))
         assert outcome.resubmitted
     for visit, evaluation, _ in older:
-        if id((visit, evaluation, _)) not in decided and evaluation.status == "submitted" and rng.random() < 0.85:
+        # Flagged visits wait for a person to look at them; most others were approved in the weeks after.
+        if evaluation.status == "submitted" and not evaluation.flags and rng.random() < 0.95:
             _stamp(review.approve(evaluation, manager), evaluation, at(visit.when, rng.uniform(1, 8)))
 
 

@@ -133,10 +133,10 @@ def check_reused_photo(evaluation: Evaluation) -> FlagFinding | None:
 def note_places(evaluation: Evaluation) -> list[tuple[str, str]]:
     """(where, text) of every note in the evaluation: overall, per moment, per answer."""
     names = {m.key: m.name for m in _moments(evaluation)}
-    places = [("overall notes", evaluation.notes or "")]
-    places += [(names.get(r.moment_key, r.moment_key), r.note or "") for r in evaluation.moment_results]
+    places = [("the overall notes", evaluation.notes or "")]
+    places += [(f"the note on {names.get(r.moment_key, r.moment_key)}", r.note or "") for r in evaluation.moment_results]
     for answer in evaluation.answers:
-        where = f"{names.get(answer.moment_key, answer.moment_key)}: {answer.question_key}"
+        where = f"the note on {names.get(answer.moment_key, answer.moment_key)}: {answer.question_key}"
         places.append((where, answer.note or ""))
         if answer.question is not None and answer.question.type == "text":
             places.append((where, answer.value or ""))
@@ -173,8 +173,9 @@ def check_copied_note(evaluation: Evaluation, fingerprints: list[NoteFingerprint
     ).first()
     if match is None:
         return None
-    return FlagFinding("copied_note", f"The note on {by_digest[match.digest]} is word for word the same as one in "
-                                      f"evaluation #{match.evaluation_id}.")
+    place = by_digest[match.digest]
+    return FlagFinding("copied_note", f"Text in {place} is word for word the same as a note in evaluation "
+                                      f"#{match.evaluation_id}.")
 
 
 # --- all together ---------------------------------------------------------------------------------------------

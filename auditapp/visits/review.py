@@ -147,6 +147,19 @@ def _photo_urls(evaluation: Evaluation) -> dict[str, str]:
     return {public_id: f"/api/v1/photos/{public_id}" for public_id in found}
 
 
+def display_value(qtype: str, value: str | None) -> str:
+    """An answer as a reviewer reads it: "Yes", "4 of 5", "Magical", "N/A", "–" for no answer."""
+    if value is None or value == "":
+        return "–"
+    if value == "na":
+        return "N/A"
+    if qtype in ("yes_no", "mnm"):
+        return value.capitalize()
+    if qtype == "rating":
+        return f"{value} of 5"
+    return value
+
+
 def review_page(evaluation: Evaluation, bands: tuple[float, float] | None = None) -> dict:
     """Everything the review page shows, as finished values: moments with their answers, flags and history."""
     moments = list(evaluation.version.moments) if evaluation.version is not None else []
@@ -163,7 +176,7 @@ def review_page(evaluation: Evaluation, bands: tuple[float, float] | None = None
             rows.append({
                 "question": question,
                 "value": value,
-                "display": "N/A" if value == "na" else (value if value is not None else "–"),
+                "display": display_value(question.type, value),
                 "photo_url": photos.get(value) if question.type == "photo" and value else None,
                 "score": None if answer is None or answer.score is None else 100.0 * answer.score,
                 "note": answer.note if answer is not None else "",

@@ -202,12 +202,16 @@ def create_bulk(org_id: int, plan: BulkPlan, instructions: str = "", user: User 
 # --- lifecycle ------------------------------------------------------------------------------------------------
 
 
-def start_assignment(assignment: Assignment, user: User) -> bool:
+def start_assignment(assignment: Assignment, user: User, today: date | None = None) -> bool:
     """The shopper opens the visit: scheduled -> started (once). Returns whether anything changed."""
     if assignment.shopper_id != user.id:
         raise VisitError(None, "This visit is not yours.")
     if assignment.status == "cancelled":
         raise VisitError(None, "This visit was cancelled.")
+    if assignment.status == "submitted":
+        raise VisitError(None, "This visit was already sent.")
+    if today is not None and today < assignment.window_start:
+        raise VisitError(None, f"This visit opens on {assignment.window_start.isoformat()}: start it then.")
     if assignment.status != "scheduled":
         return False
     assignment.status = "started"

@@ -223,7 +223,7 @@ def start(assignment_id: int):
         abort(404)  # another shopper's visit does not exist for this one
     ConfirmForm().validate_on_submit()
     try:
-        start_assignment(assignment, current_user)
+        start_assignment(assignment, current_user, _today())
     except VisitError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -381,4 +381,5 @@ def coaching(evaluation_id: int):
     if evaluation.source != "staff" or (current_role() == "staff" and evaluation.evaluator_id != current_user.id):
         abort(404)
     detail_url = _detail_url(evaluation) if "evaluations.detail" in current_app.view_functions else None
-    return render_template("visits/coaching.html", card=coaching_card(evaluation), ev=evaluation, detail_url=detail_url)
+    return render_template("visits/coaching.html", card=coaching_card(evaluation), ev=evaluation, detail_url=detail_url,
+                           own=evaluation.evaluator_id == current_user.id)

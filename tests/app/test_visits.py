@@ -143,7 +143,7 @@ def test_manager_filters(world, client, auth):
     page = client.get(f"/visits/?location={world.locations[0].id}").data.decode()
     assert f'id="visit-{a.id}"' in page and f'id="visit-{b.id}"' not in page
     page = client.get("/visits/?status=cancelled").data.decode()
-    assert "visit-" not in page.split("No visits match")[0].split("Filter</button>")[-1]
+    assert "No visits match" in page and 'id="visit-' not in page
 
 
 def test_shoppers_see_only_their_own_visits(world, client, auth):
