@@ -73,3 +73,7 @@ DEMO_STEPS.append(add_demo_journeys)
 from .visits.demo_data import add_demo_activity  # noqa: E402  (needs the journeys: evaluations, assignments, reviews)
 
 DEMO_STEPS.append(add_demo_activity)
+
+from .results.actions import add_demo_actions  # noqa: E402  (needs the journeys and the manager)
+
+DEMO_STEPS.append(add_demo_actions)

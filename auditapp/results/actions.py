@@ -88,3 +88,34 @@ def journey_actions(org_id: int, journey_id: int, *, open_only: bool = False) ->
         stmt = stmt.where(Action.status.in_(OPEN_STATUSES))
     order = case((Action.status.in_(OPEN_STATUSES), 0), else_=1)
     return list(db.session.scalars(stmt.order_by(order, Action.started_on.desc(), Action.id.desc())))
+
+
+# Demo step (auditapp/demo.py): a few actions on the demo's weak moments, so the action plan and the trend
+# markers show something real. (journey slug, moment key, location code or None, idea, owner, days ago, due in
+# days, status)
+DEMO_ACTIONS = [
+    ("dentist-visit", "payment", "001", "Hand over an itemised quote before treatment and divert the desk phone while "
+     "a patient pays", "Practice manager, City Centre", 21, 30, "in_progress"),
+    ("dentist-visit", "follow_up_call", None, "Call every patient the next working day before noon, from a short "
+     "checklist instead of a script", "Reception team lead", 75, 14, "open"),
+    ("airline-trip", "arrival_bags", None, "Show the belt number on the arrival screens as soon as the plane lands",
+     "Ground operations", 120, 60, "done"),
+]
+
+
+def add_demo_actions(result, seed: int) -> None:
+    from datetime import timedelta
+
+    from ..timeutil import local_today
+
+    today = local_today(result.org.timezone)
+    manager = result.users.get("manager@demo.example")
+    for slug, key, code, idea, owner, days_ago, due_in, status in DEMO_ACTIONS:
+        journey = result.journeys.get(slug)
+        if journey is None:
+            continue
+        location = result.locations.get(code) if code else None
+        started = today - timedelta(days=days_ago)
+        create_action(result.org.id, journey.id, ActionData(
+            moment_key=key, idea=idea, owner=owner, location_id=getattr(location, "id", None), started_on=started,
+            due_date=started + timedelta(days=due_in), status=status), user=manager, today=today)

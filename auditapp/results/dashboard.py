@@ -18,9 +18,11 @@ from ..scoring.rules import score_band
 from . import queries
 from .models import Action
 from .queries import LOW_N, MomentStats, Scorecard
-from .sqlhelpers import period_key, period_label
+from .sqlhelpers import period_key
 
 MAX_TREND_MARKERS = 3  # the chart stacks marker labels three high
+MARKER_CHARS = 28  # marker labels sit above a 328-unit-wide plot: keep them short (the full idea is in the list)
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def shown(score: float | None) -> int | None:
@@ -153,13 +155,32 @@ def heatmap_chart(heat: queries.Heatmap, bands, link: Callable[[int, str], str])
                        link=lambda i, j: link(heat.locations[i].id, heat.moments[j].key), chart_id="heatmap")
 
 
-def _markers(actions: list[Action], grain: str, labels: set[str]) -> list[tuple[str, str]]:
+def chart_labels(periods: list[queries.Period], grain: str) -> dict[str, str]:
+    """Short x-axis labels ('W37', 'Mar'), with the year only when the chart spans more than one."""
+    years = {p.start.isocalendar()[0] if grain == "week" else p.start.year for p in periods}
+    labels = {}
+    for p in periods:
+        if grain == "week":
+            year, week, _ = p.start.isocalendar()
+            labels[p.key] = f"W{week:02d}" if len(years) == 1 else f"{year % 100:02d}-W{week:02d}"
+        else:
+            month = MONTHS[p.start.month - 1]
+            labels[p.key] = month if len(years) == 1 else f"{month} {p.start.year % 100:02d}"
+    return labels
+
+
+def _short(text: str) -> str:
+    line = " ".join((text or "Action").split())
+    return line if len(line) <= MARKER_CHARS else line[: MARKER_CHARS - 1].rstrip() + "…"
+
+
+def _markers(actions: list[Action], grain: str, labels: dict[str, str]) -> list[tuple[str, str]]:
     """(period label, text) for the actions that started inside the chart, latest first, at most three."""
     found = []
     for action in sorted(actions, key=lambda a: a.started_on, reverse=True):
-        label = period_label(period_key(action.started_on, grain), grain)
-        if label in labels:
-            found.append((label, action.idea.splitlines()[0][:80] if action.idea else "Action"))
+        label = labels.get(period_key(action.started_on, grain))
+        if label is not None:
+            found.append((label, _short(action.idea)))
     return list(reversed(found[:MAX_TREND_MARKERS]))
 
 
@@ -167,20 +188,20 @@ def trend_charts(tr: queries.Trend, bands, actions: list[Action]) -> tuple[Marku
     """The overall trend (all actions marked) and one small chart per moment (its own actions marked)."""
     if not tr.periods:
         return None, {}
-    labels = [p.label for p in tr.periods]
-    label_set = set(labels)
-    overall = [(p.label, tr.overall.get(p.key, queries.Cell(0, None)).score, tr.overall.get(p.key, queries.Cell(0, None)).n)
-               for p in tr.periods]
+    by_key = chart_labels(tr.periods, tr.grain)
+    labels = [by_key[p.key] for p in tr.periods]
+    empty = queries.Cell(0, None)
+    overall = [(by_key[p.key], tr.overall.get(p.key, empty).score, tr.overall.get(p.key, empty).n) for p in tr.periods]
     overall_chart = svg.trend_chart([("Overall score", overall)], title="Overall score", periods=labels, bands=bands,
-                                    markers=_markers(actions, tr.grain, label_set), chart_id="trend-overall")
+                                    markers=_markers(actions, tr.grain, by_key), chart_id="trend-overall")
     by_moment: dict[str, list[Action]] = {}
     for action in actions:
         by_moment.setdefault(action.moment_key, []).append(action)
     charts = {}
     for m in tr.moments:
-        points = [(p.label, tr.cell(p.key, m.key).score, tr.cell(p.key, m.key).n) for p in tr.periods]
+        points = [(by_key[p.key], tr.cell(p.key, m.key).score, tr.cell(p.key, m.key).n) for p in tr.periods]
         charts[m.key] = svg.trend_chart([(m.name, points)], title=f"Trend: {m.name}", periods=labels, bands=bands,
-                                        markers=_markers(by_moment.get(m.key, []), tr.grain, label_set),
+                                        markers=_markers(by_moment.get(m.key, []), tr.grain, by_key),
                                         chart_id=f"trend-{m.key}")
     return overall_chart, charts
 

@@ -56,7 +56,7 @@ class ActionForm(FlaskForm):
                          description="What will change, from the customer's point of view?")
     owner = StringField("Owner", validators=[Optional(), Length(max=200)],
                         description="Who makes it happen (a name or a team).")
-    location_id = SelectField("Location", default="", description="Leave empty when it applies everywhere.")
+    location_id = SelectField("Location", default="", description="Choose All locations when it applies everywhere.")
     started_on = DateField("Started on", validators=[DataRequired(message="Give the date the action starts, YYYY-MM-DD.")],
                            description="Marked on the trend charts, so the effect shows.")
     due_date = DateField("Due date", validators=[Optional()])

@@ -375,7 +375,7 @@ class PraiseMoment:
     name: str
     magical: int  # verdicts "magical" at this location
     verdicts: int
-    notes: list[PraiseNote]  # newest first, at most three
+    notes: list[PraiseNote]  # newest first, at most `notes_per_moment` (2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -777,7 +777,7 @@ def perception_gap(org, filters: Filters) -> list[GapRow]:
 # --- magical moments -----------------------------------------------------------------------------------------
 
 
-def magical_moments(org, filters: Filters, *, notes_per_moment: int = 3) -> list[LocationPraise]:
+def magical_moments(org, filters: Filters, *, notes_per_moment: int = 2) -> list[LocationPraise]:
     """Per location, the moments rated magical (most first) with their latest notes: praise what works."""
     journey = load_journey(org, filters.journey_id)
     terms = _conditions(org, filters, *_bounds(org, filters.date_from, filters.date_to))

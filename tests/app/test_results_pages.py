@@ -103,7 +103,7 @@ def test_api_scorecard_equals_the_dashboard(client, site):
 
     page = client.get(f"/results/journeys/{site.journey.id}?{query}").get_data(as_text=True)
     # The dashboard shows the same numbers, rounded half up.
-    head = re.search(r'<p class="tile-value"><span class="score-pill[^"]*">(\d+)</span>', page)
+    head = re.search(r'<p class="res-tile-value"><span class="score-pill[^"]*">(\d+)</span>', page)
     assert int(head.group(1)) == round(body["score"])
     for moment in body["moments"]:
         card = moment_card(page, moment["key"])
@@ -159,7 +159,7 @@ def test_dashboard_shows_weakest_priority_warning_and_low_n(client, site):
     # Only two evaluations in the period: every moment greyed, nothing ranked, no warning.
     page = client.get(f"/results/journeys/{site.journey.id}?from={(today - timedelta(days=3)).date()}"
                       f"&to={today.date()}").get_data(as_text=True)
-    assert page.count("moment-card low-n") == 3
+    assert page.count("res-moment res-low-n") == 3
     assert "Weakest priority moment" not in page
     assert "⚠ Warning" not in page
 
@@ -197,7 +197,7 @@ def test_gap_and_magical_sections(client, site):
     gap = page.split('id="gap"', 1)[1].split("</section>", 1)[0]
     assert "<strong>Flagged:</strong> Greeting at the door" in gap
     magical = page.split('id="magical"', 1)[1].split("</section>", 1)[0]
-    assert "Harbour" in magical and "Waved goodbye &lt;b&gt;4&lt;/b&gt;" in magical  # escaped
+    assert "Harbour" in magical and "Waved goodbye &lt;b&gt;2&lt;/b&gt;" in magical  # escaped, newest first
 
 
 def test_drilldown_from_a_cell(client, site):
