@@ -120,14 +120,21 @@ def _error_page(error: Exception):
     code = error.code if isinstance(error, HTTPException) else 500
     description = getattr(error, "description", "") or ""
     if code == 413:
-        limit = request.max_content_length or 0
-        description = f"The upload is too large: the limit is {limit // (1024 * 1024)} MB."
+        description = f"The upload is too large: the limit is {_size_text(request.max_content_length or 0)}."
     if code == 429:
         description = str(description) or "Too many requests. Wait a minute and try again."
     if wants_json():
         title = error.name if isinstance(error, HTTPException) else "Internal Server Error"
         return problem(code, title, str(description))
     return render_template("errors/error.html", code=code, description=description), code
+
+
+def _size_text(size: int) -> str:
+    """16777216 -> "16 MB", 65536 -> "64 KB", 1572864 -> "1.5 MB": a limit said as people read it."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
 
 
 def _template_globals() -> dict:

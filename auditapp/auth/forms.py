@@ -23,7 +23,8 @@ class PasswordChangeForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired()])
     new = PasswordField(
         "New password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD, max=200, message=f"Use at least {MIN_PASSWORD} characters.")],
+        validators=[DataRequired(), Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters."),
+                    Length(max=200, message="Use at most 200 characters.")],
     )
     confirm = PasswordField("Repeat the new password", validators=[DataRequired(), EqualTo("new", "The two new passwords differ.")])
 
@@ -38,7 +39,8 @@ class AcceptInviteForm(FlaskForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
     password = PasswordField(
         "Choose a password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD, max=200, message=f"Use at least {MIN_PASSWORD} characters.")],
+        validators=[DataRequired(), Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters."),
+                    Length(max=200, message="Use at most 200 characters.")],
     )
     confirm = PasswordField("Repeat the password", validators=[DataRequired(), EqualTo("password", "The two passwords differ.")])
 

@@ -354,6 +354,10 @@ def _check_answers(org_id: int, user: User, moments: dict[str, Moment], raw_answ
         err("answers", "Must be a list of answers")
         raw_answers = []
     questions = {(m.key, q.key): q for m in moments.values() for q in m.questions}
+    if len(raw_answers) > len(questions):  # one message, not one "Answered twice" per extra answer
+        err("answers", f"Too many answers ({len(raw_answers)}): this journey has {len(questions)} questions, "
+                       "each answered at most once")
+        return found, photos
     for index, item in enumerate(raw_answers):
         if not isinstance(item, dict) or not isinstance(item.get("moment"), str) or not isinstance(item.get("question"), str):
             err("answers", f"Answer {index + 1} must be an object with text 'moment' and 'question' keys")

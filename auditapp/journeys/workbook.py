@@ -58,6 +58,9 @@ MOMENT_COLUMNS = ("key", "name", "channel", "kind", "priority", "weight", "expec
 MOMENT_REQUIRED = ("key", "name", "channel")
 QUESTION_COLUMNS = ("moment", "key", "text", "type", "required", "weight", "critical", "options", "target", "help")
 QUESTION_REQUIRED = ("moment", "key", "text", "type")
+# Longest text the database columns take (keys, names, targets); longer text is a problem, not a failed import.
+MAX_LENGTHS = {(JOURNEY_SHEET, "name"): 200, (MOMENTS_SHEET, "key"): 64, (MOMENTS_SHEET, "name"): 200,
+               (QUESTIONS_SHEET, "key"): 64, (QUESTIONS_SHEET, "target"): 32}
 YES_WORDS = frozenset({"yes", "y", "true", "1"})
 NO_WORDS = frozenset({"no", "n", "false", "0"})
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -205,6 +208,10 @@ class _Reader:
                 continue
             first_row[field_name] = number
             values[field_name] = self._text_value(JOURNEY_SHEET, value_cell, "B") if value_cell else ""
+            limit = MAX_LENGTHS.get((JOURNEY_SHEET, field_name))
+            if limit and len(values[field_name] or "") > limit:
+                self.problem(JOURNEY_SHEET, number, "B", f"{field_name} is too long ({len(values[field_name])} "
+                                                         f"characters; at most {limit})")
         if "name" not in first_row:
             self.problem(JOURNEY_SHEET, None, None,
                          "the journey needs a name: put 'name' in column A and the journey's name in column B")
@@ -412,7 +419,16 @@ class _Fields:
             if required:
                 self._required(column)
             return None if required else ""
-        return _text(cell.value)
+        text = _text(cell.value)
+        self._check_length(column, text)
+        return text
+
+    def _check_length(self, column: str, text: str) -> bool:
+        limit = MAX_LENGTHS.get((self.sheet, column))
+        if limit and len(text) > limit:
+            self.fail(column, f"{column} is too long ({len(text)} characters; at most {limit})")
+            return False
+        return True
 
     def _required(self, column: str) -> None:
         cell = self.record.get(column)
@@ -426,6 +442,8 @@ class _Fields:
             self._required(column)
             return None
         key = _text(cell.value)
+        if not self._check_length(column, key):
+            return None
         if not KEY_RE.match(key):
             self.fail(column, f"key '{key}' may only use lower-case letters a-z, digits 0-9 and '_' "
                               f"(for example {_suggest_key(key)})")

@@ -252,7 +252,7 @@ def test_visit_and_review_pages_escape_everything(client, world):
     assert_safe(client.get(f"/evaluations/{w.approved.id}"), hostile("approved notes"), hostile("approved answer note"),
                 hostile("approved moment note"), hostile("approved text answer"))
     # A refused decision (no reason) comes back with the page and a message.
-    response = client.post(f"/visits/review/{w.approved.id}/reject", data={"comment": ""})
+    response = client.post(f"/visits/review/{w.approved.id}/reject", data={"reject-comment": ""})
     response.status_code = 200 if response.status_code in (200, 422) else response.status_code
     assert_safe(response, hostile("approved notes"))
 
