@@ -401,7 +401,7 @@ def _review(stored, manager: User, rng: random.Random, now: datetime, review, su
         evaluation.events[-1].at = evaluation.submitted_at
         _stamp(review.approve(evaluation, manager, "Thanks for checking"), evaluation, at(visit.when, 4))
         assert outcome.resubmitted
-    for visit, evaluation, _ in older:
+    for visit, evaluation, _ in [item for item in stored if (now - item[0].when).days > 10]:
         # Flagged visits wait for a person to look at them; most others were approved in the weeks after.
         if evaluation.status == "submitted" and not evaluation.flags and rng.random() < 0.95:
             _stamp(review.approve(evaluation, manager), evaluation, at(visit.when, rng.uniform(1, 8)))
