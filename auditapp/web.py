@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import importlib
 
-from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import make_response as app_response
 from flask_login import current_user
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .auth.models import ROLE_LABELS, User
@@ -64,6 +66,8 @@ def register_web(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 410, 413, 429, 500):
         app.register_error_handler(code, _error_page)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)
     app.context_processor(_template_globals)
     app.after_request(_security_headers)
     _register_filters(app)
@@ -135,6 +139,19 @@ def _size_text(size: int) -> str:
         if size >= scale:
             return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
     return f"{size} bytes"
+
+
+def _database_unavailable(error: Exception):
+    """The database is restarting or unreachable: 503 with Retry-After, so phones keep the record and retry."""
+    db.session.rollback()
+    current_app.logger.warning("database unavailable: %s", error)
+    detail = "The database is not reachable right now. Nothing was stored; try again in a few seconds."
+    if wants_json():
+        response = problem(503, "Service Unavailable", detail)
+    else:
+        response = app_response(render_template("errors/error.html", code=503, description=detail), 503)
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _template_globals() -> dict:

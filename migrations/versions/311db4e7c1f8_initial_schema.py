@@ -2,7 +2,7 @@
 
 Revision ID: 311db4e7c1f8
 Revises: 
-Create Date: 2026-11-23 03:52:54.799348
+Create Date: 2026-11-23 04:28:02.377283
 
 """
 from alembic import op
@@ -147,6 +147,7 @@ def upgrade():
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_assignment_created_by_id_user'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['journey_id'], ['journey.id'], name=op.f('fk_assignment_journey_id_journey')),
     sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_assignment_location_id_location')),
@@ -323,6 +324,20 @@ def upgrade():
         batch_op.create_index('ix_moment_result_key', ['moment_key', 'evaluation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_moment_result_moment_id'), ['moment_id'], unique=False)
 
+    op.create_table('note_fingerprint',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('evaluation_id', sa.Integer(), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('place', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['evaluation_id'], ['evaluation.id'], name=op.f('fk_note_fingerprint_evaluation_id_evaluation'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisation.id'], name=op.f('fk_note_fingerprint_org_id_organisation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_note_fingerprint'))
+    )
+    with op.batch_alter_table('note_fingerprint', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_note_fingerprint_evaluation_id'), ['evaluation_id'], unique=False)
+        batch_op.create_index('ix_note_fingerprint_org_digest', ['org_id', 'digest'], unique=False)
+
     op.create_table('photo',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('public_id', sa.String(length=36), nullable=False),
@@ -410,6 +425,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_photo_evaluation_id'))
 
     op.drop_table('photo')
+    with op.batch_alter_table('note_fingerprint', schema=None) as batch_op:
+        batch_op.drop_index('ix_note_fingerprint_org_digest')
+        batch_op.drop_index(batch_op.f('ix_note_fingerprint_evaluation_id'))
+
+    op.drop_table('note_fingerprint')
     with op.batch_alter_table('moment_result', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_moment_result_moment_id'))
         batch_op.drop_index('ix_moment_result_key')
