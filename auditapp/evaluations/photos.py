@@ -88,7 +88,8 @@ def clean_image(data: bytes, *, max_pixels: int, max_side: int) -> tuple[bytes, 
         image = _to_rgb(image)
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
         out = io.BytesIO()
-        image.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)  # no exif=, icc_profile=: none kept
+        # No exif=, icc_profile=: none kept. comment=b"": Pillow would copy the original's JPEG comment otherwise.
+        image.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True, comment=b"")
     except (OSError, ValueError) as error:
         raise PhotoError(f"This image cannot be converted ({error}): {WHAT_WE_TAKE}.") from None
     return out.getvalue(), image.width, image.height
