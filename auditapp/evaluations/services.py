@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, false, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
@@ -267,6 +268,7 @@ def _check(org_id: int, user: User, role: str, payload: dict, digest: str, *,
     moment_notes: dict[str, str] = {}
     photos: list[Photo] = []
     if version is not None:
+        _load_checklist(version)
         moments = {m.key: m for m in version.moments}
         checked_answers, photos = _check_answers(org_id, user, moments, payload.get("answers"), err,
                                                  resubmitting=resubmitting)
@@ -281,6 +283,14 @@ def _check(org_id: int, user: User, role: str, payload: dict, digest: str, *,
                     started_at=started_at, finished_at=finished_at, notes=notes, assignment=assignment,
                     content_hash=digest, answers=checked_answers, durations=durations, moment_notes=moment_notes,
                     photos=photos)
+
+
+def _load_checklist(version: JourneyVersion) -> None:
+    """Moments and their questions in two queries, instead of one lazy load per moment."""
+    db.session.scalars(
+        select(JourneyVersion).where(JourneyVersion.id == version.id)
+        .options(selectinload(JourneyVersion.moments).selectinload(Moment.questions))
+    ).one()
 
 
 def _int_field(payload: dict, name: str, err, *, required: bool) -> int | None:
