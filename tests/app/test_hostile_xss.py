@@ -275,11 +275,12 @@ def test_shopper_pages_escape_everything(client, world):
     response = client.post("/evaluations/new", query_string=where, data={
         "client_uuid": "hostile-xss-0001", "started_at": "2020-01-01T00:00:00Z", "location_id": str(w.location.id),
         "notes": hostile("typed notes"), "answers.farewell.comment": hostile("typed answer"),
-        "notes.greeting.greeted": hostile("typed answer note"), "moment_notes.greeting": hostile("typed moment note"),
+        "answer_notes.greeting.greeted": hostile("typed answer note"), "moment_notes.greeting": hostile("typed moment note"),
         "answers.greeting.greeted": "perhaps"})
     assert response.status_code == 422
     response.status_code = 200
-    assert_safe(response, hostile("typed notes"), hostile("typed answer"), hostile("typed moment note"))
+    assert_safe(response, hostile("typed notes"), hostile("typed answer"), hostile("typed answer note"),
+                hostile("typed moment note"))
 
 
 def test_staff_pages_escape_everything(client, world):
