@@ -225,11 +225,23 @@ def gap_text(row: queries.GapRow) -> str:
     return f"{who} {points} point{'s' if points != 1 else ''} higher{few}"
 
 
-def default_period_args(args) -> dict:
-    """The dashboard opens on the last 90 days; the API and the export default to all time."""
-    if any(args.get(name) for name in ("period", "from", "to")):
-        return dict(args.items())
-    return {**dict(args.items()), "period": "90d"}
+def dashboard_args(args) -> dict:
+    """The dashboard's filter arguments, settled for a form that works without JavaScript.
+
+    It opens on the last 90 days (the API and the export default to all time). The date boxes stay empty while
+    a preset is chosen, so typing a date means "custom dates" whatever the period list says, and choosing
+    another preset is never overridden by dates left over from the previous page.
+    """
+    settled = dict(args.items())
+    typed = any((settled.get(name) or "").strip() for name in ("from", "to"))
+    if typed:
+        settled["period"] = "custom"
+    elif not (settled.get("period") or "").strip():
+        settled["period"] = "90d"
+    if settled["period"] != "custom":
+        settled.pop("from", None)
+        settled.pop("to", None)
+    return settled
 
 
 def today_for(org) -> date:

@@ -87,9 +87,7 @@ def index():
 def journey(journey_id: int):
     org = current_org()
     journey = get_scoped_or_404(Journey, journey_id)
-    args = dashboard.default_period_args(request.args)
-    if (args.get("from") or args.get("to")) and not args.get("period"):
-        args["period"] = "custom"
+    args = dashboard.dashboard_args(request.args)
     form = FilterForm(formdata=MultiDict(args))
     locations, regions = _places(org.id)
     form.set_places(locations, regions)

@@ -175,6 +175,21 @@ def test_dashboard_filter_errors_keep_what_was_typed(client, site):
     assert "Fix the filters" in page
 
 
+def test_typed_dates_mean_custom_dates_and_presets_leave_the_boxes_empty(client, site):
+    site.evaluate(ALL_MAGICAL, datetime(2025, 1, 10))
+    site.auth.login("boss@example.com")
+    page = client.get(f"/results/journeys/{site.journey.id}").get_data(as_text=True)
+    assert '<option selected value="90d">' in page and 'name="from" type="date" value=""' in page
+    assert "No evaluations match these filters yet." in page  # January 2025 is long before the last 90 days
+    # A date typed while a preset is still selected: the dates win.
+    page = client.get(f"/results/journeys/{site.journey.id}?period=30d&from=2025-01-01&to=2025-01-31").get_data(as_text=True)
+    assert '<option selected value="custom">' in page and 'value="2025-01-01"' in page
+    assert "2025-01-01 to 2025-01-31" in page and "No evaluations match" not in page
+    # Another preset chosen with empty date boxes: the preset applies.
+    page = client.get(f"/results/journeys/{site.journey.id}?period=all&from=&to=").get_data(as_text=True)
+    assert '<option selected value="all">' in page and "all time" in page and "No evaluations match" not in page
+
+
 def test_dashboard_links_the_export_with_the_current_filters(client, site, app):
     site.auth.login("boss@example.com")
     page = client.get(f"/results/journeys/{site.journey.id}?period=custom&from=2025-01-01&to=2025-01-31&source=staff")
