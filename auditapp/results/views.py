@@ -170,7 +170,7 @@ def evaluations(journey_id: int):
         abort(400, description=f"The link's filters are not valid: {error}")
     moment_key = request.args.get("moment") or None
     try:
-        page_no = max(1, int(request.args.get("page", "1")))
+        page_no = min(max(1, int(request.args.get("page", "1"))), 10**9)  # a larger offset cannot be bound
     except ValueError:
         page_no = 1
     drill = drilldown(org, filters, moment_key=moment_key, limit=DRILL_PAGE, offset=(page_no - 1) * DRILL_PAGE)
