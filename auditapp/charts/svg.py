@@ -606,7 +606,9 @@ def heatmap(
             cell = _tag("g", inner, class_=cls, data_row=i, data_col=j, data_n=n)
             href = _safe_href(link(i, j)) if link is not None else None
             if href is not None:
-                cell = _tag("a", cell, href=href, aria_label=tip)
+                # The accessible name starts with the visible number (WCAG 2.5.3, label in name).
+                name = tip if shown is None else f"{shown}: {tip}"
+                cell = _tag("a", cell, href=href, aria_label=name)
             parts.append(cell)
             if shown is not None:
                 notes.append(tip)
