@@ -164,7 +164,7 @@
       Object.keys(rec.photos || {}).forEach(function (name) { idb.del(rec.uuid + "|" + name); });
       rec.attempts = 0;
     } else if (s === 401) {
-      rec.problem = "login"; rec.message = "Log in again to send.";
+      rec.problem = "login"; rec.message = "Log in again to send."; rec.attempts = (rec.attempts || 0) + 1;
     } else if (s === 409) {
       rec.problem = "conflict";
       rec.message = "The server already has a different evaluation with this number. Nothing was overwritten; " +
@@ -219,7 +219,12 @@
     });
   }
 
-  window.addEventListener("online", sendAll);
+  // Back online: try at once, and start the backoff again from a few seconds, since a fresh connection often
+  // needs a moment before it really carries requests.
+  window.addEventListener("online", function () {
+    pending().forEach(function (r) { if (r.attempts) { r.attempts = 0; store.put(r); } });
+    sendAll();
+  });
 
   // --- offline: the service worker keeps the pages and files -----------------------------------------------------
   if ("serviceWorker" in navigator) {
@@ -294,7 +299,7 @@
         rec = { uuid: uuidInput.value, user: user, state: "draft", formKey: d.formKey,
                 formUrl: location.pathname + location.search, journeyName: d.journeyName, locationName: d.locationName,
                 startedAt: form.elements.started_at.value, createdAt: Date.now(), values: {}, photos: {}, timers: {}, step: current };
-        localStorage.setItem(pointerKey, rec.uuid);
+        try { localStorage.setItem(pointerKey, rec.uuid); } catch (e) { /* full: the record itself reports it */ }
       }
       return rec;
     }
@@ -611,8 +616,23 @@
     form.addEventListener("submit", function (e) { e.preventDefault(); submitNow(); });
 
     // While this page is open, tell the person when a queued evaluation (this one or earlier ones) gets through.
+    var queueNote = false;
+    function noteQueue() {
+      var waitingNow = pending().length;
+      if (waitingNow) {
+        say("wait", [waitingNow + (waitingNow === 1 ? " evaluation is" : " evaluations are") + " waiting to send from this " +
+                     "phone; they are sent as soon as there is a connection."]);
+      } else {
+        say("ok", [el("p", { "class": "state state-sent" }, STATE_LABELS.sent),
+                   "Everything that was waiting on this phone has been sent."]);
+      }
+    }
+    // While this page is open, tell the person when a queued evaluation (this one or earlier ones) gets through.
     listeners.push(function () {
-      if (!form.hidden) { return; }
+      if (!form.hidden) {
+        if (queueNote) { noteQueue(); }
+        return;
+      }
       var r = store.get(uuidInput.value);
       if (r && r.state === "sent") {
         var p = el("p");
@@ -620,11 +640,7 @@
         say("ok", [el("p", { "class": "state state-sent" }, STATE_LABELS.sent), p]);
       } else if (r) { waiting(r); }
     });
-    var others = pending().length;
-    if (others && status.hidden) {
-      say("wait", [others + (others === 1 ? " evaluation is" : " evaluations are") + " waiting to send from this phone; " +
-                   "they are sent as soon as there is a connection."]);
-    }
+    if (pending().length && status.hidden) { queueNote = true; noteQueue(); }
   }
 
   // --- the list on "My evaluations" ----------------------------------------------------------------------------------

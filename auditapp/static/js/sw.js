@@ -37,9 +37,14 @@ function offlinePage() {
 
 self.addEventListener("fetch", function (event) {
   var req = event.request;
-  if (req.method !== "GET") { return; }
   var url = new URL(req.url);
   if (url.origin !== self.location.origin) { return; }
+  if (req.method !== "GET") {
+    // Sends (the queue's POSTs) go straight to the network, made here rather than left to the browser's fallback,
+    // so each send takes one path; nothing is cached. A lost answer is harmless: the client_uuid makes a resend a replay.
+    if (url.pathname.indexOf("/api/") === 0) { event.respondWith(fetch(req)); }
+    return;
+  }
 
   if (url.pathname.indexOf("/static/") === 0 || url.pathname === "/manifest.webmanifest") {
     var versioned = url.searchParams.has("v");
