@@ -355,3 +355,32 @@ def test_a_form_whose_csrf_token_went_stale_comes_back_with_everything_typed(app
     fresh = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     assert client.post(FORM.format(loc=location.id, jr=journey.id), data={**data, "csrf_token": fresh}).status_code == 302
     assert count(Evaluation) == 1
+
+
+def test_result_page_shows_critical_fails_and_per_moment_scores(client, auth, world):
+    _, _, location, journey = world
+    auth.login("shopper@example.com")
+    hidden = open_form(client, location, journey)
+    response = client.post(FORM.format(loc=location.id, jr=journey.id),
+                           data=good_answers(hidden, **{"answers.order.clean": "no"}))
+    evaluation = db.session.scalars(select(Evaluation)).one()
+    order = next(r for r in evaluation.moment_results if r.moment_key == "order")
+    assert order.critical_fail and order.score == 0
+    html = client.get(response.location).get_data(as_text=True)
+    assert "Critical fail" in html and "these moments score 0: Ordering" in html
+    assert "(critical: missed)" in html
+    assert re.search(r'class="result-score band-miserable">0<span class="vh"> out of 100</span> · Miserable', html)
+
+
+def test_staff_see_a_link_to_their_coaching_card_after_a_self_assessment(client, auth, make):
+    org = make.org()
+    home = make.location(org)
+    journey = make.journey(org)
+    make.user(org, "staff", email="staff@example.com", location=home)
+    auth.login("staff@example.com")
+    hidden = open_form(client, home, journey)
+    response = client.post(FORM.format(loc=home.id, jr=journey.id), data={**good_answers(hidden), "source": "staff"})
+    evaluation = db.session.scalars(select(Evaluation)).one()
+    assert evaluation.source == "staff"
+    html = client.get(response.location).get_data(as_text=True)
+    assert f'href="/visits/coaching/{evaluation.id}"' in html
