@@ -67,6 +67,8 @@ def get_scoped_or_404(model, object_id):
         object_id = int(object_id)
     except (TypeError, ValueError):
         abort(404)
+    if not -(2**63) < object_id < 2**63:  # no database id is this long; looking it up would fail
+        abort(404)
     obj = db.session.get(model, object_id)
     if obj is None or obj.org_id != current_org_id():
         abort(404)

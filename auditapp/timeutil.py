@@ -27,10 +27,17 @@ def local_day_bounds(day_from: date | None, day_to: date | None, tz_name: str | 
     """Inclusive local dates -> half-open naive-UTC datetimes [start, end)."""
     tz = zone(tz_name)
     start = end = None
+    # A bound at the very edge of the calendar (year 1, year 9999) cannot be shifted to UTC: it means "no bound".
     if day_from:
-        start = to_naive_utc(datetime.combine(day_from, time.min, tzinfo=tz))
+        try:
+            start = to_naive_utc(datetime.combine(day_from, time.min, tzinfo=tz))
+        except OverflowError:
+            start = None
     if day_to:
-        end = to_naive_utc(datetime.combine(day_to + timedelta(days=1), time.min, tzinfo=tz))
+        try:
+            end = to_naive_utc(datetime.combine(day_to + timedelta(days=1), time.min, tzinfo=tz))
+        except OverflowError:
+            end = None
     return start, end
 
 

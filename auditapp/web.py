@@ -8,6 +8,7 @@ from flask import make_response as app_response
 from flask_login import current_user
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from .auth.models import ROLE_LABELS, User
 from .extensions import db, login_manager
@@ -38,7 +39,16 @@ CSP = (
 )
 
 
+class _IdConverter(IntegerConverter):
+    """`<int:...>` in URLs: at most a 64-bit integer, the largest id a database holds. A longer number matches no
+    route (404) instead of reaching a query that cannot bind it (a 500 on SQLite and PostgreSQL)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def register_web(app: Flask) -> None:
+    app.url_map.converters["int"] = _IdConverter  # before any blueprint adds its rules
     for name in PACKAGES:
         module = importlib.import_module(f"auditapp.{name}")
         if name != "api":  # the api package imports its endpoint modules itself

@@ -265,7 +265,7 @@ def revoke_token(token_id: int):
 @bp.route("/admin/audit")
 @admins_only
 def audit_log():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), 10**9)  # a larger offset cannot be bound
     entries = db.session.scalars(
         scoped(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(100).offset((page - 1) * 100)
     ).all()

@@ -302,7 +302,7 @@ def _int_field(payload: dict, name: str, err, *, required: bool) -> int | None:
     if isinstance(raw, bool):
         err(name, "Must be a whole number")
         return None
-    if isinstance(raw, int):
+    if isinstance(raw, int) and -(2**63) < raw < 2**63:  # a database id; a longer number cannot even be looked up
         return raw
     if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 19:
         return int(raw.strip())
@@ -318,7 +318,10 @@ def parse_time(raw: object) -> datetime:
         value = datetime.fromisoformat(raw.strip())
     except ValueError:
         raise ValueError("Must be a date and time in ISO 8601, e.g. 2024-05-01T14:30:00Z") from None
-    return to_naive_utc(value)
+    try:
+        return to_naive_utc(value)
+    except OverflowError:  # year 1 or 9999 with an offset: outside what a datetime holds, so far out of range
+        return datetime.min if value.year < 2000 else datetime.max
 
 
 def _time_field(payload: dict, name: str, err, *, required: bool) -> datetime | None:

@@ -328,7 +328,7 @@ def _band(score: float | None) -> tuple[str, str]:
 @bp.route("/mine")
 @roles_required(*EVALUATORS)
 def mine():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10**9)  # a larger offset cannot be bound
     query = scoped(Evaluation).where(Evaluation.evaluator_id == current_user.id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(query.order_by(Evaluation.submitted_at.desc(), Evaluation.id.desc())

@@ -7,11 +7,22 @@ from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..formutil import choices
-from .spec import CHANNELS, KEY_RE, KINDS, QUESTION_TYPES, VERDICT_KEY, MomentSpec, QuestionSpec, parse_options, parse_target
+from .spec import (
+    CHANNELS,
+    KEY_RE,
+    KINDS,
+    MAX_WEIGHT,
+    QUESTION_TYPES,
+    VERDICT_KEY,
+    MomentSpec,
+    QuestionSpec,
+    parse_options,
+    parse_target,
+)
 
 KEY_HINT = "Lower-case letters a-z, digits 0-9 and _. Leave empty to make one from the name."
 KEY_MESSAGE = "Use only lower-case letters a-z, digits 0-9 and '_', for example arrival_at_desk."
-WEIGHT_MESSAGE = "Enter a number of 0 or more, for example 1 or 2.5."
+WEIGHT_MESSAGE = f"Enter a number of 0 or more (at most {MAX_WEIGHT:g}), for example 1 or 2.5."
 
 
 def _sentence(error: Exception) -> str:
@@ -35,7 +46,7 @@ class WeightField(FloatField):
 
 def _weight_field(hint: str) -> FloatField:
     return WeightField("Weight", default=1.0, description=hint, render_kw={"step": "any", "min": "0", "inputmode": "decimal"},
-                      validators=[InputRequired(WEIGHT_MESSAGE), NumberRange(min=0, message=WEIGHT_MESSAGE)])
+                      validators=[InputRequired(WEIGHT_MESSAGE), NumberRange(min=0, max=MAX_WEIGHT, message=WEIGHT_MESSAGE)])
 
 
 class JourneyForm(FlaskForm):

@@ -33,6 +33,8 @@ VERDICT_TEXT = "Overall, how did this moment feel for the customer?"
 KEY_RE = re.compile(r"^[a-z0-9_]+$")
 TARGET_RE = re.compile(r"^\s*(<=|>=)\s*(-?\d+(?:\.\d+)?)\s*$")
 MAX_PRIORITIES = 5
+MAX_WEIGHT = 1000.0  # weights compare moments and questions; a huge or infinite one would make scores NaN
+MAX_EXPECTED_SECONDS = 86_400
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,9 @@ from .spec import (
     CHANNELS,
     KEY_RE,
     KINDS,
+    MAX_EXPECTED_SECONDS,
     MAX_PRIORITIES,
+    MAX_WEIGHT,
     QUESTION_TYPES,
     VERDICT_KEY,
     JourneySpec,
@@ -489,6 +491,9 @@ class _Fields:
         if number < 0:
             self.fail(column, f"weight must be 0 or more, not {_number_text(number)}")
             return None
+        if number > MAX_WEIGHT:
+            self.fail(column, f"weight must be at most {_number_text(MAX_WEIGHT)}, not {_number_text(number)}")
+            return None
         return number
 
     def seconds(self, column: str) -> int | None:
@@ -496,8 +501,8 @@ class _Fields:
         if cell is None:
             return None
         number = _to_number(cell.value)
-        if number is None or number < 0 or not number.is_integer():
-            self.fail(column, f"expected_seconds must be a whole number of seconds (0 or more), "
+        if number is None or number < 0 or not number.is_integer() or number > MAX_EXPECTED_SECONDS:
+            self.fail(column, f"expected_seconds must be a whole number of seconds (0 to {MAX_EXPECTED_SECONDS}), "
                               f"not '{_text(cell.value)}'")
             return None
         return int(number)

@@ -535,6 +535,14 @@ def journey_moments(journey: Journey, extra_keys=()) -> list[MomentRef]:
 
 
 def comparison_for(filters: Filters, today: date) -> Comparison:
+    try:
+        return _comparison_for(filters, today)
+    except OverflowError:  # a period at the very start of the calendar (year 1) has no period before it
+        empty = Window(date.min, date.min)
+        return Comparison(Window(filters.date_from, filters.date_to), empty, "There is no earlier period to compare with.")
+
+
+def _comparison_for(filters: Filters, today: date) -> Comparison:
     if filters.date_from:
         last = filters.date_to or today
         days = max((last - filters.date_from).days + 1, 1)

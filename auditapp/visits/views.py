@@ -63,7 +63,7 @@ def _today():
 
 def _int_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None  # longer: no id or page can be that large
 
 
 def _page() -> int:
