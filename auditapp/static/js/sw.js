@@ -56,7 +56,10 @@ self.addEventListener("fetch", function (event) {
           return res;
         });
         if (hit) { fresh.catch(function () {}); return hit; }
-        return fresh;
+        // Offline, a page kept before an update asks for an older version: the current one is the best answer.
+        return fresh.catch(function (error) {
+          return caches.match(req, { ignoreSearch: true }).then(function (any) { if (any) { return any; } throw error; });
+        });
       });
     }));
     return;
