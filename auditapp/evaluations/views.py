@@ -86,14 +86,19 @@ def _open_locations() -> list[Location]:
     return list(db.session.scalars(query))
 
 
-def _open_assignments() -> list[Assignment]:
+def _open_assignments() -> list[dict]:
+    """The shopper's planned visits; starting one goes through the visits package, which records the start."""
     if current_role() != "shopper":
         return []
-    return list(db.session.scalars(
+    rows = db.session.scalars(
         scoped(Assignment).where(Assignment.shopper_id == current_user.id,
                                  Assignment.status.in_(("scheduled", "started")))
         .order_by(Assignment.window_end, Assignment.id).limit(20)
-    ))
+    )
+    via_visits = "visits.start" in current_app.view_functions
+    return [{"assignment": a, "start_url": url_for("visits.start", assignment_id=a.id) if via_visits else None,
+             "fill_url": url_for(".fill", assignment=a.id, location=a.location_id, journey=a.journey_id)}
+            for a in rows]
 
 
 @bp.route("/start")

@@ -305,7 +305,9 @@ def test_a_planned_visit_is_started_listed_and_closed_by_the_form(client, auth, 
     assignment = make_assignment(org, location, journey, shopper)
     auth.login("shopper@example.com")
     start = client.get("/evaluations/start").get_data(as_text=True)
-    assert "Your planned visits" in start and f"assignment={assignment.id}" in start
+    assert "Your planned visits" in start and f'action="/visits/{assignment.id}/start"' in start
+    started = client.post(f"/visits/{assignment.id}/start")  # the visits package records the start, then the form
+    assert started.status_code == 302 and f"assignment={assignment.id}" in started.location
     url = f"/evaluations/new?assignment={assignment.id}"
     html = client.get(url).get_data(as_text=True)
     assert f'name="assignment_id" value="{assignment.id}"' in html and "(planned visit)" in html
