@@ -78,7 +78,11 @@ def logout():
     logout_user()
     session.clear()
     flash("You are logged out.", "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # A shared phone must not show the last user's pages from the offline cache. Only the HTTP cache and the
+    # service worker's caches go: drafts and unsent evaluations in local storage stay, so nothing typed is lost.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @bp.route("/account", methods=["GET", "POST"])

@@ -233,3 +233,10 @@ def test_csrf_is_enforced_on_forms(app, make):
     app.config["WTF_CSRF_ENABLED"] = True
     response = app.test_client().post("/login", data={"email": "a@example.com", "password": PASSWORD})
     assert response.status_code == 400
+
+
+def test_logout_clears_cached_pages_but_not_stored_drafts(client, auth, make):
+    make.user(make.org(), "shopper", email="s@example.com")
+    auth.login("s@example.com")
+    response = auth.logout()
+    assert response.headers["Clear-Site-Data"] == '"cache"'
