@@ -240,3 +240,5 @@ def test_logout_clears_cached_pages_but_not_stored_drafts(client, auth, make):
     auth.login("s@example.com")
     response = auth.logout()
     assert response.headers["Clear-Site-Data"] == '"cache"'
+    assert "bye=1" in response.location
+    assert b"data-clear-offline-cache" in client.get(response.location).data

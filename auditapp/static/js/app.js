@@ -5,6 +5,10 @@
   document.querySelectorAll("input[data-copy]").forEach(function (input) {
     input.addEventListener("focus", function () { input.select(); });
   });
+  // After logging out on a shared phone, forget the pages kept for offline use (drafts in local storage stay).
+  if (document.querySelector("[data-clear-offline-cache]") && window.caches) {
+    caches.keys().then(function (keys) { keys.forEach(function (key) { caches.delete(key); }); });
+  }
   // Ask before destructive buttons.
   document.addEventListener("submit", function (event) {
     var button = event.submitter;
