@@ -12,6 +12,8 @@ def record(action: str, obj=None, *, summary: str = "", detail: dict | None = No
            user=None) -> AuditLog:
     if user is None and has_request_context() and current_user and current_user.is_authenticated:
         user = current_user
+    # current_user is a proxy: log the object behind it ("user", not "localproxy")
+    obj = obj._get_current_object() if hasattr(obj, "_get_current_object") else obj
     if org_id is None and obj is not None:
         org_id = getattr(obj, "org_id", None)
     entry = AuditLog(

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from .audit import record
 from .auth.services import AccountError, add_user, create_api_token, find_user, get_or_create_org
 from .extensions import db
 
@@ -23,10 +24,17 @@ def create_admin(org_name: str, org_slug: str, email: str, name: str, password: 
         raise click.ClickException("the password must have at least 10 characters")
     try:
         org = get_or_create_org(org_name, org_slug)
+        existing = find_user(email)
+        old_role = existing.membership_in(org.id).role if existing and existing.membership_in(org.id) else None
         user = add_user(org, email, name, password, "admin")
     except AccountError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
+    if old_role is None:
+        record("user.created", user, org_id=org.id, summary=f"{user.email} added as admin from the command line")
+    elif old_role != "admin":
+        record("user.role_changed", user, org_id=org.id,
+               summary=f"{user.email}: {old_role} -> admin (from the command line)")
     db.session.commit()
     click.echo(f"Admin {user.email} in organisation {org.slug} (id {org.id}).")
 

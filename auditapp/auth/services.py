@@ -42,6 +42,15 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def record_failed_login(email: str) -> None:
+    """A failed login for an existing account goes to the audit log of its organisation (no acting user): admins see
+    attempts on their users. An unknown email belongs to no organisation and is not logged."""
+    user = find_user(email)
+    if user is None or not user.memberships:
+        return
+    record("user.login_failed", user, summary=f"Failed login for {user.email}", org_id=user.memberships[0].org_id)
+
+
 def get_or_create_org(name: str, slug: str, timezone: str = "UTC") -> Organisation:
     slug = (slug or "").strip().lower()
     if not SLUG_RE.match(slug):

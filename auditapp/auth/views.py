@@ -24,6 +24,7 @@ from .services import (
     create_api_token,
     create_invite,
     find_invite,
+    record_failed_login,
     send_invite_mail,
 )
 
@@ -60,6 +61,8 @@ def login():
         user = authenticate(form.email.data, form.password.data)
         if user is None:
             form.password.errors.append("Wrong email or password, or the account is not active.")
+            record_failed_login(form.email.data)
+            db.session.commit()
         else:
             session.clear()  # a fresh session on login: nothing from before carries over
             login_user(user, remember=form.remember.data)
