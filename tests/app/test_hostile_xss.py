@@ -386,6 +386,7 @@ def test_results_pages_show_the_payload_as_text(client, world):
                        hostile("approved moment note"))
     assert any(t.startswith("Trend: " + hostile("moment 1")) for t in dash.texts)  # an SVG chart's title
     assert any(hostile("location") in t for t in dash.texts if "rows by" in t)  # the heatmap's description
+    assert any(hostile("moment 1") + ": shoppers" in t for t in dash.texts)  # the shoppers-vs-staff gap chart
     drill = assert_safe(client.get(f"/results/journeys/{j}/evaluations", query_string={"moment": "greeting"}),
                         hostile("approved notes"), hostile("approved answer note"), hostile("question yes_no"))
     assert hostile("rejected notes") not in drill.text  # rejected evaluations never count
