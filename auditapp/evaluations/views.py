@@ -31,6 +31,7 @@ from ..scoring.rules import score_band
 from ..tenancy import MANAGERS, current_org, current_org_id, current_role, get_scoped_or_404, load_membership, roles_required, scoped
 from ..timeutil import utcnow
 from ..visits.models import Assignment
+from ..visits.review import form_values
 from . import bp
 from .forms import SOURCE_LABELS, StartForm, build_fields, errors_by_field, new_client_uuid, payload_from_form
 from .models import Evaluation
@@ -60,7 +61,7 @@ def asset_url(filename: str) -> str:
     return url_for("static", filename=filename, v=version)
 
 
-@bp.context_processor
+@bp.app_context_processor  # app-wide: the fix form is also drawn under visits.fix
 def _evaluation_helpers() -> dict:
     return {"asset_url": asset_url}
 
@@ -160,6 +161,8 @@ def _iso_now() -> str:
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*EVALUATORS)
 def fill():
+    if "fix" in request.args:  # a returned evaluation, fixed in the same phone form
+        return fix_returned(request.args["fix"], url_for(".fill", fix=request.args["fix"]))
     if request.method == "GET" and not (request.args.get("location") and request.args.get("journey")) \
             and not request.args.get("assignment"):
         flash("Choose a location and a journey first.", "info")
@@ -187,33 +190,111 @@ def fill():
 
 
 def _render_fill(location: Location, journey: Journey, assignment: Assignment | None, source: str,
-                 values: dict[str, str], errors: dict[str, str], status: int):
-    fields = build_fields(list(journey.current_version.moments), values, errors)
+                 values: dict[str, str], errors: dict[str, str], status: int, *,
+                 fixing: Evaluation | None = None, form_url: str = "", closed: bool = False):
+    moments = fixing.version.moments if fixing is not None else journey.current_version.moments
+    fields = build_fields(list(moments), values, errors)
     leftover = {name: message for name, message in errors.items() if not _is_drawn(name, fields)}
     summary = _error_summary(fields, leftover, errors)
-    page_args = {"location": location.id, "journey": journey.id}
-    if assignment is not None:
-        page_args["assignment"] = assignment.id
-    if current_role() in MANAGERS:
-        page_args["source"] = source
+    if fixing is not None:
+        form_key = f"fix:{fixing.id}"
+        fix = {"id": fixing.id, "comment": fixing.review_comment or "", "revision": fixing.revision or 1,
+               "started_at": fixing.started_at, "closed": closed}
+    else:
+        page_args = {"location": location.id, "journey": journey.id}
+        if assignment is not None:
+            page_args["assignment"] = assignment.id
+        if current_role() in MANAGERS:
+            page_args["source"] = source
+        form_url = url_for(".fill", **page_args)
+        form_key = f"{journey.id}:{location.id}:{assignment.id if assignment else ''}:{source}"
+        fix = None
     response = render_template(
         "evaluations/fill.html", journey=journey, location=location, assignment=assignment, moments=fields,
         values=values, errors=errors, leftover=leftover, summary=summary, source=source,
-        source_label=SOURCE_LABELS[source], form_url=url_for(".fill", **page_args),
-        form_key=f"{journey.id}:{location.id}:{assignment.id if assignment else ''}:{source}",
+        source_label=SOURCE_LABELS.get(source, source), form_url=form_url, form_key=form_key, fix=fix,
     )
     return response, status
 
 
+# --- fixing a returned evaluation --------------------------------------------------------------------------------
+
+NOTHING_CHANGED = "Nothing was changed yet: fix what the reviewer asked for, then send it again."
+NOT_RETURNED = ("This evaluation is no longer waiting for a fix ({status}), so it cannot be changed. What you typed "
+                "is below, so you can keep a copy.")
+
+
+def _own_evaluation_or_404(evaluation_id) -> Evaluation:
+    """The current user's own evaluation; anyone else's (or another organisation's) does not exist for them."""
+    evaluation = get_scoped_or_404(Evaluation, evaluation_id)
+    if evaluation.evaluator_id != current_user.id:
+        abort(404)
+    return evaluation
+
+
+def fix_returned(evaluation_id, form_url: str):
+    """The phone form in fix mode: a returned evaluation, filled in as it was sent, with the SAME client_uuid.
+
+    GET shows it (only to its evaluator, only while it is returned; afterwards the result page, read-only). POST is
+    the form without JavaScript: it goes through submit_evaluation, which updates the evaluation in place. With
+    JavaScript the page sends through the offline queue instead (POST /api/v1/evaluations, same client_uuid).
+    Shared by /evaluations/new?fix=<id> and visits.fix (/visits/fix/<id>); `form_url` is where the form posts.
+    """
+    evaluation = _own_evaluation_or_404(evaluation_id)
+    if evaluation.status != "returned":
+        if request.method == "POST" and evaluation.status not in ("submitted",):
+            # Reviewed again while the form was open: nothing can be stored, but nothing typed is thrown away.
+            values = {key: value for key, value in request.form.items() if key != "csrf_token"}
+            label = STATUS_LABELS.get(evaluation.status, evaluation.status).lower()
+            return _render_fix(evaluation, values, {"form": NOT_RETURNED.format(status=label)}, 409, form_url,
+                               closed=True)
+        if request.method == "POST":
+            flash("This fix was already sent; here it is.", "info")
+        else:
+            flash("This evaluation is not waiting for a fix any more: here it is as it was sent.", "info")
+        return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {key: value for key, value in request.form.items() if key != "csrf_token"}
+        outcome = _submit_form(values, list(evaluation.version.moments), evaluation.journey, evaluation.source,
+                               evaluation.assignment, fixing=evaluation)
+        if isinstance(outcome, Evaluation):
+            flash("Fixed and sent again. Thank you!", "success")
+            return redirect(url_for("evaluations.detail", evaluation_id=outcome.id))
+        errors, status = outcome
+    else:
+        values = form_values(evaluation)
+    return _render_fix(evaluation, values, errors, status, form_url)
+
+
+def _render_fix(evaluation: Evaluation, values: dict[str, str], errors: dict[str, str], status: int, form_url: str,
+                closed: bool = False):
+    values["client_uuid"] = evaluation.client_uuid  # the same evaluation, whatever was posted
+    return _render_fill(evaluation.location, evaluation.journey, evaluation.assignment, evaluation.source, values,
+                        errors, status, fixing=evaluation, form_url=form_url, closed=closed)
+
+
 @bp.errorhandler(CSRFError)
-def _expired_form(error: CSRFError):
-    """A long-open form whose session changed (logged in again in another tab): show it again, nothing lost."""
-    if request.endpoint != "evaluations.fill" or not current_user.is_authenticated or current_role() not in EVALUATORS:
-        return render_template("errors/error.html", code=400, description=error.description), 400
-    location, journey, assignment = _load_target()
+def expired_form(error: CSRFError):
+    """A long-open form whose session changed (logged in again in another tab): show it again, nothing lost.
+
+    Also registered by the visits blueprint for visits.fix (the same fix form under its older address).
+    """
+    fixing = request.endpoint == "visits.fix" or (request.endpoint == "evaluations.fill" and "fix" in request.args)
+    if request.endpoint not in ("evaluations.fill", "visits.fix") or not current_user.is_authenticated \
+            or current_role() not in EVALUATORS:
+        from ..web import _error_page
+
+        return _error_page(error)  # the site's usual 400 page (or problem JSON)
     values = {key: value for key, value in request.form.items() if key != "csrf_token"}
     errors = {"form": "This page was open while you logged in again, so it was not sent. Everything you entered is "
                       "below: check it and send again."}
+    if fixing:
+        evaluation_id = (request.view_args or {}).get("evaluation_id") or request.args.get("fix")
+        evaluation = _own_evaluation_or_404(evaluation_id)
+        return _render_fix(evaluation, values, errors, 400, request.full_path.rstrip("?"))
+    location, journey, assignment = _load_target()
     return _render_fill(location, journey, assignment, _source_for(current_role(), request.values.get("source")),
                         values, errors, 400)
 
@@ -228,10 +309,17 @@ def _already_sent(client_uuid: str) -> Evaluation | None:
     return evaluation
 
 
-def _submit_form(values: dict, moments: list, journey: Journey, source: str, assignment: Assignment | None):
-    """Store the posted form; the new Evaluation, or (errors by field, HTTP status) with nothing stored."""
+def _submit_form(values: dict, moments: list, journey: Journey, source: str, assignment: Assignment | None,
+                 fixing: Evaluation | None = None):
+    """Store the posted form; the new Evaluation, or (errors by field, HTTP status) with nothing stored.
+
+    `fixing`: a returned evaluation sent again; it keeps its client_uuid and location, so the service updates it.
+    """
     from .services import SubmissionError, submit_evaluation
 
+    if fixing is not None:
+        values["client_uuid"] = fixing.client_uuid
+        values["location_id"] = str(fixing.location_id)
     photo_errors = _store_photos(values, moments)
     db.session.commit()  # photos are kept like API uploads, so a corrected form reuses them instead of losing them
     payload = payload_from_form(values, moments, journey_id=journey.id, source=source, finished_at=_iso_now(),
@@ -248,6 +336,9 @@ def _submit_form(values: dict, moments: list, journey: Journey, source: str, ass
     if photo_errors:  # everything else was fine, but a photo was not: store nothing
         db.session.rollback()
         return photo_errors, 422
+    if fixing is not None and not result.resubmitted:  # the very content it already has: still returned
+        db.session.rollback()
+        return {"form": NOTHING_CHANGED}, 422
     db.session.commit()
     return result.evaluation
 
@@ -348,7 +439,11 @@ def mine():
             "score": evaluation.score, "band": band, "band_word": word, "source": evaluation.source,
             "status": evaluation.status, "status_label": STATUS_LABELS.get(evaluation.status, evaluation.status),
         })
-    return render_template("evaluations/mine.html", items=items, page=page,
+    returned = [{"id": e.id, "journey": e.journey.name if e.journey else "", "location": e.location.name if e.location else "",
+                 "started_at": e.started_at, "comment": e.review_comment or "", "fix_url": url_for(".fill", fix=e.id)}
+                for e in db.session.scalars(query.where(Evaluation.status == "returned")
+                                            .order_by(Evaluation.reviewed_at.desc(), Evaluation.id.desc()).limit(PER_PAGE))]
+    return render_template("evaluations/mine.html", items=items, page=page, returned=returned,
                            has_next=page * PER_PAGE < total, total=total)
 
 
@@ -413,7 +508,7 @@ def detail_view(evaluation: Evaluation) -> dict:
         "submitted_at": evaluation.submitted_at, "notes": evaluation.notes or "",
         "evaluator": evaluation.evaluator.name if evaluation.evaluator else "", "client_uuid": evaluation.client_uuid,
         "critical_fails": [m["name"] for m in moments if m["critical_fail"]], "moments": moments,
-        "review_comment": evaluation.review_comment or "",
+        "review_comment": evaluation.review_comment or "", "revision": evaluation.revision or 1,
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from ..auth.forms import ConfirmForm
@@ -28,9 +29,7 @@ from .review import (
     ReviewError,
     ReviewFilters,
     approve,
-    form_values,
     reject,
-    resubmit_from_form,
     return_to_evaluator,
     review_list,
     review_page,
@@ -308,67 +307,28 @@ def decide(evaluation_id: int, decision: str):
 # --- evaluators: fix a returned evaluation -------------------------------------------------------------------
 
 
-def _own_returned_or_404(evaluation_id: int) -> Evaluation:
-    evaluation = get_scoped_or_404(Evaluation, evaluation_id)
-    if evaluation.evaluator_id != current_user.id:
-        abort(404)
-    return evaluation
-
-
 @bp.route("/fix/<int:evaluation_id>", methods=["GET", "POST"])
 @roles_required("shopper", "staff", "manager", "admin")
 def fix(evaluation_id: int):
-    evaluation = _own_returned_or_404(evaluation_id)
-    if evaluation.status != "returned":
-        flash("This evaluation is not waiting for a fix any more.", "info")
-        return redirect(_detail_url(evaluation))
-    moments = list(evaluation.version.moments)
-    errors: dict[str, str] = {}
-    status = 200
-    if request.method == "POST":
-        values = {key: value for key, value in request.form.items() if key != "csrf_token"}
-        outcome = resubmit_from_form(evaluation, current_user._get_current_object(), current_role(), values,
-                                     request.files, current_app.config)
-        if outcome is None:
-            db.session.commit()
-            flash("Fixed and sent again. Thank you!", "success")
-            return redirect(_detail_url(evaluation))
-        db.session.rollback()
-        errors, status = outcome, 422
-    else:
-        values = form_values(evaluation)
-    return _render_fix(evaluation, moments, values, errors), status
+    """The older address of the fix form: the same phone form as /evaluations/new?fix=<id> (one implementation)."""
+    from ..evaluations.views import fix_returned
+
+    return fix_returned(evaluation_id, url_for("visits.fix", evaluation_id=evaluation_id))
+
+
+def _expired_fix_form(error):
+    from ..evaluations.views import expired_form
+
+    return expired_form(error)
+
+
+bp.register_error_handler(CSRFError, _expired_fix_form)  # a stale fix form comes back with everything typed
 
 
 def _detail_url(evaluation: Evaluation) -> str:
     if "evaluations.detail" in current_app.view_functions:
         return url_for("evaluations.detail", evaluation_id=evaluation.id)
     return url_for("visits.mine")
-
-
-def _render_fix(evaluation: Evaluation, moments: list, values: dict, errors: dict):
-    from ..evaluations.forms import SOURCE_LABELS, build_fields
-
-    fields = build_fields(moments, values, errors)
-    drawn = {q.name for m in fields for q in m.questions} | {q.note_name for m in fields for q in m.questions} \
-        | {m.note_name for m in fields} | {m.duration_name for m in fields} | {"notes"}
-    leftover = {name: message for name, message in errors.items()
-                if name not in drawn and not any(name.startswith(f"answers.{m.key}.") for m in fields)}
-    summary = []
-    for m in fields:
-        summary += [(f"#{q.id}", f"{m.name}: {q.text}: {q.error}") for q in m.questions if q.error]
-        summary += [(f"#{m.id}", f"{m.name}: {message}") for message in m.errors]
-        if m.duration_error:
-            summary.append((f"#{m.id}-duration", f"{m.name}: time taken: {m.duration_error}"))
-        if m.note_error:
-            summary.append((f"#{m.id}-note", f"{m.name}: note: {m.note_error}"))
-    summary += [(f"#{name.replace('.', '-')}", message) for name, message in leftover.items()]
-    return render_template(
-        "visits/fix.html", evaluation=evaluation, journey=evaluation.journey, location=evaluation.location,
-        moments=fields, values=values, errors=errors, leftover=leftover, summary=summary,
-        source_label=SOURCE_LABELS.get(evaluation.source, evaluation.source),
-        form_url=url_for("visits.fix", evaluation_id=evaluation.id),
-    )
 
 
 # --- staff: the shift-end coaching card ----------------------------------------------------------------------

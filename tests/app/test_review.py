@@ -151,7 +151,7 @@ def test_return_fix_and_send_again(world, make, client, auth):
     auth.login("sam@example.com")
     mine = client.get("/visits/mine").data.decode()
     assert "Returned to you" in mine and "The farewell verdict looks wrong" in mine
-    assert f"/visits/fix/{evaluation.id}" in mine
+    assert f"/evaluations/new?fix={evaluation.id}" in mine  # the phone form in fix mode; /visits/fix/<id> still works
     form = client.get(f"/visits/fix/{evaluation.id}").data.decode()
     assert f'action="/visits/fix/{evaluation.id}"' in form and "Rushed visit" in form
     checked = re.findall(r'name="(answers\.[a-z_.]+)" value="([a-z0-9]+)" id="[^"]+" checked', form)

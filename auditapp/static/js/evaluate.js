@@ -1,12 +1,15 @@
 // The phone form: one moment per screen, every change kept on the device, and a send queue that never loses
 // an evaluation or sends it twice (each carries a client_uuid; the server answers a repeat with the stored copy).
 // Plain JS, no framework; the pages work without it as one long form.
+// Fix mode (a returned evaluation, form[data-keep-uuid]): the page's client_uuid is kept, never a new one, so the
+// queue's send updates that evaluation in place; the draft on the phone is keyed by it.
 (function () {
   "use strict";
   var PREFIX = "auditapp:eval:";
   var KEEP_SENT_DAYS = 30;
   var GENERAL = { location_id: "Location", started_at: "Start time", finished_at: "Finish time", client_uuid: "Form",
-                  assignment_id: "Planned visit", journey_id: "Journey", source: "Kind of visit" };
+                  assignment_id: "Planned visit", journey_id: "Journey", source: "Kind of visit", form: "Form" };
+  var NOTHING_CHANGED = "Nothing was changed yet: fix what the reviewer asked for, then send it again.";
   var STATE_LABELS = { draft: "Saved on this phone", queued: "Waiting to send", sent: "Sent and confirmed" };
   var root = document.querySelector("[data-eval-page], #evaluation");
   if (!root) { return; }
@@ -159,12 +162,20 @@
   function settle(rec, res) {
     var s = res.status;
     rec.problem = null; rec.message = "";
-    if (s === 200 || s === 201) {
+    if ((s === 200 || s === 201) && rec.fix && res.data.status === "returned" && !res.data.resubmitted) {
+      // A fix with exactly what the server already has: it is still waiting for a change.
+      rec.state = "draft"; rec.problem = "invalid"; rec.errors = [{ field: "form", message: NOTHING_CHANGED }];
+      rec.message = NOTHING_CHANGED;
+    } else if (s === 200 || s === 201) {
       rec.state = "sent"; rec.result = { id: res.data.id, score: res.data.score };
       Object.keys(rec.photos || {}).forEach(function (name) { idb.del(rec.uuid + "|" + name); });
       rec.attempts = 0;
     } else if (s === 401) {
       rec.problem = "login"; rec.message = "Log in again to send."; rec.attempts = (rec.attempts || 0) + 1;
+    } else if (s === 409 && rec.fix) {
+      rec.problem = "conflict";
+      rec.message = "This evaluation is no longer waiting for a fix (it was sent again from elsewhere, or reviewed), " +
+        "so this copy was not sent. Nothing was overwritten: see what the server has, then delete this copy.";
     } else if (s === 409) {
       rec.problem = "conflict";
       rec.message = "The server already has a different evaluation with this number. Nothing was overwritten; " +
@@ -243,6 +254,9 @@
   // --- the form ----------------------------------------------------------------------------------------------------
   function initForm(form) {
     var d = form.dataset;
+    if (form.hasAttribute("data-closed")) { return; }  // nothing can be sent: the long form stays, as a copy
+    var keep = form.hasAttribute("data-keep-uuid");
+    var fixRevision = parseInt(d.revision || "0", 10) || null;
     var pointerKey = "auditapp:current:" + user + ":" + d.formKey;
     var uuidInput = form.elements.client_uuid;
     var steps = Array.prototype.slice.call(form.querySelectorAll("[data-step]"));
@@ -298,7 +312,8 @@
       if (!rec) {
         rec = { uuid: uuidInput.value, user: user, state: "draft", formKey: d.formKey,
                 formUrl: location.pathname + location.search, journeyName: d.journeyName, locationName: d.locationName,
-                startedAt: form.elements.started_at.value, createdAt: Date.now(), values: {}, photos: {}, timers: {}, step: current };
+                startedAt: form.elements.started_at.value, createdAt: Date.now(), values: {}, photos: {}, timers: {}, step: current,
+                fix: keep ? parseInt(d.fix, 10) : null, fixRevision: keep ? fixRevision : null };
         try { localStorage.setItem(pointerKey, rec.uuid); } catch (e) { /* full: the record itself reports it */ }
       }
       return rec;
@@ -331,22 +346,36 @@
     }
 
     // Where to start: a draft named in the link (#draft=...), else this form's unsent draft, else a fresh one.
+    // In fix mode the page's client_uuid names the one record this form may have on the phone.
     var wanted = (/#draft=([\w-]+)/.exec(location.hash) || [])[1];
-    var candidate = store.get(wanted || localStorage.getItem(pointerKey) || "");
-    if (candidate && candidate.user === user && candidate.formKey === d.formKey && candidate.state === "draft") {
+    var candidate = store.get(keep ? uuidInput.value : (wanted || localStorage.getItem(pointerKey) || ""));
+    if (candidate && (candidate.user !== user || candidate.formKey !== d.formKey)) { candidate = null; }
+    if (keep && candidate && (candidate.fixRevision || 0) < (fixRevision || 0)) {
+      forget(candidate); candidate = null;  // from an earlier round of fixes, which the server has since moved past
+    }
+    if (keep && candidate && candidate.state !== "draft") {
+      // Already sent from this phone, or waiting to be: say so instead of offering a form that would send it twice.
+      rec = candidate;
+      form.hidden = true;
+      if (rec.state === "sent" && rec.result) {
+        var seeIt = el("p");
+        seeIt.appendChild(el("a", { href: cfg.detail + rec.result.id }, "See the result"));
+        say("ok", [el("p", { "class": "state state-sent" }, STATE_LABELS.sent), "This fix was sent from this phone.", seeIt]);
+      } else { waiting(rec); }
+    } else if (candidate && candidate.state === "draft") {
       rec = candidate;
       uuidInput.value = rec.uuid;
       localStorage.setItem(pointerKey, rec.uuid);
       restore(rec);
-      var over = el("button", { type: "button" }, "Discard it and start again");
+      var over = el("button", { type: "button" }, keep ? "Discard my changes" : "Discard it and start again");
       over.addEventListener("click", function () {
-        if (!window.confirm("Delete this draft from the phone?")) { return; }
+        if (!window.confirm(keep ? "Delete your changes from the phone? The form goes back to what you sent." : "Delete this draft from the phone?")) { return; }
         forget(rec); localStorage.removeItem(pointerKey); location.replace(location.pathname + location.search);
       });
-      say("ok", ["Your draft is back: " + STATE_LABELS.draft.toLowerCase() + " at " +
+      say("ok", [(keep ? "Your changes are back: " : "Your draft is back: ") + STATE_LABELS.draft.toLowerCase() + " at " +
                  new Date(rec.updatedAt).toLocaleTimeString() + ".", over]);
       if (rec.errors && rec.errors.length) { showErrors(rec.errors); }
-    } else {
+    } else if (!keep) {
       uuidInput.value = newUuid();
       form.elements.started_at.value = new Date().toISOString();
     }
@@ -544,7 +573,8 @@
       });
       var payload = {
         client_uuid: rec.uuid, journey_id: parseInt(d.journey, 10), location_id: parseInt(d.location, 10),
-        source: d.source, started_at: rec.startedAt, finished_at: new Date().toISOString(),
+        source: d.source, started_at: rec.startedAt,
+        finished_at: (keep && form.elements.finished_at.value) || new Date().toISOString(),  // a fix keeps the visit's times
         notes: (values.notes || "").trim(), answers: answers, durations: durations, moment_notes: momentNotes
       };
       if (d.assignment) { payload.assignment_id = parseInt(d.assignment, 10); }
@@ -560,8 +590,10 @@
 
     function waiting(r) {
       var more = el("p");
-      more.appendChild(el("a", { href: location.pathname + location.search }, "Start another evaluation"));
-      more.appendChild(document.createTextNode(" · "));
+      if (!keep) {
+        more.appendChild(el("a", { href: location.pathname + location.search }, "Start another evaluation"));
+        more.appendChild(document.createTextNode(" · "));
+      }
       more.appendChild(el("a", { href: root.getAttribute("data-mine-url") }, "My evaluations"));
       if (r.problem === "login") {
         var p = el("p");
@@ -655,7 +687,7 @@
         var li = el("li", { "class": "card", "data-local": r.uuid });
         var state = r.state === "queued" && (r.problem === "conflict" || r.problem === "error") ? "problem" : r.state;
         var css = { draft: "state-draft", queued: "state-waiting", sent: "state-sent", problem: "state-problem" }[state];
-        li.appendChild(el("p", {}, (r.journeyName || "Evaluation") + " at " + (r.locationName || "")));
+        li.appendChild(el("p", {}, (r.fix ? "Fix of " : "") + (r.journeyName || "Evaluation") + " at " + (r.locationName || "")));
         var p = el("p");
         p.appendChild(el("span", { "class": "state " + css }, state === "problem" ? "Not sent" : STATE_LABELS[r.state]));
         p.appendChild(el("span", { "class": "muted" }, new Date(r.updatedAt).toLocaleString()));
@@ -668,7 +700,10 @@
           actions.appendChild(del);
         } else if (r.state === "queued") {
           if (r.problem === "login") { actions.appendChild(el("a", { "class": "button primary", href: loginUrl() }, "Log in again to send")); }
-          else if (r.problem === "conflict") {
+          else if (r.problem === "conflict" && r.fix) {  // never a second evaluation: the server's copy stands
+            actions.appendChild(el("a", { href: cfg.detail + r.fix }, "See what the server has"));
+            actions.appendChild(el("button", { type: "button", "data-delete": r.uuid }, "Delete"));
+          } else if (r.problem === "conflict") {
             actions.appendChild(el("button", { type: "button", "data-renew": r.uuid }, "Send as a new evaluation"));
             actions.appendChild(el("button", { type: "button", "data-delete": r.uuid }, "Delete"));
           } else { actions.appendChild(el("button", { type: "button", "data-send": r.uuid }, "Send now")); }
@@ -717,7 +752,9 @@
   var shown = root.getAttribute("data-client-uuid");
   if (shown) {  // a result page: the server has it, so the copy on this phone is confirmed
     var known = store.get(shown);
-    if (known && known.state !== "sent") {
+    // A fix counts as arrived only once the server has a newer revision than the one it fixes.
+    var arrived = known && (!known.fix || parseInt(root.getAttribute("data-revision") || "0", 10) > (known.fixRevision || 0));
+    if (arrived && known.state !== "sent") {
       known.state = "sent"; known.problem = null;
       known.result = { id: parseInt(location.pathname.split("/").pop(), 10) };
       store.put(known);

@@ -22,7 +22,13 @@ self.addEventListener("activate", function (event) {
 });
 
 function keepPage(url, response) {
-  if (!response || !response.ok || response.redirected || !KEEP.test(new URL(url).pathname)) { return Promise.resolve(); }
+  if (!response || !KEEP.test(new URL(url).pathname)) { return Promise.resolve(); }
+  var moved = response.redirected || response.type === "opaqueredirect" || (response.status >= 400 && response.status < 500);
+  if (moved && new URL(url).searchParams.has("fix")) {
+    // A fix form that now leads elsewhere (sent: its result page; not yours): drop the copy that could be edited.
+    return caches.open(PAGES).then(function (cache) { return cache.delete(url); });
+  }
+  if (moved || !response.ok) { return Promise.resolve(); }
   if ((response.headers.get("Content-Type") || "").indexOf("text/html") < 0) { return Promise.resolve(); }
   return caches.open(PAGES).then(function (cache) { return cache.put(url, response); });
 }
