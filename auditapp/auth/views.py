@@ -83,7 +83,8 @@ def logout():
     flash("You are logged out.", "info")
     response = redirect(url_for("auth.login", bye=1))
     # A shared phone must not show the last user's pages from the offline cache. Only the HTTP cache and the
-    # service worker's caches go (app.js empties those on the login page): drafts and unsent evaluations in local storage stay, so nothing typed is lost.
+    # service worker's caches go (app.js empties those on the login page): drafts and unsent evaluations in
+    # local storage stay, so nothing typed is lost.
     response.headers["Clear-Site-Data"] = '"cache"'
     return response
 
