@@ -265,7 +265,14 @@ def fix_returned(evaluation_id, form_url: str):
         errors, status = outcome
     else:
         values = form_values(evaluation)
+        # to the microsecond, so a fix does not move the visit's times (they are compared for the history)
+        values["started_at"] = _iso_exact(evaluation.started_at)
+        values["finished_at"] = _iso_exact(evaluation.finished_at)
     return _render_fix(evaluation, values, errors, status, form_url)
+
+
+def _iso_exact(value) -> str:
+    return value.isoformat() + "Z" if value else ""
 
 
 def _render_fix(evaluation: Evaluation, values: dict[str, str], errors: dict[str, str], status: int, form_url: str,

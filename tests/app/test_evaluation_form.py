@@ -386,3 +386,220 @@ def test_staff_see_a_link_to_their_coaching_card_after_a_self_assessment(client,
     assert evaluation.source == "staff"
     html = client.get(response.location).get_data(as_text=True)
     assert f'href="/visits/coaching/{evaluation.id}"' in html
+
+
+# --- fix mode: a returned evaluation fixed in the same phone form ---------------------------------------------------
+
+
+@pytest.fixture
+def returned(client, auth, world, make):
+    """The shopper sent an evaluation (with a photo and notes) through the form; a manager returned it."""
+    from auditapp.visits.review import return_to_evaluator
+
+    org, _, location, journey = world
+    manager = make.user(org, "manager", email="boss@example.com")
+    auth.login("shopper@example.com")
+    hidden = open_form(client, location, journey)
+    data = good_answers(hidden, **{"answers.farewell.verdict": "miserable"})
+    data["photo_files.farewell.receipt"] = (io.BytesIO(png_bytes()), "receipt.png")
+    assert client.post(FORM.format(loc=location.id, jr=journey.id), data=data,
+                       content_type="multipart/form-data").status_code == 302
+    evaluation = db.session.scalars(select(Evaluation)).one()
+    return_to_evaluator(evaluation, manager, "Check the farewell <b>verdict</b>")
+    db.session.commit()
+    return evaluation
+
+
+def fix_url(evaluation) -> str:
+    return f"/evaluations/new?fix={evaluation.id}"
+
+
+def test_fix_mode_is_prefilled_with_what_was_sent_and_keeps_the_client_uuid(client, returned):
+    response = client.get(fix_url(returned))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    hidden = form_fields(html)
+    assert hidden["client_uuid"] == returned.client_uuid  # the same evaluation, not a new one
+    assert hidden["started_at"] == returned.started_at.isoformat() + "Z"  # the visit's own times, to the microsecond
+    assert hidden["finished_at"] == returned.finished_at.isoformat() + "Z"
+    assert f'data-fix="{returned.id}" data-keep-uuid data-revision="1"' in html  # evaluate.js keeps that uuid
+    assert f'data-form-key="fix:{returned.id}"' in html
+    assert f'action="{fix_url(returned)}"' in html  # without JavaScript the long form posts here
+    assert "Check the farewell &lt;b&gt;verdict&lt;/b&gt;" in html  # the reviewer's comment, escaped
+    assert html.index("Check the farewell") < html.index('id="evaluation"')  # on top of the form
+    assert 'value="yes" id="q-greeting-greeted" checked' in html
+    assert re.search(r'name="answers.farewell.verdict" value="miserable" id="[^"]+" checked', html)
+    assert ">straight away</textarea>" in html and ">Busy lunchtime</textarea>" in html
+    assert ">Nobody held the door</textarea>" in html and ">Said bye</textarea>" in html
+    assert 'name="durations.order" value="95"' in html and 'name="answers.order.wait" value="90"' in html
+    photo = db.session.scalars(select(Photo)).one()
+    assert f'name="answers.farewell.receipt" value="{photo.public_id}"' in html
+    assert "Send the fixed evaluation" in html and ">Change</a>" not in html
+    # the older address draws the same form, posting to itself
+    old = client.get(f"/visits/fix/{returned.id}").get_data(as_text=True)
+    assert f'action="/visits/fix/{returned.id}"' in old and f'data-fix="{returned.id}" data-keep-uuid' in old
+
+
+def test_only_the_evaluator_can_open_the_fix_and_others_get_404(client, auth, world, make, returned):
+    org, _, location, journey = world
+    url = fix_url(returned)
+    make.user(org, "shopper", email="other@example.com")
+    make.user(org, "staff", email="staff@example.com", location=location)
+    make.user(make.org(), "admin", email="foreign@example.com")
+    for email, status in (("other@example.com", 404), ("boss@example.com", 404), ("foreign@example.com", 404),
+                          ("staff@example.com", 404), ("shopper@example.com", 200)):
+        auth.logout()
+        auth.login(email)
+        assert client.get(url).status_code == status, email
+        if status == 404:
+            assert client.post(url, data={"notes": "x", "answers.farewell.verdict": "magical"}).status_code == 404
+            assert client.post(f"/visits/fix/{returned.id}", data={"notes": "x"}).status_code == 404
+    for bad in ("abc", "999999", "9" * 30, ""):
+        assert client.get(f"/evaluations/new?fix={bad}").status_code == 404, bad
+    auth.logout()
+    assert client.get(url).status_code == 302  # to the login page
+    db.session.refresh(returned)
+    assert returned.status == "returned" and returned.revision == 1 and returned.notes == "Busy lunchtime"
+
+
+def test_a_fix_updates_the_same_evaluation_in_place_and_the_history_records_the_changes(client, world, returned):
+    from auditapp.auth.models import AuditLog
+    from auditapp.results.queries import Filters, scorecard
+
+    old_score = returned.score
+    hidden = form_fields(client.get(fix_url(returned)).get_data(as_text=True))
+    photo = db.session.scalars(select(Photo)).one()
+    data = good_answers({**hidden, "client_uuid": "a-different-uuid-typed-in"}, notes="Busy lunchtime, fixed",
+                        **{"answers.farewell.verdict": "magical", "answers.farewell.receipt": photo.public_id,
+                           "finished_at": hidden["finished_at"]})
+    response = client.post(fix_url(returned), data=data)
+    assert response.status_code == 302 and response.location.endswith(f"/evaluations/{returned.id}")
+    db.session.expire_all()
+    assert count(Evaluation) == 1
+    fixed = db.session.get(Evaluation, returned.id)
+    assert fixed.client_uuid == returned.client_uuid and fixed.revision == 2 and fixed.status == "submitted"
+    assert fixed.notes == "Busy lunchtime, fixed" and fixed.score > old_score
+    assert {r.moment_key: r.verdict for r in fixed.moment_results}["farewell"] == "magical"
+    assert {a.question_key: a.value for a in fixed.answers}["receipt"] == photo.public_id  # the photo stays
+    assert [e.action for e in fixed.events] == ["submitted", "returned", "resubmitted"]
+    changes = {c["field"]: (c["old"], c["new"]) for c in fixed.events[-1].changes}
+    assert changes == {"farewell.verdict": ("miserable", "magical"), "notes": ("Busy lunchtime", "Busy lunchtime, fixed")}
+    assert db.session.scalars(select(AuditLog).where(AuditLog.action == "evaluation.resubmitted")).one()
+    assert scorecard(world[0], Filters(journey_id=fixed.journey_id)).score == pytest.approx(fixed.score)
+    assert "Fixed and sent again" in client.get(response.location).get_data(as_text=True)
+
+
+def test_after_the_fix_it_is_read_only_and_a_second_post_changes_nothing(client, auth, returned):
+    from auditapp.visits.review import approve
+
+    hidden = form_fields(client.get(fix_url(returned)).get_data(as_text=True))
+    data = good_answers(hidden, **{"answers.farewell.verdict": "magical", "finished_at": hidden["finished_at"]})
+    assert client.post(fix_url(returned), data=data).status_code == 302
+    again = client.post(fix_url(returned), data={**data, "notes": "typed after pressing send"})  # a double tap
+    assert again.status_code == 302 and again.location.endswith(f"/evaluations/{returned.id}")
+    opened = client.get(fix_url(returned))
+    assert opened.status_code == 302 and opened.location.endswith(f"/evaluations/{returned.id}")
+    assert client.get(f"/visits/fix/{returned.id}").status_code == 302
+    db.session.expire_all()
+    fixed = db.session.get(Evaluation, returned.id)
+    assert fixed.revision == 2 and fixed.notes == "Busy lunchtime" and len(fixed.events) == 3
+
+    # Reviewed while a fix form was still open elsewhere: refused, and what was typed comes back, unsendable.
+    approve(fixed, db.session.get(type(fixed.evaluator), fixed.evaluator_id), "fine")
+    db.session.commit()
+    late = client.post(fix_url(returned), data={**data, "notes": "Typed on the other phone"})
+    html = late.get_data(as_text=True)
+    assert late.status_code == 409 and "no longer waiting for a fix (approved)" in html
+    assert ">Typed on the other phone</textarea>" in html and 'id="send"' not in html and "data-closed" in html
+    db.session.expire_all()
+    assert db.session.get(Evaluation, returned.id).status == "approved"
+
+
+def test_fix_errors_keep_what_was_typed_and_an_unchanged_second_round_is_refused(client, auth, make, returned):
+    from auditapp.auth.models import User
+    from auditapp.visits.review import return_to_evaluator
+
+    hidden = form_fields(client.get(fix_url(returned)).get_data(as_text=True))
+    data = good_answers(hidden, notes="Typed this carefully", **{"answers.greeting.verdict": None,
+                                                                 "finished_at": hidden["finished_at"]})
+    response = client.post(fix_url(returned), data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and re.search(r'id="q-greeting-verdict-error"[^>]*>Required<', html)
+    assert ">Typed this carefully</textarea>" in html and f'name="client_uuid" value="{returned.client_uuid}"' in html
+    db.session.refresh(returned)
+    assert returned.status == "returned" and returned.revision == 1
+
+    # Fixed, returned a second time, then sent back exactly as it is: nothing to store, still returned.
+    assert client.post(fix_url(returned), data=good_answers(hidden, **{"finished_at": hidden["finished_at"]})).status_code == 302
+    manager = db.session.scalars(select(User).where(User.email == "boss@example.com")).one()
+    return_to_evaluator(db.session.get(Evaluation, returned.id), manager, "Still the farewell")
+    db.session.commit()
+    html = client.get(fix_url(returned)).get_data(as_text=True)
+    assert 'data-revision="2"' in html and "Still the farewell" in html
+    same = {k: v for k, v in re.findall(r'name="([a-z_.]+)" value="([^"]*)"[^>]*checked', html)}
+    unchanged = {**form_fields(html), **same, "answers.order.wait": "90", "durations.order": "95",
+                 "answers.farewell.comment": "Said bye", "answer_notes.greeting.greeted": "straight away",
+                 "moment_notes.farewell": "Nobody held the door", "notes": "Busy lunchtime"}
+    refused = client.post(fix_url(returned), data=unchanged)
+    assert refused.status_code == 422 and "Nothing was changed yet" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Evaluation, returned.id).revision == 2
+
+
+def test_the_api_answers_a_fix_in_place_and_an_unchanged_replay_as_still_returned(client, auth, world, make, returned):
+    """What the offline queue relies on: 200 with resubmitted true; the same body again is a harmless replay."""
+    from auditapp.auth.models import User
+    from auditapp.visits.review import return_to_evaluator
+
+    _, shopper, location, journey = world
+    token = make.token(shopper)
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"client_uuid": returned.client_uuid, "journey_id": journey.id, "location_id": location.id,
+            "source": "shopper", "started_at": returned.started_at.isoformat() + "Z",
+            "finished_at": returned.finished_at.isoformat() + "Z", "notes": "Fixed from the queue",
+            "answers": [{"moment": "greeting", "question": "greeted", "value": "yes", "note": ""},
+                        {"moment": "greeting", "question": "verdict", "value": "magical", "note": ""},
+                        {"moment": "order", "question": "verdict", "value": "neutral", "note": ""},
+                        {"moment": "farewell", "question": "verdict", "value": "magical", "note": ""}]}
+    first = client.post("/api/v1/evaluations", json=body, headers=headers)
+    assert first.status_code == 200 and first.get_json()["resubmitted"] is True
+    assert first.get_json()["id"] == returned.id and first.get_json()["revision"] == 2
+    lost_answer = client.post("/api/v1/evaluations", json=body, headers=headers)  # the queue retries
+    assert lost_answer.status_code == 200 and lost_answer.get_json()["resubmitted"] is False
+    assert lost_answer.get_json()["status"] == "submitted" and lost_answer.get_json()["revision"] == 2
+    manager = db.session.scalars(select(User).where(User.email == "boss@example.com")).one()
+    return_to_evaluator(db.session.get(Evaluation, returned.id), manager, "Once more")
+    db.session.commit()
+    unchanged = client.post("/api/v1/evaluations", json=body, headers=headers).get_json()
+    assert unchanged["status"] == "returned" and unchanged["resubmitted"] is False  # evaluate.js: "Nothing was changed"
+    assert count(Evaluation) == 1
+
+
+def test_my_evaluations_lists_returned_ones_on_top_with_the_comment(client, auth, world, make, returned):
+    html = client.get("/evaluations/mine").get_data(as_text=True)
+    assert "Returned to you" in html and "Check the farewell &lt;b&gt;verdict&lt;/b&gt;" in html
+    assert f'href="{fix_url(returned)}">Fix and send again' in html
+    assert html.index("Returned to you") < html.index('id="local-evaluations"')
+    visits = client.get("/visits/mine").get_data(as_text=True)
+    assert f'href="{fix_url(returned)}">Fix and send again' in visits
+    detail = client.get(f"/evaluations/{returned.id}").get_data(as_text=True)
+    assert f'href="{fix_url(returned)}">Fix and send again' in detail and 'data-status="returned"' in detail
+    org = world[0]
+    make.user(org, "shopper", email="other@example.com")
+    auth.logout()
+    auth.login("other@example.com")
+    assert "Returned to you" not in client.get("/evaluations/mine").get_data(as_text=True)
+
+
+def test_a_stale_fix_form_comes_back_with_everything_typed(app, client, returned):
+    hidden = form_fields(client.get(fix_url(returned)).get_data(as_text=True))
+    app.config["WTF_CSRF_ENABLED"] = True
+    data = {**good_answers(hidden, notes="Typed before the session changed"), "csrf_token": "stale"}
+    for url in (fix_url(returned), f"/visits/fix/{returned.id}"):
+        response = client.post(url, data=data)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400 and "it was not sent" in html, url
+        assert ">Typed before the session changed</textarea>" in html and f'data-fix="{returned.id}"' in html
+        assert f'name="client_uuid" value="{returned.client_uuid}"' in html
+    db.session.refresh(returned)
+    assert returned.status == "returned" and returned.revision == 1
