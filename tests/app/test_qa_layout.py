@@ -1,0 +1,104 @@
+"""QA: pages keep to a 360 px phone's width with real and hostile data, checked in a real Chromium.
+
+Skipped with a message when Chromium or Playwright is missing (CI installs both).
+"""
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from auditapp.journeys.spec import JourneySpec, MomentSpec, QuestionSpec
+
+from ..factories import PASSWORD
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+LONG_WORD = "Unbreakable" * 18  # 198 letters, no space: a pasted URL or a careless name
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.skip("Chromium is not installed (apt-get install chromium); the QA layout tests need it")
+    return path
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="qa-live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
+
+
+@pytest.fixture
+def phone_page(live_server):
+    path = _chromium()
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=["--disable-background-networking", "--no-first-run"])
+        context = browser.new_context(viewport={"width": 360, "height": 800}, is_mobile=True, has_touch=True)
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+
+        def login(email: str):
+            page.goto(live_server + "/login")
+            page.fill("input[name=email]", email)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("form button[type=submit]")
+            return page
+
+        yield live_server, login
+        browser.close()
+
+
+def _page_width(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def test_long_unbroken_names_do_not_widen_phone_pages(make, phone_page):
+    base, login = phone_page
+    org = make.org()
+    manager = make.user(org, "manager", email="m@example.com")
+    location = make.location(org, name=LONG_WORD)
+    journey = make.journey(org, JourneySpec(name="Shop visit", moments=[
+        MomentSpec(key="door", name=LONG_WORD, channel="face_to_face", questions=[
+            QuestionSpec(key="greeted", text=LONG_WORD, type="yes_no")]),
+    ]))
+    moment = journey.current_version.moments[0]
+    page = login(manager.email)
+    for path in (f"/journeys/{journey.id}", f"/journeys/{journey.id}/moments/{moment.id}",
+                 f"/journeys/{journey.id}/moments/{moment.id}/edit", "/locations/", f"/locations/{location.id}/edit"):
+        page.goto(base + path)
+        assert page.title() != "Server error"
+        assert _page_width(page) <= 360, f"{path} is {_page_width(page)} px wide on a 360 px phone"
+    # The save button stays where a thumb can reach it: the page did not zoom out.
+    page.goto(base + f"/journeys/{journey.id}/moments/{moment.id}/edit")
+    page.fill("[name=description]", "Checked on a phone")
+    page.click("button:has-text('Save moment')")
+    assert page.url.endswith(f"/moments/{moment.id}")
+
+
+def test_short_words_are_not_broken_to_fit(make, phone_page):
+    """Scores in a flex row keep their digits together (a global break-anywhere rule split '73' into '7' and '3')."""
+    base, login = phone_page
+    org = make.org()
+    manager = make.user(org, "manager", email="m2@example.com")
+    shopper = make.user(org, "shopper")
+    journey = make.journey(org)
+    location = make.location(org, name="Harbour with a rather long branch name for the card")
+    make.evaluation(org, journey, location, shopper)
+    page = login(manager.email)
+    page.goto(base + "/visits/review")
+    heights = page.eval_on_selector_all(
+        ".score, .score-badge, [class*=score]", "els => els.filter(e => e.innerText.trim().match(/^\\d+$/))"
+        ".map(e => e.getBoundingClientRect().height)")
+    assert heights, "the review list shows a score"
+    assert max(heights) < 40, f"a score wrapped onto two lines: heights {heights}"
