@@ -86,6 +86,21 @@ def test_long_unbroken_names_do_not_widen_phone_pages(make, phone_page):
     assert page.url.endswith(f"/moments/{moment.id}")
 
 
+def test_long_question_text_keeps_the_phone_form_on_screen(make, phone_page):
+    base, login = phone_page
+    org = make.org()
+    shopper = make.user(org, "shopper", email="s@example.com")
+    location = make.location(org)
+    journey = make.journey(org, JourneySpec(name="Shop visit", moments=[
+        MomentSpec(key="door", name=LONG_WORD, channel="face_to_face", questions=[
+            QuestionSpec(key="greeted", text=LONG_WORD, type="yes_no")]),
+    ]))
+    page = login(shopper.email)
+    page.goto(base + f"/evaluations/new?location={location.id}&journey={journey.id}")
+    assert page.locator("legend", has_text="Unbreakable").count() == 1
+    assert _page_width(page) <= 360, f"the phone form is {_page_width(page)} px wide"
+
+
 def test_short_words_are_not_broken_to_fit(make, phone_page):
     """Scores in a flex row keep their digits together (a global break-anywhere rule split '73' into '7' and '3')."""
     base, login = phone_page
