@@ -237,3 +237,41 @@ def test_the_evaluation_pages_pass_axe_without_serious_violations(phone, world, 
         bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
                if v["impact"] in ("serious", "critical")]
         assert bad == [], f"{path}: {bad}"
+
+
+def test_at_360_px_every_answer_button_fits_inside_its_moment_card(phone, world, tmp_path):
+    """The narrowest phones we support: nothing sticks out of the card's content (the verdict buttons once did by
+    ~10 px: "Miserable" widened its grid column), with or without an error marked on the question."""
+    page = phone(viewport={"width": 360, "height": 800}).new_page()
+    login(page, world["base"], "shopper@example.com", world["form"])
+    page.get_by_text("Moment 1 of 3").first.wait_for()
+    inside = """card => {
+        const r = card.getBoundingClientRect(), cs = getComputedStyle(card);
+        const left = r.left + parseFloat(cs.borderLeftWidth), right = r.right - parseFloat(cs.borderRightWidth);
+        return [...card.querySelectorAll('.opt span, button, input:not([type=radio]):not([type=hidden]), textarea')]
+          .filter(n => n.offsetParent !== null)
+          .map(n => { const b = n.getBoundingClientRect();
+                      return {what: n.textContent.trim() || n.name, left: b.left - left, right: right - b.right,
+                              height: b.height, width: b.width}; });
+    }"""
+
+    def check(moment: str, shot: str) -> None:
+        page.screenshot(path=str(tmp_path / shot), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, shot  # no sideways scrolling
+        for box in page.locator(f"#m-{moment}").evaluate(inside):
+            assert box["left"] >= 15 and box["right"] >= 15, (shot, box)  # inside the content box (16 px padding)
+            assert box["height"] >= 48 or box["width"] < 48, (shot, box)  # thumb-sized tap targets
+
+    check("greeting", "greeting-360.png")
+    page.locator("#m-greeting [data-next]").click()
+    check("order", "order-360.png")
+    page.locator("#m-order [data-next]").click()
+    choose(page, "answers.farewell.verdict", "miserable")  # checked: the tick is drawn too
+    check("farewell", "farewell-360.png")
+    page.locator("#m-farewell [data-next]").click()
+    page.get_by_role("button", name="Send evaluation").click()  # required answers missing: marked as errors
+    page.locator("#q-greeting-verdict-error").wait_for()
+    assert "has-error" in page.locator("[data-q='answers.greeting.verdict']").get_attribute("class")
+    choose(page, "answers.greeting.verdict", "magical")
+    check("greeting", "greeting-error-360.png")
+    assert count(Evaluation) == 0

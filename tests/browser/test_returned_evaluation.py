@@ -145,3 +145,20 @@ def test_a_fix_sent_offline_arrives_once_when_the_phone_is_back_online(phone, re
     page.wait_for_timeout(1000)  # no second copy, no second revision follows
     assert count(Evaluation) == 1 and reload(returned["id"]).revision == 2
     assert [r["state"] for r in local_records(page) if r["uuid"] == returned["uuid"]] == ["sent"]
+
+
+def test_the_fix_pages_pass_axe_without_serious_violations(phone, returned):
+    from pathlib import Path
+
+    axe = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+    if not axe.exists():
+        pytest.skip("axe-core is not installed: run `npm install --no-audit --no-fund` in the project folder")
+    page = phone(bypass_csp=True).new_page()
+    login(page, returned["base"], "shopper@example.com", returned["fix"])
+    for path in (returned["fix"], "/evaluations/mine", "/visits/mine"):
+        page.goto(returned["base"] + path)
+        page.add_script_tag(path=str(axe))
+        result = page.evaluate("axe.run()")
+        bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+               if v["impact"] in ("serious", "critical")]
+        assert bad == [], f"{path}: {bad}"
