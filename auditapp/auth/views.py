@@ -53,8 +53,14 @@ def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
+def _failed_attempt(response) -> bool:
+    """Only failed attempts count: a whole shop behind one address logging in at shift start is not an attack."""
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], error_message="Too many login attempts. Wait a minute and try again.")
+@limiter.limit(_login_limit, methods=["POST"], error_message="Too many login attempts. Wait a minute and try again.",
+               deduct_when=_failed_attempt)
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():

@@ -32,6 +32,24 @@ def test_login_is_rate_limited_with_a_clear_message(limited_app):
     assert client.get("/login").status_code == 200  # only attempts count, not looking at the page
 
 
+def test_successful_logins_do_not_use_up_the_limit(make, limited_app):
+    """Staff behind one shop address log in one after another at shift start: only failures count.
+
+    `make` comes first: the limiter is one object, and the app made last (limited_app) configures it.
+    """
+    from tests.factories import PASSWORD
+
+    org = make.org()
+    emails = [make.user(org, "staff").email for _ in range(5)]
+    for email in emails:
+        client = limited_app.test_client()
+        assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    client = limited_app.test_client()
+    for _ in range(3):
+        assert client.post("/login", data={"email": emails[0], "password": "wrong"}).status_code == 200
+    assert client.post("/login", data={"email": emails[0], "password": "wrong"}).status_code == 429
+
+
 def test_a_second_app_instance_shares_the_redis_counter(_schema, app_config):
     """Two workers (or hosts) see the same counter, so the limit holds across a scaled-out deployment."""
     if not REDIS_URL:
