@@ -223,6 +223,9 @@ def test_drilldown_from_a_cell(client, site):
     page = client.get(url).get_data(as_text=True)
     assert page.index("Sticky &lt;counter&gt;") < page.index("Slow queue")  # newest first, escaped
     assert "Critical fail" in page
+    # Each evaluation behind the cell opens in full (answers, photos, review) from the drill-down.
+    opened = re.findall(r'<a href="(/visits/review/\d+)"', page)
+    assert len(opened) == 2 and client.get(opened[0]).status_code == 200
     page = client.get(url + f"&location_id={site.south.id}").get_data(as_text=True)
     assert "Sticky" in page and "Slow queue" not in page
     assert client.get(f"/results/journeys/{site.journey.id}/evaluations?moment=nope").status_code == 404
