@@ -160,7 +160,12 @@ class _Book:
         cell._style = copy(proto._style)  # noqa: SLF001 (openpyxl's cheap way to reuse a style)
         return cell
 
-    def _header(self, ws, labels: Sequence[str]):
+    def _header(self, ws, labels: Sequence[str], *, row: int, widths: Sequence[int]):
+        """A header row; a label wider than its column wraps, and the row is made tall enough to show it all
+        (LibreOffice and Excel keep the default height of a written row, which would hide the second line)."""
+        lines = max((_header_lines(label, width) for label, width in zip(labels, widths, strict=False)), default=1)
+        if lines > 1:
+            ws.row_dimensions[row].height = HEADER_LINE_HEIGHT * lines + 3
         ws.append([self._styled(ws, label, font=_HEADER_FONT, fill=_HEADER_FILL, align=_HEADER_ALIGN)
                    for label in labels])
 
@@ -210,16 +215,17 @@ class _Book:
         overall_row = 1 + len(pairs) + 2
         header_row = overall_row + len(after) + 1
         columns = MOMENT_COLUMNS
-        self._setup(ws, [w for _, w in columns], freeze=f"A{header_row + 1}", title_rows=f"{header_row}:{header_row}")
+        widths = _moment_widths(moments)
+        self._setup(ws, widths, freeze=f"A{header_row + 1}", title_rows=f"{header_row}:{header_row}")
         scaled: list = []
         ws.append([self._styled(ws, title, font=_TITLE_FONT)])
         for label, value, fmt in pairs:
             ws.append(self._pair(ws, label, value, fmt=fmt))
-        self._header(ws, ["", "Score", "n", "95% low", "95% high", "Band"])
+        self._header(ws, ["", "Score", "n", "95% low", "95% high", "Band"], row=overall_row - 1, widths=widths)
         ws.append([self._styled(ws, "Overall", font=_LABEL_FONT), *self._overall_cells(ws, overall, scaled, overall_row)])
         for label, value, fmt in after:
             ws.append(self._pair(ws, label, value, fmt=fmt))
-        self._header(ws, [label for label, _ in columns])
+        self._header(ws, [label for label, _ in columns], row=header_row, widths=widths)
         first = header_row + 1
         for offset, moment in enumerate(moments):
             ws.append(self._moment_row(ws, moment, scaled, first + offset))
@@ -299,7 +305,8 @@ class _Book:
             top.append(self._styled(ws, name, font=_HEADER_FONT, fill=_HEADER_FILL, align=_BLOCK_ALIGN))
             top.extend(self._styled(ws, "", fill=_HEADER_FILL, align=_BLOCK_ALIGN) for _ in range(3))
         ws.append(top)
-        self._header(ws, [label for label, _ in lead] + ["Score", "n", "95% low", "95% high"] * len(blocks))
+        self._header(ws, [label for label, _ in lead] + ["Score", "n", "95% low", "95% high"] * len(blocks), row=2,
+                     widths=widths)
         scaled: list = []
         for index, row in enumerate(rows):
             excel_row = 3 + index
@@ -343,7 +350,7 @@ class _Book:
                    ("Staff n", 9), ("Staff score", 9), ("Staff 95% low", 9), ("Staff 95% high", 9),
                    ("Gap (staff minus shopper)", 12), ("Flagged", 30)]
         self._setup(ws, [w for _, w in columns], freeze="C2", title_rows="1:1", title_cols="A:B")
-        self._header(ws, [label for label, _ in columns])
+        self._header(ws, [label for label, _ in columns], row=1, widths=[w for _, w in columns])
         scaled: list = []
         for index, line in enumerate(self.data.gap):
             row = 2 + index
@@ -367,7 +374,7 @@ class _Book:
             part += 1
             ws = self._sheet(name if part == 1 else f"{name} ({part})")
             self._setup(ws, [w for _, w in columns], freeze="A2", title_rows="1:1")
-            self._header(ws, [label for label, _ in columns])
+            self._header(ws, [label for label, _ in columns], row=1, widths=[w for _, w in columns])
             written = 1
             while pending is not None and written < self.max_rows:
                 ws.append(to_cells(ws, pending))
@@ -437,8 +444,37 @@ class _Book:
 # Key is second and wide enough for the dates and times written in column B above the table.
 MOMENT_COLUMNS = [("Moment", 28), ("Key", 18), ("Step", 5), ("Channel", 12), ("Kind", 9), ("Priority", 8), ("n", 6),
                   ("Score", 7), ("Band", 15), ("95% low", 8), ("95% high", 8), ("Magical", 8), ("Neutral", 8),
-                  ("Miserable", 9), ("Critical fails", 8), ("Change vs previous period", 9), ("Change signal", 34)]
+                  ("Miserable", 10), ("Critical fails", 8), ("Change vs previous period", 9), ("Change signal", 33)]
 MOMENT_SCORE_COLUMN = 8
+HEADER_LINE_HEIGHT = 15  # points per line of an 11 pt bold header
+
+
+def _moment_widths(moments: Sequence[MomentLine]) -> list[int]:
+    """MOMENT_COLUMNS' widths with the Moment column as wide as the longest name (up to 40), taken from the
+    Change signal column so the table still fits one landscape page."""
+    widths = [w for _, w in MOMENT_COLUMNS]
+    wanted = _text_width((m.name for m in moments), widths[0], cap=40)
+    extra = max(0, min(wanted - widths[0], widths[-1] - 22))
+    widths[0] += extra
+    widths[-1] -= extra
+    return widths
+
+
+def _header_lines(label: str, width: float) -> int:
+    """Lines a bold header label takes when wrapped at spaces in a column `width` characters wide."""
+    room = max(1.0, width - 0.5)
+    lines, used = 1, 0.0
+    for word in label.split():
+        size = len(word) * 1.05  # bold is a little wider than the column's character unit
+        if used and used + 1 + size > room:
+            lines += 1
+            used = size
+        else:
+            used = used + 1 + size if used else size
+        while used > room:  # a word longer than the column breaks across lines
+            lines += 1
+            used -= room
+    return lines
 
 
 def _band_of(score: float | None, low: float, high: float) -> str | None:
