@@ -30,8 +30,10 @@ class PasswordChangeForm(FlaskForm):
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email("Enter an email address like name@example.com."), Length(max=254)])
-    role = SelectField("Role", choices=role_choices(), validators=[DataRequired()])
+    email = EmailField("Email", validators=[DataRequired("Enter the email address of the person to invite."),
+                                            Email("Enter an email address like name@example.com."), Length(max=254)])
+    # The least powerful role by default: an admin who forgets to choose must not hand out admin rights.
+    role = SelectField("Role", choices=role_choices(), default="shopper", validators=[DataRequired()])
     location_id = SelectField("Location (staff only)", coerce=str, choices=[], validate_choice=False)
 
 

@@ -167,6 +167,8 @@ def users():
                 flash(f"The invite mail could not be sent ({error}); copy the link instead.", "error")
             flash(f"Invite for {invite.email} created{' and mailed' if mailed else ''}. "
                   "Copy the link below and send it: it is shown only once.", "success")
+            form = InviteForm(formdata=None)  # an empty form for the next person, not this one again
+            form.location_id.choices = _location_choices()
     memberships = db.session.scalars(
         select(Membership).join(User).where(Membership.org_id == org.id).order_by(User.name)
     ).all()

@@ -1,0 +1,30 @@
+"""QA: the admin's invite form (found driving the users page as a new admin)."""
+from __future__ import annotations
+
+import re
+
+
+def test_invite_form_defaults_to_the_least_powerful_role(client, auth, make):
+    make.user(make.org(), "admin", email="admin@example.com")
+    auth.login("admin@example.com")
+    page = client.get("/admin/users").get_data(as_text=True)
+    invite_form = page.split('name="email"', 1)[1].split("</form>", 1)[0]
+    selected = re.findall(r'<option[^>]*selected[^>]*value="(\w+)"|<option[^>]*value="(\w+)"[^>]*selected', invite_form)
+    assert [a or b for a, b in selected][:1] == ["shopper"]
+
+
+def test_after_an_invite_the_form_is_empty_and_the_link_is_shown(client, auth, make):
+    make.user(make.org(), "admin", email="admin@example.com")
+    auth.login("admin@example.com")
+    response = client.post("/admin/users", data={"email": "new@example.com", "role": "manager", "location_id": ""})
+    page = response.get_data(as_text=True)
+    assert "/invite/" in page
+    email_input = re.search(r'<input[^>]*name="email"[^>]*>', page).group(0)
+    assert "new@example.com" not in email_input  # a second click must not invite the same person again
+
+
+def test_an_empty_invite_email_says_what_to_enter(client, auth, make):
+    make.user(make.org(), "admin", email="admin@example.com")
+    auth.login("admin@example.com")
+    page = client.post("/admin/users", data={"email": "", "role": "shopper"}).get_data(as_text=True)
+    assert "Enter the email address of the person to invite." in page
