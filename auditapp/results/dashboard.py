@@ -210,7 +210,7 @@ def gap_chart(rows: list[queries.GapRow], bands) -> Markup | None:
     if not any(r.shopper.n or r.staff.n for r in rows):
         return None
     return svg.gap_chart([(r.name, r.shopper.mean, r.shopper.n, r.staff.mean, r.staff.n) for r in rows],
-                         title="Shoppers vs staff", threshold=queries.GAP_THRESHOLD, bands=bands, chart_id="gap")
+                         title="Shoppers vs staff", threshold=queries.GAP_THRESHOLD, bands=bands, chart_id="gap-chart")
 
 
 def gap_text(row: queries.GapRow) -> str:

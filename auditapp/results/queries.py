@@ -742,10 +742,11 @@ def trend(org, filters: Filters, grain: str = "month") -> Trend:
         select(key, func.count(E.score), func.sum(E.score)).where(*terms).group_by(key)
     ):
         overall[period] = Cell(int(n), float(total) / n if n else None)
-    first_day = filters.date_from or to_local(first, org.timezone).date()
-    last_day = filters.date_to or to_local(last, org.timezone).date()
-    if last_day < first_day:
-        last_day = first_day
+    # The periods span the filter, but reach at most a year beyond the data on either side: a filter of
+    # 0001-01-01 to 9999-12-31 lists the periods around the data, not a hundred thousand empty ones.
+    data_first, data_last = to_local(first, org.timezone).date(), to_local(last, org.timezone).date()
+    first_day = max(filters.date_from or data_first, data_first - timedelta(days=366))
+    last_day = max(first_day, min(filters.date_to or data_last, data_last + timedelta(days=366)))
     periods = [Period(k, period_label(k, grain), period_start(k, grain)) for k in period_keys(first_day, last_day, grain)]
     moments = [m for m in journey_moments(journey, keys) if not m.retired or m.key in keys]
     return Trend(grain=grain, periods=periods, moments=moments, cells=cells, overall=overall)

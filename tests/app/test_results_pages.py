@@ -310,3 +310,18 @@ def test_index_lists_journeys_with_headline_scores(client, site, make):
     first = page.split("Café order", 1)[1].split("</li>", 1)[0]
     assert ">50</span>" in first and "n=2" in first and "(too few to judge)" in first
     assert "from 3 evaluations" in first
+
+
+def test_dashboard_ids_are_unique(client, site):
+    """Every section and chart on one page has its own id (a repeated id breaks links and aria references)."""
+    import re
+    from collections import Counter
+
+    for day in (2, 3, 4):
+        site.evaluate(ALL_MAGICAL, utcnow() - timedelta(days=day), source="staff")
+        site.evaluate(ALL_MAGICAL, utcnow() - timedelta(days=day), source="shopper")
+    site.auth.login("boss@example.com")
+    body = client.get(f"/results/journeys/{site.journey.id}").get_data(as_text=True)
+    ids = Counter(re.findall(r'\sid="([^"]+)"', body))
+    assert len(ids) > 20
+    assert [i for i, n in ids.items() if n > 1] == []
