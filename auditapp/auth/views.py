@@ -15,7 +15,7 @@ from ..tenancy import admins_only, current_org, current_org_id, current_role, ge
 from ..timeutil import utcnow
 from . import bp
 from .forms import AcceptInviteForm, ConfirmForm, InviteForm, LoginForm, MemberForm, PasswordChangeForm
-from .models import ApiToken, AuditLog, Invite, Membership, User
+from .models import ROLE_LABELS, ApiToken, AuditLog, Invite, Membership, User
 from .services import (
     AccountError,
     accept_invite,
@@ -210,7 +210,7 @@ def set_role(membership_id: int):
     record("user.role_changed", membership.user, summary=f"{membership.user.email}: {old} -> {membership.role}",
            org_id=membership.org_id)
     db.session.commit()
-    flash(f"{membership.user.name} is now {membership.role}.", "success")
+    flash(f"{membership.user.name} is now {ROLE_LABELS.get(membership.role, membership.role).lower()}.", "success")
     return redirect(url_for("auth.users"))
 
 

@@ -28,3 +28,17 @@ def test_an_empty_invite_email_says_what_to_enter(client, auth, make):
     auth.login("admin@example.com")
     page = client.post("/admin/users", data={"email": "", "role": "shopper"}).get_data(as_text=True)
     assert "Enter the email address of the person to invite." in page
+
+
+def test_member_buttons_name_the_member_and_the_role_message_uses_the_label(client, auth, make):
+    org = make.org()
+    make.user(org, "admin", email="admin@example.com")
+    nina = make.user(org, "staff", email="nina@example.com", name="Nina New")
+    auth.login("admin@example.com")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert 'Save<span class="visually-hidden">: role and location of Nina New</span>' in page
+    assert 'Deactivate<span class="visually-hidden"> Nina New</span>' in page
+    membership = nina.memberships[0]
+    response = client.post(f"/admin/users/{membership.id}/role", data={"role": "shopper", "location_id": ""},
+                           follow_redirects=True)
+    assert "Nina New is now secret shopper." in response.get_data(as_text=True)
