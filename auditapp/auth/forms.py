@@ -61,5 +61,5 @@ class ConfirmForm(FlaskForm):
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Label", validators=[DataRequired(), Length(max=100)],
+    name = StringField("Label", validators=[DataRequired("Give the token a label, e.g. 'BI export'."), Length(max=100)],
                        description="What the token is for, e.g. 'BI export' or 'Zapier'.")

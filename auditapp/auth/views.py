@@ -257,6 +257,7 @@ def tokens():
         _, new_token = create_api_token(current_user, current_org_id(), form.name.data)
         db.session.commit()
         flash("Token created. Copy it now: it is shown only once.", "success")
+        form = TokenForm(formdata=None)  # empty again: a second click must not make a second token
     mine = db.session.scalars(
         scoped(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
     ).all()

@@ -42,3 +42,15 @@ def test_member_buttons_name_the_member_and_the_role_message_uses_the_label(clie
     response = client.post(f"/admin/users/{membership.id}/role", data={"role": "shopper", "location_id": ""},
                            follow_redirects=True)
     assert "Nina New is now secret shopper." in response.get_data(as_text=True)
+
+
+def test_token_form_is_emptied_after_a_token_is_made_and_revoke_names_the_token(client, auth, make):
+    make.user(make.org(), "manager", email="m@example.com")
+    auth.login("m@example.com")
+    page = client.post("/tokens", data={"name": "BI export"}).get_data(as_text=True)
+    assert 'id="new-token"' in page
+    label_input = re.search(r'<input[^>]*name="name"[^>]*>', page).group(0)
+    assert "BI export" not in label_input
+    assert 'Revoke<span class="visually-hidden"> the token BI export</span>' in page
+    page = client.post("/tokens", data={"name": ""}).get_data(as_text=True)
+    assert "Give the token a label" in page
