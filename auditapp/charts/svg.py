@@ -2,7 +2,7 @@
 
 Each chart is drawn on a viewBox 328 units wide (a 360 px phone less 16 px page padding each side) and scales
 with width="100%", so one unit is one pixel on that phone and the smallest text (12) is 12 px. Give pages
-`svg.chart { max-width: 40rem }` so charts do not grow huge on a desktop, and wrap heatmaps in
+`svg.chart { max-width: 28rem }` so charts do not grow huge on a desktop, and wrap heatmaps in
 `overflow-x: auto` (a wide one has a fixed width).
 
 - Every piece of caller text goes through markupsafe.escape; the result is Markup, so Jinja inserts it as is.
@@ -36,6 +36,7 @@ FONT = 13  # user units = px on a 360 px phone; never below SMALL
 SMALL = 12
 FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 LOW_N = 3
+BOLD = 1.2  # bold glyphs run about this much wider than _text_width estimates (measured in Chromium with DejaVu Sans)
 
 BAND_LABELS: dict[str, str] = {"miserable": "Miserable", "neutral": "Neutral", "magical": "Magical"}
 # Fills and the text drawn on them; every pair passes WCAG AA (4.5:1), see tests/unit/test_charts.py.
@@ -135,6 +136,11 @@ def _text_width(text: str, size: float = FONT) -> float:
     return units * size
 
 
+def _title(text: str) -> str:
+    """A chart's bold title on its first line, cut with an ellipsis to the chart's width (bold runs wider)."""
+    return _text(0, 16, _fit(text, WIDTH, FONT * BOLD), tip=text, font_weight="bold")
+
+
 def _fit(text: str, width: float, size: float = FONT) -> str:
     """The text, cut with an ellipsis to fit `width`."""
     text = " ".join(text.split())
@@ -230,7 +236,7 @@ def verdict_bar(
     desc = f"{summary} ({total} verdicts)" if total else "No verdicts yet"
 
     bar_y, bar_h = 24, 28
-    parts = [_text(0, 16, _fit(label, WIDTH), tip=label, font_weight="bold")]
+    parts = [_title(label)]
     if not total:
         parts.append(_tag("rect", x=0, y=bar_y, width=WIDTH, height=bar_h, fill=LOW_N_FILL, class_="empty"))
         parts.append(_text(WIDTH / 2, bar_y + 19, "No verdicts yet", fill=LOW_N_TEXT, text_anchor="middle"))
@@ -341,7 +347,7 @@ def trend_chart(
 
     parts: list[str] = []
     if show_title:
-        parts.append(_text(0, 16, _fit(title, WIDTH), tip=title, font_weight="bold"))
+        parts.append(_title(title))
 
     # Band backgrounds, each named in its own ink so the colour is not the only cue.
     edges = [y_min, *[b for b in bands if y_min < b < y_max], y_max]
@@ -490,7 +496,7 @@ def score_bars(
     y = 24.0 if show_title else 2.0
     parts: list[str] = []
     if show_title:
-        parts.append(_text(0, 16, _fit(title, WIDTH), tip=title, font_weight="bold"))
+        parts.append(_title(title))
 
     # Band edges as faint ticks through all bars, labelled once at the top.
     tick_labels = y + SMALL
@@ -574,7 +580,7 @@ def heatmap(
     head_h = min(110.0, max([_text_width(c) for c in col_labels] + [20.0])) + 10
     top = 24 + head_h
 
-    parts = [_text(0, 16, _fit(title, WIDTH), tip=title, font_weight="bold")]
+    parts = [_title(title)]
     for j, col in enumerate(col_labels):
         x, y = label_w + cell_w * j + cell_w / 2 + 4, top - 6
         parts.append(_text(x, y, _fit(col, head_h - 10), tip=col, transform=f"rotate(-90 {_num(x)} {_num(y)})",
@@ -652,7 +658,7 @@ def gap_chart(
     parts: list[str] = []
     y = 2.0
     if show_title:
-        parts.append(_text(0, 16, _fit(title, WIDTH), tip=title, font_weight="bold"))
+        parts.append(_title(title))
         y = 24.0
     # Legend: shapes and words.
     parts.append(_marker_shape("circle", 6, y + 8, colour=shopper_colour, hollow=False))

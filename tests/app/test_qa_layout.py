@@ -117,3 +117,21 @@ def test_short_words_are_not_broken_to_fit(make, phone_page):
         ".map(e => e.getBoundingClientRect().height)")
     assert heights, "the review list shows a score"
     assert max(heights) < 40, f"a score wrapped onto two lines: heights {heights}"
+
+
+def test_chart_titles_fit_inside_the_chart_in_a_real_browser():
+    """Bold titles were measured as regular text, so 'Verdicts: Shown through and greeted by the nurse' was clipped."""
+    from auditapp.charts.svg import WIDTH, verdict_bar
+
+    path = _chromium()
+    names = ["Shown through and greeted by the nurse", "Escorted back to reception and asked to book again",
+             "Follow-up call the next day from the practice manager", "Booking call"]
+    svgs = "".join(str(verdict_bar(5, 3, 1, label=f"Verdicts: {name}")) for name in names)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=["--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 360, "height": 800})
+        page.set_content(f"<!doctype html><body style='margin:0;width:{WIDTH}px'>{svgs}</body>")
+        widths = page.eval_on_selector_all("svg > text[y='16']", "els => els.map(e => e.getBBox().width)")
+        browser.close()
+    assert len(widths) == len(names)
+    assert max(widths) <= WIDTH, widths
