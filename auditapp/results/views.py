@@ -152,8 +152,12 @@ def journey(journey_id: int):
         "bands": bands,
         "low_n": LOW_N,
         "base_args": base,
-        "export_url": (url_for("exports.scorecard", **filters.to_args())
+        # The workbook shows what this page shows: same filters and the same trend grain.
+        "export_url": (url_for("exports.scorecard", **filters.to_args(), grain=grain)
                        if "exports.scorecard" in current_app.view_functions else None),
+        "export_per_location_url": (url_for("exports.scorecard", **filters.to_args(), grain=grain, per_location="yes")
+                                    if "exports.scorecard" in current_app.view_functions
+                                    and filters.location_id is None and len(locations) > 1 else None),
     }
     return render_template("results/dashboard.html", journey=journey, form=form, page=page)
 

@@ -197,6 +197,15 @@ def test_dashboard_links_the_export_with_the_current_filters(client, site, app):
     if "exports.scorecard" in app.view_functions:
         link = re.search(r'href="([^"]*)">Download scorecard', text).group(1).replace("&amp;", "&")
         assert f"journey_id={site.journey.id}" in link and "from=2025-01-01" in link and "source=staff" in link
+        # The trend grain chosen on the page goes along, and branch managers get a sheet each on request.
+        page = client.get(f"/results/journeys/{site.journey.id}?period=custom&from=2025-01-01&to=2025-01-31&grain=month")
+        text = page.get_data(as_text=True)
+        link = re.search(r'href="([^"]*)">Download scorecard', text).group(1).replace("&amp;", "&")
+        assert "grain=month" in link
+        per_location = re.search(r'href="([^"]*)">Scorecard with a sheet per location', text).group(1).replace("&amp;", "&")
+        assert "per_location=yes" in per_location and "grain=month" in per_location
+        response = client.get(per_location)
+        assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     else:
         assert "Download scorecard" not in text
 
