@@ -121,6 +121,17 @@ class QuestionForm(FlaskForm):
         except ValueError as error:
             raise ValidationError(_sentence(error)) from None
 
+    def validate_critical(self, field):
+        """Critical means 'a 0 here fails the moment': a question that never scores can never trigger it."""
+        if not field.data:
+            return
+        if self.type.data in ("text", "photo"):
+            raise ValidationError("Only a question with a score can be critical; text and photo answers are "
+                                  "never scored. Untick Critical or change the answer type.")
+        if self.type.data == "number" and not (self.target.data or "").strip():
+            raise ValidationError("A number question is scored only against a target: give it a target such as "
+                                  "<=120, or untick Critical.")
+
     def to_spec(self) -> QuestionSpec:
         qtype = self.type.data
         options = parse_options(self.options.data.strip()) if qtype == "choice" else ()
