@@ -602,7 +602,9 @@ def heatmap(
             else:
                 fill, ink, cls = BAND_FILL[band], BAND_TEXT[band], f"cell band-{band}"
             tip = f"{row} · {col}: {_score_phrase(score, n, bands)}"
-            inner = _tag("title", _e(tip)) + _tag(
+            href = _safe_href(link(i, j)) if link is not None else None
+            # A linked cell carries its tooltip on the link, so the text inside the link is only the number.
+            inner = ("" if href is not None else _tag("title", _e(tip))) + _tag(
                 "rect", x=x + 1, y=float(y + 1), width=cell_w - 2, height=cell_h - 2, fill=fill,
                 stroke=GRID if shown is None or low else None, stroke_dasharray="2 2" if low else None,
             )
@@ -610,11 +612,10 @@ def heatmap(
                 inner += _text(x + cell_w / 2, y + 19, str(shown), fill=ink, text_anchor="middle",
                                font_weight=None if low else "bold", font_style="italic" if low else None)
             cell = _tag("g", inner, class_=cls, data_row=i, data_col=j, data_n=n)
-            href = _safe_href(link(i, j)) if link is not None else None
             if href is not None:
                 # The accessible name starts with the visible number (WCAG 2.5.3, label in name).
                 name = tip if shown is None else f"{shown}: {tip}"
-                cell = _tag("a", cell, href=href, aria_label=name)
+                cell = _tag("a", _tag("title", _e(name)) + cell, href=href, aria_label=name)
             parts.append(cell)
             if shown is not None:
                 notes.append(tip)
