@@ -54,3 +54,11 @@ def test_token_form_is_emptied_after_a_token_is_made_and_revoke_names_the_token(
     assert 'Revoke<span class="visually-hidden"> the token BI export</span>' in page
     page = client.post("/tokens", data={"name": ""}).get_data(as_text=True)
     assert "Give the token a label" in page
+
+
+def test_wide_tables_can_be_scrolled_from_the_keyboard(client, auth, make):
+    """A table wider than a phone scrolls sideways; without tabindex a keyboard user cannot reach the rest."""
+    make.user(make.org(), "admin", email="admin@example.com")
+    auth.login("admin@example.com")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert '<div class="table-wrap" tabindex="0" role="region" aria-label="Audit log entries">' in page
