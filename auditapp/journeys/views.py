@@ -113,10 +113,15 @@ def edit(journey_id: int):
 @bp.route("/<int:journey_id>/archive", methods=["POST"])
 @managers_only
 def archive(journey_id: int):
+    from ..visits.services import cancel_planned_visits  # visits build on journeys, not the other way round
+
     journey = _journey(journey_id)
     services.set_archived(journey, True)
+    cancelled = cancel_planned_visits(journey.org_id, journey_id=journey.id, user=current_user)
     db.session.commit()
-    flash(f"Journey '{journey.name}' archived: it is no longer offered for evaluations. Its results are kept.", "success")
+    note = f" {cancelled} planned visit{'s' if cancelled != 1 else ''} cancelled." if cancelled else ""
+    flash(f"Journey '{journey.name}' archived: it is no longer offered for evaluations. Its results are kept.{note}",
+          "success")
     return redirect(url_for("journeys.index"))
 
 

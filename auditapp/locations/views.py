@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -90,12 +91,21 @@ def edit(location_id: int):
 @bp.route("/<int:location_id>/archive", methods=["POST"])
 @managers_only
 def archive(location_id: int):
+    from ..visits.services import cancel_planned_visits  # visits build on locations, not the other way round
+
     location = get_scoped_or_404(Location, location_id)
     set_archived(location, True)
+    cancelled = cancel_planned_visits(location.org_id, location_id=location.id, user=current_user)
     db.session.commit()
     flash(f"Location {location.code} {location.name} archived: it is no longer offered for new evaluations; "
-          "its results stay.", "success")
+          f"its results stay.{_cancelled_text(cancelled)}", "success")
     return redirect(url_for(".index"))
+
+
+def _cancelled_text(count: int) -> str:
+    if not count:
+        return ""
+    return f" {count} planned visit{'s' if count != 1 else ''} there {'were' if count != 1 else 'was'} cancelled."
 
 
 @bp.route("/<int:location_id>/unarchive", methods=["POST"])

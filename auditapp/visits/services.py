@@ -232,6 +232,26 @@ def cancel_assignment(assignment: Assignment, user: User | None = None) -> None:
     db.session.flush()
 
 
+def cancel_planned_visits(org_id: int, *, location_id: int | None = None, journey_id: int | None = None,
+                          user: User | None = None) -> int:
+    """Cancel the visits not yet started at a location or for a journey that is being archived; returns how many.
+
+    Without this a shopper kept a due visit whose form no longer opens (an archived location or journey is not
+    offered any more). Started visits stay: the shopper may be filling the form right now.
+    """
+    if location_id is None and journey_id is None:
+        raise ValueError("give a location or a journey")
+    query = select(Assignment).where(Assignment.org_id == org_id, Assignment.status == "scheduled")
+    if location_id is not None:
+        query = query.where(Assignment.location_id == location_id)
+    if journey_id is not None:
+        query = query.where(Assignment.journey_id == journey_id)
+    planned = list(db.session.scalars(query))
+    for assignment in planned:
+        cancel_assignment(assignment, user)
+    return len(planned)
+
+
 # --- lists ----------------------------------------------------------------------------------------------------
 
 
