@@ -319,6 +319,8 @@ def test_index_lists_journeys_with_headline_scores(client, site, make):
     first = page.split("Café order", 1)[1].split("</li>", 1)[0]
     assert ">50</span>" in first and "n=2" in first and "(too few to judge)" in first
     assert "from 3 evaluations" in first
+    second = page.split("Second journey", 1)[1].split("</li>", 1)[0]
+    assert "no evaluations yet" in second and "from 0 evaluations" not in second
 
 
 def test_dashboard_ids_are_unique(client, site):
