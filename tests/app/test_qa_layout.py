@@ -101,6 +101,17 @@ def test_long_question_text_keeps_the_phone_form_on_screen(make, phone_page):
     assert _page_width(page) <= 360, f"the phone form is {_page_width(page)} px wide"
 
 
+def test_tokens_table_scrolls_inside_its_box(make, phone_page):
+    """The Revoke button's visually hidden text escaped the scrolling table and widened the page by 6 px."""
+    base, login = phone_page
+    manager = make.user(make.org(), "manager", email="t@example.com")
+    make.token(manager)
+    page = login(manager.email)
+    page.goto(base + "/tokens")
+    assert page.locator("button", has_text="Revoke").count() == 1
+    assert _page_width(page) <= 360, f"/tokens is {_page_width(page)} px wide"
+
+
 def test_short_words_are_not_broken_to_fit(make, phone_page):
     """Scores in a flex row keep their digits together (a global break-anywhere rule split '73' into '7' and '3')."""
     base, login = phone_page
