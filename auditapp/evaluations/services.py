@@ -293,6 +293,10 @@ def _load_checklist(version: JourneyVersion) -> None:
     ).one()
 
 
+REQUIRED_VERDICT = "Required: choose miserable, neutral or magical"
+REQUIRED_ANSWER = "Required: answer it, or choose N/A if it does not apply"
+
+
 def _int_field(payload: dict, name: str, err, *, required: bool) -> int | None:
     raw = payload.get(name)
     if raw is None or raw == "":
@@ -420,7 +424,7 @@ def _check_answers(org_id: int, user: User, moments: dict[str, Moment], raw_answ
             name = f"answers.{moment.key}.{question.key}"
             entry = found.get((moment.key, question.key))
             if question.required and (entry is None or entry[1] is None) and name not in reported:
-                err(name, "Required")
+                err(name, REQUIRED_VERDICT if question.key == VERDICT_KEY else REQUIRED_ANSWER)
     return found, photos
 
 

@@ -29,9 +29,10 @@ from ..journeys.spec import CHANNELS, KINDS
 from ..locations.models import Location
 from ..scoring.rules import score_band
 from ..tenancy import MANAGERS, current_org, current_org_id, current_role, get_scoped_or_404, load_membership, roles_required, scoped
-from ..timeutil import utcnow
+from ..timeutil import local_today, utcnow
 from ..visits.models import Assignment
 from ..visits.review import form_values
+from ..visits.services import shopper_visits
 from . import bp
 from .forms import SOURCE_LABELS, StartForm, build_fields, errors_by_field, new_client_uuid, payload_from_form
 from .models import Evaluation
@@ -88,18 +89,12 @@ def _open_locations() -> list[Location]:
 
 
 def _open_assignments() -> list[dict]:
-    """The shopper's planned visits; starting one goes through the visits package, which records the start."""
+    """The shopper's planned visits, overdue first, as on My visits (starting one goes through visits.start)."""
     if current_role() != "shopper":
         return []
-    rows = db.session.scalars(
-        scoped(Assignment).where(Assignment.shopper_id == current_user.id,
-                                 Assignment.status.in_(("scheduled", "started")))
-        .order_by(Assignment.window_end, Assignment.id).limit(20)
-    )
-    via_visits = "visits.start" in current_app.view_functions
-    return [{"assignment": a, "start_url": url_for("visits.start", assignment_id=a.id) if via_visits else None,
-             "fill_url": url_for(".fill", assignment=a.id, location=a.location_id, journey=a.journey_id)}
-            for a in rows]
+    org = current_org()
+    visits = shopper_visits(org.id, current_user, local_today(org.timezone))
+    return (visits.overdue + visits.due)[:20]
 
 
 @bp.route("/start")
@@ -129,6 +124,7 @@ def start():
     chosen_journey = next((j for j in journeys if str(j.id) == form.journey.data), None)
     return render_template("evaluations/start.html", form=form, ready=ready, role=role,
                            show_source=role in MANAGERS, assignments=_open_assignments(),
+                           heading="Self-assessment after your shift" if role == "staff" else "Start an evaluation",
                            chosen_location=chosen_location, chosen_journey=chosen_journey,
                            has_choices=bool(locations and journeys))
 

@@ -155,7 +155,7 @@ def test_invalid_post_keeps_every_value_and_puts_errors_next_to_fields(client, a
     html = response.get_data(as_text=True)
     assert count(Evaluation) == 0
     # the errors, each beside its field, and a summary on top that links to them
-    assert re.search(r'id="q-greeting-verdict-error"[^>]*>Required<', html)
+    assert re.search(r'id="q-greeting-verdict-error"[^>]*>Required: choose miserable, neutral or magical<', html)
     assert re.search(r'id="q-order-wait-error"[^>]*>Is too large<', html)
     assert re.search(r'id="m-order-duration-error"[^>]*>Must be a number of seconds', html)
     assert 'href="#q-greeting-verdict"' in html and "Please fix 3 problems" in html
@@ -524,7 +524,8 @@ def test_fix_errors_keep_what_was_typed_and_an_unchanged_second_round_is_refused
                                                                  "finished_at": hidden["finished_at"]})
     response = client.post(fix_url(returned), data=data)
     html = response.get_data(as_text=True)
-    assert response.status_code == 422 and re.search(r'id="q-greeting-verdict-error"[^>]*>Required<', html)
+    assert response.status_code == 422
+    assert re.search(r'id="q-greeting-verdict-error"[^>]*>Required: choose miserable, neutral or magical<', html)
     assert ">Typed this carefully</textarea>" in html and f'name="client_uuid" value="{returned.client_uuid}"' in html
     db.session.refresh(returned)
     assert returned.status == "returned" and returned.revision == 1

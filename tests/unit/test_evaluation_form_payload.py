@@ -50,7 +50,7 @@ def test_values_that_are_not_numbers_stay_as_typed_for_the_server_to_reject():
 
 def test_service_errors_land_on_the_fields_they_name():
     errors = errors_by_field([
-        {"field": "answers.greeting.verdict", "message": "Required"},
+        {"field": "answers.greeting.verdict", "message": "Required: choose miserable, neutral or magical"},
         {"field": "answers.order.wait.value", "message": "Is too large"},
         {"field": "answers.order.wait", "message": "Also odd"},
         {"field": "durations.order", "message": "Must be a number"},
@@ -64,7 +64,7 @@ def test_service_errors_land_on_the_fields_they_name():
     assert wait.value == "1e99" and wait.error == "Is too large Also odd"
     assert order.duration_error == "Must be a number" and order.note == "kept" and order.has_error
     verdict = by_key["greeting"].questions[-1]
-    assert verdict.is_verdict and verdict.error == "Required"
+    assert verdict.is_verdict and verdict.error == "Required: choose miserable, neutral or magical"
     assert [value for value, _ in verdict.options] == ["miserable", "neutral", "magical"]
     mood = next(q for q in by_key["farewell"].questions if q.key == "mood")
     assert mood.options[-1] == ("na", "N/A")

@@ -282,8 +282,11 @@
       current = Math.max(0, Math.min(i, steps.length - 1));
       steps.forEach(function (s, j) { s.hidden = j !== current; });
       var moments = steps.length - 1;
+      var missing = current < moments ? 0 : requiredMissing().length;
       document.getElementById("progress-text").textContent =
-        current < moments ? "Moment " + (current + 1) + " of " + moments : "All " + moments + " moments done: ready to send";
+        current < moments ? "Moment " + (current + 1) + " of " + moments
+          : missing ? missing + " required answer" + (missing > 1 ? "s" : "") + " still missing: go back, or press Send to see where"
+          : "All " + moments + " moments done: ready to send";
       document.getElementById("progress").value = current + 1;
       if (rec && rec.step !== current) { rec.step = current; store.put(rec); }
       if (focus) {
@@ -538,7 +541,11 @@
         if (box.getAttribute("data-type") === "photo") { ok = (rec && rec.photos[name]) || box.querySelector("[data-photo-id]").value; }
         else if (box.querySelector("input[type=radio]")) { ok = box.querySelector("input:checked"); }
         else { ok = (form.elements[name].value || "").trim(); }
-        if (!ok) { errors.push({ field: name, message: "Required" }); }
+        if (!ok) {
+          var verdict = /\.verdict$/.test(name);
+          errors.push({ field: name, message: verdict ? "Required: choose miserable, neutral or magical"
+                                                     : "Required: answer it, or choose N/A if it does not apply" });
+        }
       });
       return errors;
     }
