@@ -572,10 +572,12 @@ def heatmap(
     up to 8 columns fit 328 units, more make the chart wider (fixed width: the page scrolls it).
     With `link`, each cell is an <a href> to link(row, col) and the chart is a group of links, not an image.
     """
-    cell_h = 28
+    # Linked cells are tap targets: 48 x 48 on a phone (the chart then scrolls sideways if it must).
+    min_side = 48.0 if link is not None else 28.0
+    cell_h = int(min_side)
     label_w = min(100.0, max([_text_width(r) for r in row_labels] + [40.0]) + 6)
     cols = max(len(col_labels), 1)
-    cell_w = max(28.0, min(48.0, (WIDTH - label_w) / cols))
+    cell_w = max(min_side, min(48.0, (WIDTH - label_w) / cols))
     width = max(float(WIDTH), label_w + cols * cell_w)
     head_h = min(110.0, max([_text_width(c) for c in col_labels] + [20.0])) + 10
     top = 24 + head_h
@@ -588,7 +590,7 @@ def heatmap(
     notes = []
     for i, row in enumerate(row_labels):
         y = top + cell_h * i
-        parts.append(_text(0, y + 19, _fit(row, label_w - 6), tip=row, class_="row-label"))
+        parts.append(_text(0, y + cell_h / 2 + 5, _fit(row, label_w - 6), tip=row, class_="row-label"))
         for j, col in enumerate(col_labels):
             score, n = cells.get((i, j), (None, 0))
             shown = _shown(score)
@@ -609,7 +611,7 @@ def heatmap(
                 stroke=GRID if shown is None or low else None, stroke_dasharray="2 2" if low else None,
             )
             if shown is not None:
-                inner += _text(x + cell_w / 2, y + 19, str(shown), fill=ink, text_anchor="middle",
+                inner += _text(x + cell_w / 2, y + cell_h / 2 + 5, str(shown), fill=ink, text_anchor="middle",
                                font_weight=None if low else "bold", font_style="italic" if low else None)
             cell = _tag("g", inner, class_=cls, data_row=i, data_col=j, data_n=n)
             if href is not None:

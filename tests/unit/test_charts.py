@@ -383,3 +383,14 @@ def test_gap_chart_low_n_and_missing():
 def test_gap_chart_threshold():
     root = parse(gap_chart(GAPS, title="G", threshold=40))
     assert [t.text for t in with_class(root, "gap")] == ["gap 45"]
+
+
+def test_linked_heatmap_cells_are_thumb_sized():
+    """Drill-down cells are tap targets: at least 48 units (px on a phone) on each side, however many columns."""
+    import re
+
+    cells = {(0, j): (70.0, 5) for j in range(9)}
+    svg = str(heatmap(["Harbour"], [f"Moment {j}" for j in range(9)], cells, title="t", link=lambda i, j: f"/d/{j}"))
+    rects = re.findall(r'<a [^>]*>.*?<rect [^>]*width="([\d.]+)" height="([\d.]+)"', svg)
+    assert len(rects) == 9
+    assert all(float(w) + 2 >= 48 and float(h) + 2 >= 48 for w, h in rects)
