@@ -136,6 +136,8 @@ def _schemas() -> dict:
             "moment_notes": {"type": "object", "additionalProperties": _nullable({"type": "string", "maxLength": MAX_MOMENT_NOTE}),
                              "description": "a free note per moment key (optional)"},
             "assignment_id": _nullable({"type": "integer", "description": "the planned visit this evaluation fulfils"}),
+            "base_revision": _nullable({"type": "integer", "description": "for a fix of a returned evaluation: the "
+                                        "revision it was made from; a stale fix gets 409"}),
         }, ["client_uuid", "journey_id", "location_id", "started_at", "answers"], extra=False,
             description="`source` defaults to the token user's role for shoppers and staff. Times are ISO 8601; "
                         "without an offset they are UTC; not before 2000 and not in the future."),

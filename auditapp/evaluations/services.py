@@ -46,7 +46,7 @@ EARLIEST = datetime(2000, 1, 1)
 FUTURE_SLACK = timedelta(days=1)
 MANAGER_ROLES = ("admin", "manager")
 PAYLOAD_KEYS = ("client_uuid", "journey_id", "location_id", "source", "started_at", "finished_at", "notes", "answers",
-                "durations", "moment_notes", "assignment_id")
+                "durations", "moment_notes", "assignment_id", "base_revision")
 
 
 class SubmissionError(Exception):
@@ -89,8 +89,13 @@ class _Checked:
 
 
 def content_hash(payload: dict) -> str:
-    """sha256 of the canonical JSON of the payload: sorted keys, no spaces."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """sha256 of the canonical JSON of the payload: sorted keys, no spaces.
+
+    base_revision says which round a fix was made from, not what it says: the same content sent from another
+    round is the same evaluation, so it is left out.
+    """
+    content = {k: v for k, v in payload.items() if k != "base_revision"} if isinstance(payload, dict) else payload
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -128,8 +133,23 @@ def _replay(existing: Evaluation, user: User, role: str, payload: dict, digest: 
     if existing.content_hash == digest and (own or role in MANAGER_ROLES):
         return SubmitResult(existing, created=False)
     if existing.status == "returned" and own:
+        _check_base_revision(existing, payload.get("base_revision"))
         return _resubmit(existing, user, role, payload, digest)
     raise _conflict()
+
+
+def _check_base_revision(existing: Evaluation, base) -> None:
+    """A fix names the revision it was made from (optional): a stale fix, queued on a phone while the evaluation was
+    fixed elsewhere and returned again, must not overwrite the newer round."""
+    if base is None:
+        return
+    if isinstance(base, bool) or not isinstance(base, int):
+        raise SubmissionError(422, "Invalid evaluation", "base_revision must be a whole number.",
+                              [{"field": "base_revision", "message": "Must be a whole number"}])
+    if base != existing.revision:
+        raise SubmissionError(409, "Conflict", f"This evaluation changed since this fix was started (it is at revision "
+                              f"{existing.revision} now, the fix was made from revision {base}): open it again.",
+                              [{"field": "base_revision", "message": "The evaluation changed since this fix was started"}])
 
 
 def _resubmit(evaluation: Evaluation, user: User, role: str, payload: dict, digest: str) -> SubmitResult:

@@ -537,6 +537,7 @@ def test_fix_errors_keep_what_was_typed_and_an_unchanged_second_round_is_refused
     db.session.commit()
     html = client.get(fix_url(returned)).get_data(as_text=True)
     assert 'data-revision="2"' in html and "Still the farewell" in html
+    assert 'name="base_revision" value="2"' in html  # the no-JS form names the round it was opened on
     same = {k: v for k, v in re.findall(r'name="([a-z_.]+)" value="([^"]*)"[^>]*checked', html)}
     unchanged = {**form_fields(html), **same, "answers.order.wait": "90", "durations.order": "95",
                  "answers.farewell.comment": "Said bye", "answer_notes.greeting.greeted": "straight away",

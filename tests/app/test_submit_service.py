@@ -467,3 +467,30 @@ def test_two_threads_sending_the_same_evaluation_store_one(app, world):
     assert sorted(created for created, _ in outcomes) == [False, True]
     assert len({evaluation_id for _, evaluation_id in outcomes}) == 1
     assert count(Evaluation) == 1 and count(MomentResult) == 3
+
+
+def test_a_stale_fix_cannot_overwrite_a_newer_round(world):
+    """A fix made from revision 1 and queued on a phone arrives after the evaluation was fixed elsewhere (revision 2)
+    and returned again: it is refused with 409 and nothing changes; a fix made from revision 2 goes through."""
+    org, shopper, journey, location = world
+    payload = full_payload(journey, location)
+    ev = submit_evaluation(org.id, shopper, "shopper", payload).evaluation
+    ev.status = "returned"
+    db.session.commit()
+    first_fix = answer(full_payload(journey, location, client_uuid=payload["client_uuid"], base_revision=1),
+                       "greeting", "smile", 2)
+    assert submit_evaluation(org.id, shopper, "shopper", first_fix).resubmitted
+    ev.status = "returned"  # the reviewer sends it back once more
+    db.session.commit()
+    stale = answer(full_payload(journey, location, client_uuid=payload["client_uuid"], base_revision=1),
+                   "greeting", "smile", 5)
+    with pytest.raises(SubmissionError) as caught:
+        submit_evaluation(org.id, shopper, "shopper", stale)
+    assert caught.value.status == 409 and fields_of(caught.value) == {"base_revision"}
+    db.session.rollback()
+    assert db.session.get(Evaluation, ev.id).revision == 2
+    with pytest.raises(SubmissionError) as caught:
+        submit_evaluation(org.id, shopper, "shopper", {**stale, "base_revision": "two"})
+    assert caught.value.status == 422
+    current = {**stale, "base_revision": 2}
+    assert submit_evaluation(org.id, shopper, "shopper", current).evaluation.revision == 3
