@@ -187,17 +187,15 @@ def test_wide_report_dates_on_the_dashboard_and_exports(client, auth, world, mak
     query = {"journey_id": world.journey.id, "from": "1900-01-01", "to": "2100-12-31", "grain": grain}
     assert client.get("/exports/scorecard.xlsx", query_string=query).status_code == 200
     assert client.get("/exports/responses.csv", query_string=query).status_code == 200
-    if "results.journey" in client.application.view_functions:
-        assert client.get(f"/results/journeys/{world.journey.id}", query_string=query).status_code == 200
+    assert client.get(f"/results/journeys/{world.journey.id}", query_string=query).status_code == 200
 
 
 def test_calendar_edge_report_dates_on_the_dashboard_and_exports(client, auth, world, make):
     make.evaluation(world.org, world.journey, world.location, world.shopper)
     auth.login("boss@example.com")
     query = {"journey_id": world.journey.id, "from": "0001-01-01", "to": "9999-12-31"}
-    responses = [client.get("/exports/scorecard.xlsx", query_string=query)]
-    if "results.journey" in client.application.view_functions:
-        responses.append(client.get(f"/results/journeys/{world.journey.id}", query_string=query))
+    responses = [client.get("/exports/scorecard.xlsx", query_string=query),
+                 client.get(f"/results/journeys/{world.journey.id}", query_string=query)]
     assert [r.status_code for r in responses] == [200, 200]
 
 

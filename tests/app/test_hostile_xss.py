@@ -157,15 +157,11 @@ def world(app, make):
                                      window_start=today - timedelta(days=1), window_end=today + timedelta(days=7),
                                      instructions=hostile("instructions"), user=w.manager)
     create_api_token(w.manager, w.org.id, SHORT)
-    w.action = None
-    try:
-        from auditapp.results.actions import ActionData, create_action
-    except ImportError:  # action plans not in this installation
-        pass
-    else:
-        w.action = create_action(w.org.id, w.journey.id, ActionData(moment_key="greeting", idea=hostile("action idea"),
-                                                                    owner=hostile("action owner")[:200]),
-                                 user=w.manager, today=today)
+    from auditapp.results.actions import ActionData, create_action
+
+    w.action = create_action(w.org.id, w.journey.id, ActionData(moment_key="greeting", idea=hostile("action idea"),
+                                                                owner=hostile("action owner")[:200]),
+                             user=w.manager, today=today)
     db.session.commit()
     return w
 
@@ -315,7 +311,7 @@ def test_login_next_parameter_is_not_reflected_as_markup(client, world):
 def _results_urls(app, w) -> list[str]:
     """Every GET page of the results blueprint, with this world's ids for its arguments."""
     values = {"journey_id": w.journey.id, "location_id": w.location.id, "moment_key": "greeting", "key": "greeting",
-              "moment_id": w.moment.id, "evaluation_id": w.approved.id, "action_id": getattr(w.action, "id", 0)}
+              "moment_id": w.moment.id, "evaluation_id": w.approved.id, "action_id": w.action.id}
     urls = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("results.") or "GET" not in rule.methods:
@@ -331,8 +327,7 @@ def _results_urls(app, w) -> list[str]:
 
 def test_results_pages_and_svg_charts_escape_everything(app, client, world):
     urls = _results_urls(app, world)
-    if not urls:
-        pytest.skip("no results pages in this installation yet")
+    assert len(urls) >= 4  # the dashboard, its drill-down and the action pages at least
     login(client, "manager@example.com")
     for url in urls:
         for query in ({}, {"journey": world.journey.id, "journey_id": world.journey.id, "location": world.location.id,
@@ -377,8 +372,6 @@ def test_json_api_answers_json_with_the_text_verbatim(client, world):
 
 
 def test_results_pages_show_the_payload_as_text(client, world):
-    if "results.journey" not in client.application.view_functions:
-        pytest.skip("no results dashboard in this installation yet")
     login(client, "manager@example.com")
     j = world.journey.id
     # The dashboard: score table, heatmap (locations x moments), trend and verdict charts, perception gap, notes.
