@@ -120,7 +120,9 @@ def test_cli_round_trip_import_export_import_gives_the_same_journey(runner, org,
     spec1, spec2 = version_to_spec(j1, j1.current_version), version_to_spec(j2, j2.current_version)
     assert spec1 == spec2 == get_library_journey("airline-trip")
     # the export lists every question, verdicts included
-    rows = list(load_workbook(exported, read_only=True)["questions"].iter_rows(values_only=True))[1:]
+    book = load_workbook(exported, read_only=True)  # read-only books keep the file open until closed
+    rows = list(book["questions"].iter_rows(values_only=True))[1:]
+    book.close()
     assert len(rows) == sum(len(m.questions) for m in spec1.moments)
     assert sum(1 for r in rows if r[1] == VERDICT_KEY) == len(spec1.moments)
 

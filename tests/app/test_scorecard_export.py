@@ -270,7 +270,9 @@ def test_responses_spill_into_more_sheets_with_a_small_limit(app, scene, tmp_pat
     total = sum(1 for _ in data.responses())
     path = tmp_path / "spill.xlsx"
     write_scorecard(path, data, max_rows=11)  # a header and 10 answers per sheet
-    names = load_workbook(path, read_only=True).sheetnames
+    book = load_workbook(path, read_only=True)  # read-only books keep the file open until closed
+    names = book.sheetnames
+    book.close()
     parts = [n for n in names if n.startswith("Responses")]
     assert parts[:2] == ["Responses", "Responses (2)"] and len(parts) == -(-total // 10)
     assert names.index(parts[-1]) + 1 == names.index("Notes")
@@ -294,7 +296,9 @@ def test_filters_apply_to_every_sheet(app, client, auth, scene):
 
 def test_per_location_sheets(app, client, auth, scene):
     data = download(client, auth, scene, per_location="yes")
-    names = load_workbook(io.BytesIO(data), read_only=True).sheetnames
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    names = book.sheetnames
+    book.close()
     assert names[:6] == list(SHEET_ORDER)
     extra = names[6:]
     assert extra == ["007 =HYPERLINK(\"http evil\")", "010 Harbour"]  # sanitised for a sheet name
