@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.serving import make_server
 
 from auditapp import create_app
 from auditapp.extensions import db
@@ -109,6 +111,20 @@ def runner(app):
 def make(app) -> Factory:
     """Builders for test data: make.org(), make.user(org, role), make.location(org), make.journey(org)..."""
     return Factory()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served on a free loopback port in a thread, for tests that drive a real browser."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
 
 
 class AuthActions:

@@ -5,10 +5,8 @@ Skipped with a message when Chromium or Playwright is missing (CI installs both)
 from __future__ import annotations
 
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from auditapp.journeys.spec import JourneySpec, MomentSpec, QuestionSpec
 
@@ -24,19 +22,6 @@ def _chromium() -> str:
     if not path:
         pytest.skip("Chromium is not installed (apt-get install chromium); the QA layout tests need it")
     return path
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="qa-live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
 
 
 @pytest.fixture

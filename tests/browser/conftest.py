@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 PHONE = "Pixel 7"
 
@@ -31,19 +29,6 @@ def browser_type_launch_args(browser_type_launch_args):
 def app_config(app_config):
     """A browser posts real forms: CSRF on, as in production."""
     return {**app_config, "WTF_CSRF_ENABLED": True}
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
 
 
 @pytest.fixture
