@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 
 from .auth.models import Organisation, User
 from .auth.services import add_user, get_or_create_org
@@ -52,9 +53,11 @@ def build_demo(seed: int = 7) -> DemoResult:
         db.session.add(location)
         result.locations[code] = location
     db.session.flush()
+    password_hash = generate_password_hash(DEMO_PASSWORD)  # once: every demo user has the same password
     for email, name, role, location_code in DEMO_USERS:
         location = result.locations.get(location_code) if location_code else None
-        result.users[email] = add_user(org, email, name, DEMO_PASSWORD, role, location_id=getattr(location, "id", None))
+        result.users[email] = add_user(org, email, name, DEMO_PASSWORD, role, location_id=getattr(location, "id", None),
+                                       password_hash=password_hash)
     for step in DEMO_STEPS:
         step(result, seed)
     logins = [f"  {role:8} {email}" for email, _, role, _ in DEMO_USERS]

@@ -286,17 +286,21 @@ def add_demo_activity(result, seed: int) -> None:
 
     stored: list[tuple[_Visit, Evaluation, dict]] = []
     copied_from: list[str] = []
+    copy_at, outside_at = _story_picks(visits, now)
+    copies_due = 0
     for index, visit in enumerate(visits):
         payload = _payload(visit, rng, writer, now)
         if payload["moment_notes"] and len(copied_from) < 40:
             copied_from.extend(payload["moment_notes"].values())
-        if visit.source == "shopper" and index % 97 == 50 and copied_from:
+        copies_due += index in copy_at
+        if copies_due and visit.source == "shopper" and copied_from and index not in outside_at:
             # A shopper pastes an earlier visit's note word for word: the "copied note" flag.
             payload["notes"] = rng.choice(copied_from)
+            copies_due -= 1
         assignment = None
-        if visit.source == "shopper" and (now - visit.when).days < 120 and rng.random() < 0.7:
+        outside = index in outside_at
+        if visit.source == "shopper" and (outside or ((now - visit.when).days < 120 and rng.random() < 0.7)):
             visit_day = visit.when.date()
-            outside = index % 89 == 7
             start = visit_day - timedelta(days=12 if outside else rng.randint(0, 6))
             assignment = create_assignment(org.id, location=visit.location, journey=visit.journey, shopper=visit.user,
                                            window_start=start, window_end=start + timedelta(days=7 if outside else 10),
@@ -321,6 +325,16 @@ def add_demo_activity(result, seed: int) -> None:
     shopper_n = sum(1 for v, _, _ in stored if v.source == "shopper")
     result.lines.append(f"Evaluations: {len(stored)} over {DAYS // 30} months ({shopper_n} by shoppers, "
                         f"{len(stored) - shopper_n} staff self-assessments); {assignments} visits planned ahead.")
+
+
+def _story_picks(visits: list[_Visit], now: datetime) -> tuple[set[int], set[int]]:
+    """Which visits carry a copied note and which fall outside their visit window: chosen by position among the
+    shopper visits of the right age, so the flags appear whatever the date (a random pick may miss them)."""
+    shopper = [i for i, v in enumerate(visits) if v.source == "shopper" and 20 < (now - v.when).days < 120
+               and not v.late and not v.short]
+    copy_at = {shopper[len(shopper) // 4], shopper[(3 * len(shopper)) // 4]} if shopper else set()
+    outside_at = {shopper[len(shopper) // 2], shopper[len(shopper) // 2 + 1]} if len(shopper) > 1 else set()
+    return copy_at, outside_at
 
 
 def _recheck_late(evaluation: Evaluation) -> None:
@@ -375,12 +389,16 @@ def _add_photos(org, stored, rng: random.Random) -> None:
 def _review(stored, manager: User, rng: random.Random, now: datetime, review, submit_evaluation) -> None:
     """Approve most older shopper visits, reject a couple, return a few (one fixed and sent again)."""
     shopper = [(v, e, p) for v, e, p in stored if v.source == "shopper"]
-    older = [item for item in shopper if (now - item[0].when).days > 10]
+    older = [item for item in shopper if (now - item[0].when).days > 12]
     flagged_first = sorted(older, key=lambda item: (not item[0].short, item[1].id))
-    rejected = flagged_first[:1] + rng.sample(older[len(older) // 3:], 1)
+    rejected = flagged_first[:1]
+    rejected += rng.sample([item for item in older[len(older) // 3:] if item not in rejected], 1)
     recent = [item for item in shopper if 2 < (now - item[0].when).days <= 12]
     returned = rng.sample(recent, min(3, len(recent)))
-    fixed = rng.sample([item for item in older if item not in rejected], 1)
+    # The fix adds a note to the dentist's follow-up call: only a dentist visit has that moment.
+    fixable = [item for item in older if item not in rejected and item[0].journey.library_slug == "dentist-visit"
+               and not item[0].late and not item[0].short]
+    fixed = rng.sample(fixable, 1)
 
     def at(visit_when: datetime, days: float) -> datetime:
         return min(visit_when + timedelta(days=days), now - timedelta(minutes=30))
