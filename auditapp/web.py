@@ -204,7 +204,9 @@ def _register_filters(app: Flask) -> None:
         return local.strftime(fmt) if local else ""
 
     @app.template_filter("score")
-    def score_filter(value, digits: int = 0):
-        if value is None:
-            return "–"
-        return f"{value:.{digits}f}"
+    def score_filter(value):
+        """A score as shown beside its band: scoring.rules.score_text with the organisation's bands."""
+        from .scoring.rules import DEFAULT_BANDS, score_text
+
+        membership = load_membership() if current_user.is_authenticated else None
+        return score_text(value, membership.organisation.bands if membership else DEFAULT_BANDS)

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 from markupsafe import Markup, escape
 
+from ..scoring.rules import score_band, score_text
+
 __all__ = [
     "BAND_FILL",
     "BAND_LABELS",
@@ -60,15 +62,8 @@ _ids = itertools.count(1)
 
 
 def band_for(score: float | None, bands: Bands = (50, 80)) -> str | None:
-    """Miserable below bands[0], neutral below bands[1], magical from bands[1]; None for no score."""
-    if score is None:
-        return None
-    low, high = bands
-    if score < low:
-        return "miserable"
-    if score < high:
-        return "neutral"
-    return "magical"
+    """The band of the unrounded score: scoring.rules.score_band, the one band rule of the product."""
+    return score_band(score, bands)
 
 
 # --- small helpers -------------------------------------------------------------------------------------------
@@ -84,13 +79,14 @@ def _num(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def _edge(value: float) -> str:
+    """A band edge as written in legends: 50, or 49.5 when the organisation set one with a decimal."""
+    return f"{value:g}"
+
+
 def _round(score: float) -> int:
     """Half up, not Python's half to even: 79.5 shows as 80 everywhere."""
     return math.floor(score + 0.5)
-
-
-def _shown(score: float | None) -> int | None:
-    return None if score is None else _round(score)
 
 
 def _attrs(attrs: dict[str, object]) -> str:
@@ -216,10 +212,8 @@ def _n_text(n: int) -> str:
 def _score_phrase(score: float | None, n: int, bands: Bands) -> str:
     if score is None:
         return "no score"
-    shown = _round(score)
-    band = band_for(shown, bands)
     few = ", fewer than 3 answers" if n < LOW_N else ""
-    return f"{shown} {band} (n={n}{few})"
+    return f"{score_text(score, bands)} {band_for(score, bands)} (n={n}{few})"
 
 
 # --- verdict bar ---------------------------------------------------------------------------------------------
@@ -365,7 +359,8 @@ def trend_chart(
     for v in sorted(set(edges)):
         parts.append(_tag("line", x1=float(left), x2=float(left + plot_w), y1=py(v), y2=py(v), stroke=GRID,
                           stroke_width=1))
-        parts.append(_text(left - 4, py(v) + 4, f"{_round(v)}", fill=MUTED, font_size=SMALL, text_anchor="end"))
+        label = _edge(_round(v) if v in (y_min, y_max) else v)
+        parts.append(_text(left - 4, py(v) + 4, label, fill=MUTED, font_size=SMALL, text_anchor="end"))
 
     # X labels: level if they fit, else rotated, else every k-th one.
     slot = (plot_w - inset - 8) / max(len(periods) - 1, 1)
@@ -470,8 +465,8 @@ def trend_chart(
             parts.append(_text(lx + 16, ly + 13, name, fill=MUTED, font_size=SMALL))
 
     desc = ". ".join(filter(None, [
-        f"Scores from {_round(y_min)} to {_round(y_max)}; below {_round(bands[0])} miserable, "
-        f"{_round(bands[0])} to {_round(bands[1])} neutral, from {_round(bands[1])} magical",
+        f"Scores from {_round(y_min)} to {_round(y_max)}; below {_edge(bands[0])} miserable, "
+        f"{_edge(bands[0])} to under {_edge(bands[1])} neutral, from {_edge(bands[1])} magical",
         "; ".join(series_notes) or "No data",
         "Actions: " + "; ".join(marker_notes) if marker_notes else "",
     ]))
@@ -506,8 +501,8 @@ def score_bars(
     notes = []
     for label, score, n in rows:
         lines = _wrap(label, WIDTH - 48, lines=2)
-        shown = _shown(score)
-        band = band_for(shown, bands)
+        shown = None if score is None else score_text(score, bands)
+        band = band_for(score, bands)
         low = shown is not None and n < LOW_N
         row: list[str] = []
         for k, line in enumerate(lines):
@@ -519,7 +514,7 @@ def score_bars(
                             stroke_dasharray="3 3"))
             row.append(_text(8, by + 14, "no scores", fill=MUTED))
         else:
-            w = max(2.0, bar_w * min(max(shown, 0), 100) / 100)
+            w = max(2.0, bar_w * min(max(score, 0), 100) / 100)
             fill = LOW_N_BAR if low else BAND_FILL[band]
             row.append(_tag("rect", x=0, y=by, width=w, height=bar_h, fill=fill))
             value = f"{shown} · n<3" if low else f"{shown} {band}"
@@ -538,7 +533,7 @@ def score_bars(
         x = bar_w * edge / 100
         parts.append(_tag("line", x1=x, x2=x, y1=ticks_top - 2, y2=y - 10, stroke=GRID, stroke_width=1,
                           stroke_dasharray="2 3"))
-        parts.append(_text(x, tick_labels, str(_round(edge)), fill=MUTED, font_size=SMALL, text_anchor="middle"))
+        parts.append(_text(x, tick_labels, _edge(edge), fill=MUTED, font_size=SMALL, text_anchor="middle"))
     parts.extend(body)
     if not rows:
         parts.append(_text(0, y + 14, "No moments to show", fill=MUTED))
@@ -593,8 +588,8 @@ def heatmap(
         parts.append(_text(0, y + cell_h / 2 + 5, _fit(row, label_w - 6), tip=row, class_="row-label"))
         for j, col in enumerate(col_labels):
             score, n = cells.get((i, j), (None, 0))
-            shown = _shown(score)
-            band = band_for(shown, bands)
+            shown = None if score is None else score_text(score, bands)
+            band = band_for(score, bands)
             low = shown is not None and n < LOW_N
             x = label_w + cell_w * j
             if shown is None:
@@ -611,7 +606,7 @@ def heatmap(
                 stroke=GRID if shown is None or low else None, stroke_dasharray="2 2" if low else None,
             )
             if shown is not None:
-                inner += _text(x + cell_w / 2, y + cell_h / 2 + 5, str(shown), fill=ink, text_anchor="middle",
+                inner += _text(x + cell_w / 2, y + cell_h / 2 + 5, shown, fill=ink, text_anchor="middle",
                                font_weight=None if low else "bold", font_style="italic" if low else None)
             cell = _tag("g", inner, class_=cls, data_row=i, data_col=j, data_n=n)
             if href is not None:
@@ -624,9 +619,9 @@ def heatmap(
 
     # Key: the bands in words, so colour is never the only cue.
     y = top + cell_h * len(row_labels) + 10
-    key = [(BAND_FILL["miserable"], f"< {_round(bands[0])} miserable"),
-           (BAND_FILL["neutral"], f"{_round(bands[0])}–{_round(bands[1]) - 1} neutral"),
-           (BAND_FILL["magical"], f"≥ {_round(bands[1])} magical"),
+    key = [(BAND_FILL["miserable"], f"< {_edge(bands[0])} miserable"),
+           (BAND_FILL["neutral"], f"{_edge(bands[0])} to < {_edge(bands[1])} neutral"),
+           (BAND_FILL["magical"], f"≥ {_edge(bands[1])} magical"),
            (LOW_N_FILL, "grey italic: n<3")]
     positions, bottom = _flow_legend([(t, 18 + _text_width(t, SMALL)) for _, t in key], y)
     for (colour, text), (lx, ly) in zip(key, positions, strict=True):
@@ -701,7 +696,7 @@ def gap_chart(
                 class_="point low-n" if low else "point", data_who=name.lower(), data_n=n,
             ))
         values = " · ".join(
-            f"{name}: none" if v is None else f"{name} {_round(v)} ({'n<3, ' if n < LOW_N else ''}n={n})"
+            f"{name}: none" if v is None else f"{name} {score_text(v, bands)} ({'n<3, ' if n < LOW_N else ''}n={n})"
             for name, v, n in (("Shoppers", shop, shop_n), ("Staff", staff, staff_n))
         )
         row.append(_text(0, ly + 22, _fit(values, WIDTH, SMALL), fill=MUTED, font_size=SMALL))

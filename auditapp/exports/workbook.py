@@ -26,6 +26,7 @@ from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from ..scoring.rules import round_half_up, score_band, shown_places, shown_score
 from .safety import safe_text, sheet_title, text_cell, text_value
 from .scorecard import GridRow, LocationCard, MomentLine, NoteRow, ResponseRow, Scorecard, Stat
 
@@ -35,6 +36,9 @@ LOW_N = 3  # fewer evaluations than this: the score is greyed, as on screen
 SHEET_ORDER = ("Summary", "Locations", "Trend", "Gap", "Responses", "Notes")
 
 SCORE_FORMAT = "0"  # screens show whole points; the cell keeps the full value
+# Near a band edge whole points would cross it (49.88 shown as 50 beside "Miserable"): like the screen
+# (scoring.rules.shown_score), such a score shows one or two decimals.
+SCORE_FORMATS = {0: "0", 1: "0.0", 2: "0.00"}
 COUNT_FORMAT = "0"
 CHANGE_FORMAT = "+0.0;-0.0;0.0"
 FRACTION_FORMAT = "0%"
@@ -170,7 +174,7 @@ class _Book:
                    for label in labels])
 
     def _band(self, ws, score: float | None, n: int):
-        word = _band_of(score, self.low, self.high)
+        word = score_band(score, (self.low, self.high))
         if word is None:
             return self._styled(ws, "No score", font=_GREY_FONT, fill=_GREY)
         if n < LOW_N:
@@ -178,12 +182,20 @@ class _Book:
         return self._styled(ws, BAND_WORDS[word], font=Font(bold=True, color=BAND_INKS[word]),
                             fill=PatternFill("solid", fgColor=BAND_FILLS[word]))
 
+    def _score_cell(self, ws, score: float | None, *, font=None, fill=None):
+        """The unrounded score, formatted to show what the screen shows (never a number that contradicts its band)."""
+        bands = (self.low, self.high)
+        value, shown, places = score, shown_score(score, bands), shown_places(score, bands)
+        if shown is not None and round_half_up(score, places) != shown:
+            value = float(shown)  # within 0.005 of an edge: the cut value, since a format can only round
+        return self._styled(ws, value, font=font, fill=fill, fmt=SCORE_FORMATS[places])
+
     def _stat_cells(self, ws, stat: Stat, scaled: list, row: int, col: int, *, with_n: bool = True,
                     n_first: bool = False) -> list:
         """Score, (n), 95% low, 95% high; the score goes into the colour scale unless n < 3."""
         grey = stat.n < LOW_N
         font, fill = (_GREY_FONT, _GREY) if grey else (None, None)
-        score = self._styled(ws, stat.score, font=font, fill=fill, fmt=SCORE_FORMAT)
+        score = self._score_cell(ws, stat.score, font=font, fill=fill)
         low = self._styled(ws, stat.low, font=font, fill=fill, fmt=SCORE_FORMAT)
         high = self._styled(ws, stat.high, font=font, fill=fill, fmt=SCORE_FORMAT)
         n = self._styled(ws, stat.n, font=font, fill=fill, fmt=COUNT_FORMAT)
@@ -475,14 +487,6 @@ def _header_lines(label: str, width: float) -> int:
             lines += 1
             used -= room
     return lines
-
-
-def _band_of(score: float | None, low: float, high: float) -> str | None:
-    if score is None:
-        return None
-    if score < low:
-        return "miserable"
-    return "neutral" if score < high else "magical"
 
 
 def _points(value: float) -> str:

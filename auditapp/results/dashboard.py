@@ -15,6 +15,7 @@ from markupsafe import Markup
 from ..charts import svg
 from ..journeys.spec import CHANNELS, KINDS
 from ..scoring.rules import score_band
+from ..scoring.rules import score_text as rules_score_text
 from . import queries
 from .models import Action
 from .queries import LOW_N, MomentStats, Scorecard
@@ -26,17 +27,18 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 
 def shown(score: float | None) -> int | None:
-    """Half up, as the charts round: 79.5 shows as 80 everywhere."""
+    """Whole points, half up, for numbers that carry no band (intervals, changes, gaps): 79.5 shows as 80."""
     return None if score is None else math.floor(score + 0.5)
 
 
 def band_of(score: float | None, bands: tuple[float, float]) -> str | None:
-    return score_band(shown(score), bands)
+    """The band of the unrounded score (scoring.rules.score_band, the one rule everywhere)."""
+    return score_band(score, bands)
 
 
-def score_text(score: float | None) -> str:
-    value = shown(score)
-    return "–" if value is None else str(value)
+def score_text(score: float | None, bands: tuple[float, float]) -> str:
+    """The score as shown next to its band: whole points unless rounding would cross a band edge (49.9)."""
+    return rules_score_text(score, bands)
 
 
 def interval_text(low: float | None, high: float | None, n: int) -> str:
@@ -118,9 +120,9 @@ class Headline:
 def headline(card: Scorecard, bands) -> Headline:
     text, direction = change_text(card.change, card.previous.mean, card.previous.n)
     return Headline(
-        score=score_text(card.score), band=band_of(card.score, bands),
+        score=score_text(card.score, bands), band=band_of(card.score, bands),
         interval=interval_text(card.estimate.low, card.estimate.high, card.estimate.n), n=card.estimate.n,
-        evaluations=card.evaluations, remembered=score_text(card.remembered_score),
+        evaluations=card.evaluations, remembered=score_text(card.remembered_score, bands),
         remembered_band=band_of(card.remembered_score, bands), remembered_n=card.remembered.n,
         change=text, direction=direction, flagged=card.signal.flagged, reason=card.signal.reason,
     )
@@ -132,7 +134,7 @@ def moment_rows(card: Scorecard, bands, *, drill_url: Callable[[str], str], acti
     for m in card.moments:
         text, direction = change_text(m.change, m.previous_score, m.previous_n)
         rows.append(MomentRow(
-            stats=m, band=band_of(m.score, bands), score=score_text(m.score),
+            stats=m, band=band_of(m.score, bands), score=score_text(m.score, bands),
             interval=interval_text(m.low, m.high, m.n), change=text, direction=direction, duration=duration_text(m),
             channel=CHANNELS.get(m.channel, m.channel or ""), kind=KINDS.get(m.kind or "", ""),
             verdict_chart=svg.verdict_bar(m.magical, m.neutral, m.miserable, label=f"Verdicts: {m.name}",

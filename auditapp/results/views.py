@@ -75,8 +75,8 @@ def _filters_label(filters: Filters, locations: list[Location]) -> str:
 def index():
     org = current_org()
     rows = [
-        {"headline": h, "score": dashboard.score_text(h.score), "band": dashboard.band_of(h.score, org.bands),
-         "all_score": dashboard.score_text(h.all_score), "low_n": h.evaluations < LOW_N}
+        {"headline": h, "score": dashboard.score_text(h.score, org.bands), "band": dashboard.band_of(h.score, org.bands),
+         "all_score": dashboard.score_text(h.all_score, org.bands), "low_n": h.evaluations < LOW_N}
         for h in journey_headlines(org)
     ]
     return render_template("results/index.html", rows=rows, days=90)

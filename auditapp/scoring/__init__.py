@@ -11,6 +11,9 @@ from .rules import (
     score_band,
     score_evaluation,
     score_moment,
+    score_text,
+    shown_places,
+    shown_score,
 )
 from .stats import ChangeSignal, Estimate, change_signal, cusum, estimate, perception_gap, t_quantile, welch_test
 from .values import AnswerError, ParsedValue, parse_value
@@ -33,6 +36,9 @@ __all__ = [
     "score_band",
     "score_evaluation",
     "score_moment",
+    "score_text",
+    "shown_places",
+    "shown_score",
     "t_quantile",
     "welch_test",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from auditapp.journeys.spec import OptionSpec, parse_target
 
@@ -16,6 +17,7 @@ from .values import ParsedValue
 MNM_SCORES = {"miserable": 0.0, "neutral": 0.5, "magical": 1.0}
 YES_NO_SCORES = {"yes": 1.0, "no": 0.0}
 DEFAULT_BANDS = (50.0, 80.0)
+SHOWN_DECIMALS = 2  # a score closer to a band edge than this is cut towards its band, not rounded across it
 
 
 def answer_score(
@@ -107,13 +109,51 @@ def _weighted_mean(pairs: list[tuple[float, float]]) -> float | None:
 
 
 def score_band(score: float | None, bands: tuple[float, float] = DEFAULT_BANDS) -> str | None:
-    """The band word: miserable below bands[0], neutral below bands[1], else magical; None for no score."""
+    """The band word: miserable below bands[0], neutral below bands[1], else magical; None for no score.
+
+    The one band rule of the product: always given the unrounded score. Screens, files and charts show the score
+    with shown_score(), which never contradicts the band decided here.
+    """
     if score is None:
         return None
     low, high = bands
     if score < low:
         return "miserable"
     return "neutral" if score < high else "magical"
+
+
+def round_half_up(score: float, places: int = 0, rounding: str = ROUND_HALF_UP) -> Decimal:
+    """As spreadsheets round for display: half up, from the shortest repr (49.95 -> 50.0, not the binary 49.9499...)."""
+    return Decimal(repr(float(score))).quantize(Decimal(1).scaleb(-places), rounding=rounding)
+
+
+def shown_score(score: float | None, bands: tuple[float, float] = DEFAULT_BANDS) -> Decimal | None:
+    """The score as screens, files and charts show it: whole points, half up, with one or two decimals only where
+    whole points would carry it across a band edge (49.88 under "miserable below 50" shows as 49.9, not as 50).
+
+    The number shown always lies in the band score_band() gives the unrounded score.
+    """
+    if score is None:
+        return None
+    band = score_band(score, bands)
+    for places in range(SHOWN_DECIMALS + 1):
+        value = round_half_up(score, places)
+        if score_band(float(value), bands) == band:
+            return value
+    # Within 0.005 of an edge: cut towards the score's own band rather than round across the edge.
+    return round_half_up(score, SHOWN_DECIMALS, ROUND_FLOOR if float(value) > score else ROUND_CEILING)
+
+
+def shown_places(score: float | None, bands: tuple[float, float] = DEFAULT_BANDS) -> int:
+    """How many decimals shown_score() uses for this score (0 for most; for a spreadsheet's number format)."""
+    value = shown_score(score, bands)
+    return 0 if value is None else max(0, -value.as_tuple().exponent)
+
+
+def score_text(score: float | None, bands: tuple[float, float] = DEFAULT_BANDS) -> str:
+    """shown_score() as text, "–" for no score."""
+    value = shown_score(score, bands)
+    return "–" if value is None else str(value)
 
 
 def remembered_score(moment_scores_in_order: Sequence[float | None]) -> float | None:

@@ -15,7 +15,7 @@ from ..audit import record
 from ..auth.models import User
 from ..evaluations.models import STATUSES, Evaluation, EvaluationEvent, EvaluationFlag, Photo
 from ..extensions import db
-from ..scoring.rules import score_band
+from ..scoring.rules import DEFAULT_BANDS, score_band
 from ..timeutil import utcnow
 from .integrity import flag_label
 
@@ -111,13 +111,14 @@ def review_query(org_id: int, filters: ReviewFilters):
     return query
 
 
-def review_list(org_id: int, filters: ReviewFilters, *, limit: int = 50, offset: int = 0) -> list[dict]:
+def review_list(org_id: int, filters: ReviewFilters, *, limit: int = 50, offset: int = 0,
+                bands: tuple[float, float] = DEFAULT_BANDS) -> list[dict]:
     """Newest first, with what each row shows; relations loaded up front (no query per row)."""
     query = (review_query(org_id, filters)
              .options(joinedload(Evaluation.location), joinedload(Evaluation.journey),
                       joinedload(Evaluation.evaluator), selectinload(Evaluation.flags))
              .order_by(Evaluation.submitted_at.desc(), Evaluation.id.desc()).limit(limit).offset(offset))
-    return [_list_row(e) for e in db.session.scalars(query).unique()]
+    return [_list_row(e, bands) for e in db.session.scalars(query).unique()]
 
 
 def status_counts(org_id: int) -> dict[str, int]:
@@ -126,12 +127,12 @@ def status_counts(org_id: int) -> dict[str, int]:
     return {status: n for status, n in rows}
 
 
-def _list_row(evaluation: Evaluation) -> dict:
+def _list_row(evaluation: Evaluation, bands: tuple[float, float]) -> dict:
     return {
         "evaluation": evaluation,
         "status_label": STATUS_LABELS.get(evaluation.status, evaluation.status),
         "flags": [{"code": f.code, "label": flag_label(f.code), "detail": f.detail} for f in evaluation.flags],
-        "band": score_band(evaluation.score),
+        "band": score_band(evaluation.score, bands),
     }
 
 
@@ -160,7 +161,7 @@ def display_value(qtype: str, value: str | None) -> str:
     return value
 
 
-def review_page(evaluation: Evaluation, bands: tuple[float, float] | None = None) -> dict:
+def review_page(evaluation: Evaluation, bands: tuple[float, float] = DEFAULT_BANDS) -> dict:
     """Everything the review page shows, as finished values: moments with their answers, flags and history."""
     moments = list(evaluation.version.moments) if evaluation.version is not None else []
     results = {r.moment_key: r for r in evaluation.moment_results}
@@ -185,7 +186,7 @@ def review_page(evaluation: Evaluation, bands: tuple[float, float] | None = None
         shown.append({
             "moment": moment,
             "score": score,
-            "band": score_band(score, bands) if bands else score_band(score),
+            "band": score_band(score, bands),
             "critical_fail": bool(result and result.critical_fail),
             "verdict": result.verdict if result else None,
             "duration": result.duration_seconds if result else None,
@@ -200,7 +201,7 @@ def review_page(evaluation: Evaluation, bands: tuple[float, float] | None = None
     return {
         "evaluation": evaluation,
         "status_label": STATUS_LABELS.get(evaluation.status, evaluation.status),
-        "band": score_band(evaluation.score, bands) if bands else score_band(evaluation.score),
+        "band": score_band(evaluation.score, bands),
         "moments": shown,
         "flags": [{"code": f.code, "label": flag_label(f.code), "detail": f.detail} for f in evaluation.flags],
         "events": [_event_row(e) for e in events],

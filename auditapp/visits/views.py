@@ -253,7 +253,7 @@ def review():
                             flag=flag if flag == "any" or flag in FLAG_LABELS else "",
                             source=request.args.get("source", "") if request.args.get("source") in ("shopper", "staff") else "")
     page = _page()
-    rows = review_list(org_id, filters, limit=REVIEW_PAGE, offset=(page - 1) * REVIEW_PAGE)
+    rows = review_list(org_id, filters, limit=REVIEW_PAGE, offset=(page - 1) * REVIEW_PAGE, bands=current_org().bands)
     args = {"location": filters.location_id, "journey": filters.journey_id, "evaluator": filters.evaluator_id,
             "status": filters.status or None, "flag": filters.flag or None, "source": filters.source or None}
     return render_template(
