@@ -228,6 +228,8 @@ def _schemas() -> dict:
                 "previous_to": _nullable({"type": "string", "format": "date"}),
             }, description="the windows compared for `change` and `warning`"),
             "weakest_priority_moment": _nullable({"type": "string", "description": "key of the lowest scored priority moment"}),
+            "source": {"type": "string", "enum": [*SOURCES, "all"], "description": "whose evaluations these are"},
+            "status": {"type": "string", "enum": ["counted", "approved"], "description": "which evaluations count"},
         }, ["journey_id", "evaluations", "score", "moments"]),
 
         "Photo": _object({
@@ -276,7 +278,11 @@ PERIODS = ["30d", "90d", "365d", "this_month", "last_month", "all", "custom"]
 SCORECARD_FILTERS = [
     {**FILTERS[0], "required": True, "description": "the journey (required)"},
     *FILTERS[1:4],
-    _query("source", {"type": "string", "enum": [*SOURCES, "all"]}, "shopper or staff evaluations only (default all)"),
+    _query("source", {"type": "string", "enum": [*SOURCES, "all"], "default": "shopper"},
+           "whose opinion: secret shoppers (the default), staff self-assessments, or all (both mixed)"),
+    _query("status", {"type": "string", "enum": ["counted", "approved"], "default": "counted"},
+           "counted: every evaluation that counts (approved, waiting for review, returned; the default); "
+           "approved: reviewed and approved only. Rejected evaluations never count"),
     _query("region", {"type": "string"}, "only the locations of this region"),
     _query("period", {"type": "string", "enum": PERIODS}, "a preset period instead of from/to"),
 ]

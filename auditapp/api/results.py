@@ -12,7 +12,9 @@ from . import bp
 @bp.get("/scorecard")
 @managers_only
 def scorecard_json():
-    """Scores per moment for `journey_id, location_id, region, from, to, source`; scores unrounded, 0 to 100.
+    """Scores per moment for `journey_id, location_id, region, from, to, source, status`; scores unrounded, 0 to 100.
+
+    `source` defaults to secret shoppers and `status` to every evaluation that counts; the answer says which.
 
     Scorecards are for managers: shoppers and staff get 403 (they see their own evaluations elsewhere).
     """
@@ -64,4 +66,6 @@ def scorecard_to_dict(card: Scorecard) -> dict:
             "previous_to": _day(card.comparison.previous.date_to),
         },
         "weakest_priority_moment": card.weakest_priority.key if card.weakest_priority else None,
+        "source": card.filters.source_key,
+        "status": card.filters.status,
     }

@@ -29,14 +29,15 @@ def _filter_options(command):
         click.option("--to", "date_to", default="", help="Last day, YYYY-MM-DD (inclusive)."),
         click.option("--location", default="", help="A location code (or id): only that location."),
         click.option("--region", default="", help="Only the locations of this region."),
-        click.option("--source", default="", help="shopper, staff or all (default all)."),
+        click.option("--source", default="", help="shopper, staff or all (default shopper: secret shoppers only)."),
+        click.option("--status", default="", help="counted (every evaluation that counts, the default) or approved."),
     ]):
         command = option(command)
     return command
 
 
 def _resolve(org_slug: str, journey_id: str, date_from: str, date_to: str, location: str, region: str, source: str,
-             **extra: str):
+             status: str, **extra: str):
     org = db.session.scalar(select(Organisation).where(Organisation.slug == org_slug))
     if org is None:
         raise click.ClickException(f"no organisation with slug {org_slug!r}")
@@ -45,7 +46,7 @@ def _resolve(org_slug: str, journey_id: str, date_from: str, date_to: str, locat
         found = db.session.scalar(select(Location).where(Location.org_id == org.id, Location.code == location))
         location_id = str(found.id) if found else location  # not a code: try it as an id (checked below)
     args = {"journey_id": journey_id, "from": date_from, "to": date_to, "location_id": location_id, "region": region,
-            "source": source, **extra}
+            "source": source, "status": status, **extra}
     try:
         filters, per_location, grain = export_options({k: v for k, v in args.items() if v}, org)
         load_journey(org, filters.journey_id)
@@ -81,7 +82,8 @@ def export_scorecard(file: str, per_location: bool, grain: str, **options: str) 
     org, filters, per_location, grain = _resolve(**options, per_location="yes" if per_location else "", grain=grain)
     data = load_scorecard(org, filters, grain=grain)
     _write_atomically(file, lambda out: write_scorecard(out, data, per_location=per_location))
-    click.echo(f"Scorecard of {data.journey} ({data.evaluations} evaluations) written to {file}")
+    stated = ", ".join(f"{label.lower()} {value.lower()}" for label, value in filters.describe())
+    click.echo(f"Scorecard of {data.journey} ({data.evaluations} evaluations; {stated}) written to {file}")
 
 
 @click.command("export-responses")
@@ -97,7 +99,8 @@ def export_responses(file: str, **options: str) -> None:
             out.write(chunk)
 
     _write_atomically(file, write, "w", encoding="utf-8", newline="")
-    click.echo(f"Responses written to {file}")
+    stated = ", ".join(f"{label.lower()} {value.lower()}" for label, value in filters.describe())
+    click.echo(f"Responses ({stated}) written to {file}")
 
 
 COMMANDS = [export_scorecard, export_responses]

@@ -207,7 +207,7 @@ def filter_labels(org, filters: Filters) -> tuple[tuple[str, str], ...]:
         labels.append(("Location", "All locations"))
     if filters.region:
         labels.append(("Region", filters.region))
-    labels.append(("Evaluations by", rq.SOURCE_LABELS.get(filters.source or "", filters.source or "")))
+    labels.extend(filters.describe())
     if filters.period and filters.period in rq.PERIOD_PRESETS:
         labels.append(("Period", rq.PERIOD_PRESETS[filters.period]))
     return tuple(labels)

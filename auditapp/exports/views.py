@@ -44,10 +44,14 @@ def export_options(args: Mapping[str, str], org) -> tuple[Filters, bool, str | N
 
 
 def download_name(prefix: str, journey_name: str, filters: Filters, extension: str) -> str:
-    """An ASCII file name that says what is inside: scorecard-cafe-order-2026-01-01-to-2026-03-31.xlsx."""
+    """An ASCII file name that says what is inside: scorecard-cafe-order-2026-01-01-to-2026-03-31-shoppers.xlsx."""
     parts = [prefix, journey_name]
     if filters.date_from or filters.date_to:
         parts += [_day(filters.date_from, "start"), "to", _day(filters.date_to, "now")]
+    # Whose opinion is inside, in the name too (the CSV has no room for a header of filters).
+    parts.append({"shopper": "shoppers", "staff": "staff", "all": "shoppers-and-staff"}[filters.source_key])
+    if filters.status != "counted":
+        parts.append(f"{filters.status}-only")
     name = secure_filename("-".join(p.replace(" ", "-") for p in parts)).lower() or prefix
     return f"{name[:120]}.{extension}"
 

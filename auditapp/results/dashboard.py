@@ -215,6 +215,17 @@ def gap_chart(rows: list[queries.GapRow], bands) -> Markup | None:
                          title="Shoppers vs staff", threshold=queries.GAP_THRESHOLD, bands=bands, chart_id="gap-chart")
 
 
+def beside_text(other: queries.SourceHeadline | None, bands) -> str | None:
+    """'Staff self-assessments: 78 magical (n=12), not in this score' for the line under the headline."""
+    if other is None:
+        return None
+    who = "Staff self-assessments" if other.source == "staff" else "Secret shoppers"
+    if other.estimate.mean is None:
+        return f"{who}: none in this period."
+    return (f"{who}: {score_text(other.estimate.mean, bands)} {band_of(other.estimate.mean, bands)} "
+            f"(n={other.estimate.n}), shown beside this score, not in it.")
+
+
 def gap_text(row: queries.GapRow) -> str:
     if row.gap is None:
         missing = "shoppers" if row.shopper.n == 0 else "staff"

@@ -9,13 +9,13 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..formutil import choices
 from .models import ACTION_STATUSES
-from .queries import PERIOD_PRESETS, SOURCE_LABELS, FilterError
+from .queries import DEFAULT_SOURCE, DEFAULT_STATUS, PERIOD_PRESETS, SOURCE_LABELS, STATUS_LABELS, FilterError
 
 ACTION_STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "done": "Done", "dropped": "Dropped"}
 GRAIN_LABELS = {"": "Automatic", "week": "Weeks", "month": "Months"}
 # Argument name in the URL -> form field, for putting FilterError messages next to the right field.
 FILTER_FIELDS = {"from": "date_from", "to": "date_to", "period": "period", "location_id": "location_id",
-                 "region": "region", "source": "source", "grain": "grain"}
+                 "region": "region", "source": "source", "status": "status", "grain": "grain"}
 
 
 class FilterForm(FlaskForm):
@@ -30,7 +30,11 @@ class FilterForm(FlaskForm):
     date_to = DateField("To", name="to", validators=[Optional()])
     location_id = SelectField("Location", default="")
     region = SelectField("Region", default="")
-    source = SelectField("Who evaluated", choices=choices(SOURCE_LABELS), default="")
+    source = SelectField("Who evaluated", choices=choices(SOURCE_LABELS), default=DEFAULT_SOURCE,
+                         description="Scores are secret shoppers' unless you choose otherwise; staff self-assessments "
+                                     "are compared with them under Shoppers vs staff.")
+    status = SelectField("Which evaluations", choices=choices(STATUS_LABELS), default=DEFAULT_STATUS,
+                         description="Rejected evaluations never count.")
     grain = SelectField("Trend by", choices=choices(GRAIN_LABELS), default="")
 
     def set_places(self, locations, regions) -> None:

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Integer, and_, case, cast, func, select
 
-from ..evaluations.models import COUNTED_STATUSES, SOURCES, Answer, Evaluation, MomentResult, Photo
+from ..evaluations.models import COUNTED_STATUSES, Answer, Evaluation, MomentResult, Photo
 from ..extensions import db
 from ..journeys.models import Journey, JourneyVersion, Moment, Question
 from ..locations.models import Location
@@ -50,7 +50,17 @@ PERIOD_PRESETS: dict[str, str] = {
     "all": "All time",
     "custom": "Custom dates",
 }
-SOURCE_LABELS: dict[str, str] = {"": "Shoppers and staff", "shopper": "Secret shoppers", "staff": "Staff"}
+# Whose opinion a figure is. Headlines default to secret shoppers; staff self-assessments are shown beside them (the
+# perception gap) and mixed in only when the manager picks "all" (shoppers and staff).
+SOURCE_LABELS: dict[str, str] = {"shopper": "Secret shoppers", "staff": "Staff (self-assessments)",
+                                 "all": "Shoppers and staff"}
+DEFAULT_SOURCE = "shopper"
+# Which evaluations count: every one that counts (waiting for review, approved, returned for a fix; rejected ones
+# never count) or only those a reviewer approved.
+STATUS_FILTERS: dict[str, tuple[str, ...]] = {"counted": COUNTED_STATUSES, "approved": ("approved",)}
+STATUS_LABELS: dict[str, str] = {"counted": "All that count (approved, waiting for review, returned)",
+                                 "approved": "Approved only"}
+DEFAULT_STATUS = "counted"
 PHOTO_URL = "/api/v1/photos/{public_id}"
 
 E, MR = Evaluation, MomentResult
@@ -79,8 +89,22 @@ class Filters:
     region: str | None = None
     date_from: date | None = None  # inclusive, organisation's local date
     date_to: date | None = None  # inclusive
-    source: str | None = None  # "shopper", "staff" or None for both
+    source: str | None = DEFAULT_SOURCE  # "shopper", "staff" or None for both (the "all" choice)
     period: str | None = None  # the preset the dates came from, if any (for redisplaying the form)
+    status: str = DEFAULT_STATUS  # a key of STATUS_FILTERS
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return STATUS_FILTERS[self.status]
+
+    @property
+    def source_key(self) -> str:
+        """The source as the query string and SOURCE_LABELS spell it ("all" for both)."""
+        return self.source or "all"
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Whose opinion and which evaluations, as label/value pairs that every screen and file states."""
+        return [("Evaluations by", SOURCE_LABELS[self.source_key]), ("Status", STATUS_LABELS[self.status])]
 
     def to_args(self) -> dict[str, str]:
         """Query-string arguments that give these filters back through filters_from_args (dates made concrete)."""
@@ -93,8 +117,8 @@ class Filters:
             args["from"] = self.date_from.isoformat()
         if self.date_to:
             args["to"] = self.date_to.isoformat()
-        if self.source:
-            args["source"] = self.source
+        args["source"] = self.source_key
+        args["status"] = self.status
         return args
 
 
@@ -161,11 +185,15 @@ def filters_from_args(args: Mapping[str, str], org, *, journey_id: int | None = 
         if found is None:
             errors.append(("region", "is not the region of any of your locations"))
 
-    source = arg("source").lower() or None
-    if source == "all":
-        source = None
-    if source is not None and source not in SOURCES:
+    source = arg("source").lower() or DEFAULT_SOURCE
+    if source not in SOURCE_LABELS:
         errors.append(("source", "must be shopper, staff or all"))
+    source = None if source == "all" else source
+
+    status = arg("status").lower() or DEFAULT_STATUS
+    if status not in STATUS_FILTERS:
+        errors.append(("status", "must be counted (all that count) or approved"))
+        status = DEFAULT_STATUS
 
     period = arg("period") or None
     date_from = date_to = None
@@ -189,7 +217,7 @@ def filters_from_args(args: Mapping[str, str], org, *, journey_id: int | None = 
     if errors:
         raise FilterError(errors)
     return Filters(journey_id=journey_id, location_id=location_id, region=region, date_from=date_from,
-                   date_to=date_to, source=source, period=period)
+                   date_to=date_to, source=source, period=period, status=status)
 
 
 # --- result types --------------------------------------------------------------------------------------------
@@ -480,8 +508,8 @@ def _bounds(org, date_from: date | None, date_to: date | None) -> tuple[datetime
 
 
 def _conditions(org, filters: Filters, start: datetime | None, end: datetime | None) -> list:
-    """WHERE terms on Evaluation: tenant, journey, counted statuses, [start, end), location, region, source."""
-    terms = [E.journey_id == filters.journey_id, E.org_id == org.id, E.status.in_(COUNTED_STATUSES)]
+    """WHERE terms on Evaluation: tenant, journey, statuses, [start, end), location, region, source."""
+    terms = [E.journey_id == filters.journey_id, E.org_id == org.id, E.status.in_(filters.statuses)]
     if start is not None:
         terms.append(E.started_at >= start)
     if end is not None:
@@ -783,6 +811,25 @@ def perception_gap(org, filters: Filters) -> list[GapRow]:
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class SourceHeadline:
+    source: str  # "shopper" or "staff"
+    evaluations: int
+    estimate: Estimate  # mean evaluation score with its interval
+
+
+def other_source_headline(org, filters: Filters) -> SourceHeadline | None:
+    """The other side's overall score under the same filters, shown beside the headline (never mixed into it):
+    staff self-assessments beside the shoppers' score, and the other way round. None when both are mixed."""
+    if filters.source is None:
+        return None
+    other = "staff" if filters.source == "shopper" else "shopper"
+    terms = _conditions(org, replace(filters, source=other), *_bounds(org, filters.date_from, filters.date_to))
+    count, n, total, total_sq = db.session.execute(
+        select(func.count(), func.count(E.score), func.sum(E.score), func.sum(E.score * E.score)).where(*terms)).one()
+    return SourceHeadline(other, int(count or 0), estimate(int(n or 0), float(total or 0), float(total_sq or 0)))
+
+
 # --- magical moments -----------------------------------------------------------------------------------------
 
 
@@ -902,8 +949,10 @@ def drilldown(org, filters: Filters, moment_key: str | None = None, location_id:
 # --- index ---------------------------------------------------------------------------------------------------
 
 
-def journey_headlines(org, *, days: int = 90, today: date | None = None) -> list[JourneyHeadline]:
-    """Every live journey of the organisation with its score over the last `days` days and over all time."""
+def journey_headlines(org, *, days: int = 90, today: date | None = None, source: str | None = DEFAULT_SOURCE,
+                      status: str = DEFAULT_STATUS) -> list[JourneyHeadline]:
+    """Every live journey of the organisation with its score over the last `days` days and over all time
+    (secret shoppers' evaluations that count, unless told otherwise: the same default as the dashboard)."""
     today = today or local_today(org.timezone)
     since, _ = local_day_bounds(today - timedelta(days=days - 1), None, org.timezone)
     journeys = list(db.session.scalars(
@@ -917,7 +966,8 @@ def journey_headlines(org, *, days: int = 90, today: date | None = None) -> list
             select(E.journey_id, _count_if(recent), func.sum(case((recent, E.score), else_=None)),
                    func.count(case((recent, E.score), else_=None)), func.count(), func.sum(E.score),
                    func.count(E.score), func.max(E.started_at))
-            .where(E.org_id == org.id, E.status.in_(COUNTED_STATUSES), E.journey_id.in_([j.id for j in journeys]))
+            .where(E.org_id == org.id, E.status.in_(STATUS_FILTERS[status]), E.journey_id.in_([j.id for j in journeys]),
+                   *([E.source == source] if source else []))
             .group_by(E.journey_id)
         )
     }

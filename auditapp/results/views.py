@@ -22,7 +22,6 @@ from .queries import (
     SIGNAL_ALPHA,
     SIGNAL_MIN_CHANGE,
     SIGNAL_MIN_N,
-    SOURCE_LABELS,
     FilterError,
     Filters,
     default_grain,
@@ -32,6 +31,7 @@ from .queries import (
     journey_headlines,
     journey_moments,
     magical_moments,
+    other_source_headline,
     perception_gap,
     scorecard,
     trend,
@@ -66,7 +66,7 @@ def _filters_label(filters: Filters, locations: list[Location]) -> str:
         parts.append(names.get(filters.location_id, "one location"))
     if filters.region:
         parts.append(f"region {filters.region}")
-    parts.append(SOURCE_LABELS[filters.source or ""].lower())
+    parts.extend(value.lower() for _, value in filters.describe())
     return " · ".join(p for p in parts if p)
 
 
@@ -79,7 +79,8 @@ def index():
          "all_score": dashboard.score_text(h.all_score, org.bands), "low_n": h.evaluations < LOW_N}
         for h in journey_headlines(org)
     ]
-    return render_template("results/index.html", rows=rows, days=90)
+    stated = Filters(journey_id=0).describe()  # the index uses the dashboard's defaults, and says so
+    return render_template("results/index.html", rows=rows, days=90, stated=stated)
 
 
 @bp.get("/journeys/<int:journey_id>")
@@ -124,12 +125,15 @@ def journey(journey_id: int):
     for row in rows:
         row.trend_chart = moment_trends.get(row.stats.key)
     gaps = perception_gap(org, filters)
+    beside = other_source_headline(org, filters)
     praise = magical_moments(org, filters)
     page = {
         "card": card,
         "filters": filters,
         "label": _filters_label(filters, locations),
         "head": dashboard.headline(card, bands),
+        "stated": filters.describe(),
+        "beside": dashboard.beside_text(beside, bands),
         "rows": rows,
         "weakest": next((r for r in rows if card.weakest_priority and r.stats.key == card.weakest_priority.key), None),
         "weakest_any": next((r for r in rows if card.weakest and r.stats.key == card.weakest.key), None),

@@ -134,7 +134,7 @@ def test_journey_workbook_cli_export_writes_text_not_formulas(runner, scene, tmp
 @pytest.mark.parametrize("per_location", ["no", "yes"])
 def test_scorecard_xlsx_every_sheet_writes_text_not_formulas(client, scene, per_location):
     login(client)
-    response = client.get("/exports/scorecard.xlsx", query_string={"journey_id": scene.journey.id,
+    response = client.get("/exports/scorecard.xlsx", query_string={"journey_id": scene.journey.id, "source": "all",
                                                                   "per_location": per_location})
     assert response.status_code == 200
     wanted = [v for k, v in scene.texts.items()
@@ -151,7 +151,7 @@ def test_scorecard_xlsx_every_sheet_writes_text_not_formulas(client, scene, per_
 
 def test_scorecard_xlsx_from_the_api_is_the_same_safe_file(client, make, scene):
     token = make.token(scene.manager)
-    response = client.get("/api/v1/scorecard.xlsx", query_string={"journey_id": scene.journey.id},
+    response = client.get("/api/v1/scorecard.xlsx", query_string={"journey_id": scene.journey.id, "source": "all"},
                           headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert_no_formulas_and_verbatim(response.data, [scene.texts["notes 0"], scene.texts["location 1"]])
@@ -175,7 +175,7 @@ def test_locations_csv_guards_every_formula_like_field(client, scene):
 
 def test_responses_csv_guards_every_formula_like_field(client, scene):
     login(client)
-    response = client.get("/exports/responses.csv", query_string={"journey_id": scene.journey.id})
+    response = client.get("/exports/responses.csv", query_string={"journey_id": scene.journey.id, "source": "all"})
     assert response.status_code == 200
     text = response.get_data(as_text=True).removeprefix("\ufeff")
     rows = list(csv.reader(io.StringIO(text, newline="")))

@@ -89,8 +89,13 @@ def test_api_scorecard_equals_the_dashboard(client, site):
     site.evaluate(ANSWERS_C, datetime(2025, 1, 12, 10), source="staff")
     site.evaluate(ALL_MAGICAL, datetime(2025, 1, 12, 11), status="rejected")
     site.auth.login("boss@example.com")
-    query = "from=2025-01-01&to=2025-01-31"
+    # By default the headline is the secret shoppers' alone; the staff self-assessment is not mixed in.
+    shoppers = client.get(f"/api/v1/scorecard?journey_id={site.journey.id}&from=2025-01-01&to=2025-01-31").get_json()
+    assert shoppers["evaluations"] == 2 and shoppers["source"] == "shopper" and shoppers["status"] == "counted"
+    assert shoppers["score"] == pytest.approx((65.625 + 37.5) / 2)
+    query = "from=2025-01-01&to=2025-01-31&source=all"  # shoppers and staff, as the manager may choose
     body = client.get(f"/api/v1/scorecard?journey_id={site.journey.id}&{query}").get_json()
+    assert body["source"] == "all"
     assert set(body) >= {"journey_id", "evaluations", "score", "moments"}
     assert body["journey_id"] == site.journey.id and body["evaluations"] == 3
     assert body["score"] == pytest.approx((65.625 + 37.5 + 68.75) / 3)
@@ -113,9 +118,9 @@ def test_api_scorecard_equals_the_dashboard(client, site):
         for word in ("magical", "neutral", "miserable"):
             assert f'data-count="{moment[word]}"' in card or moment[word] == 0
 
-    staff_only = client.get(f"/api/v1/scorecard?journey_id={site.journey.id}&{query}&source=staff").get_json()
+    staff_only = client.get(f"/api/v1/scorecard?journey_id={site.journey.id}&from=2025-01-01&to=2025-01-31&source=staff").get_json()
     assert staff_only["evaluations"] == 1 and staff_only["score"] == pytest.approx(68.75)
-    south = client.get(f"/api/v1/scorecard?journey_id={site.journey.id}&location_id={site.south.id}").get_json()
+    south = client.get(f"/api/v1/scorecard?journey_id={site.journey.id}&location_id={site.south.id}&source=all").get_json()
     assert south["evaluations"] == 1 and south["score"] == pytest.approx(37.5)
 
 
@@ -220,6 +225,12 @@ def test_gap_and_magical_sections(client, site):
     page = client.get(f"/results/journeys/{site.journey.id}").get_data(as_text=True)
     gap = page.split('id="gap"', 1)[1].split("</section>", 1)[0]
     assert "<strong>Flagged:</strong> Greeting at the door" in gap
+    # The page says whose opinion its headline is, and shows the staff's own score beside it, not in it.
+    assert "<span class=\"muted\">Evaluations by:</span> <strong>Secret shoppers</strong>" in page
+    assert "Staff self-assessments: 100 magical (n=3), shown beside this score, not in it." in page
+    magical = page.split('id="magical"', 1)[1].split("</section>", 1)[0]
+    assert "Waved goodbye" not in magical  # the staff's praise of themselves is not the shoppers'
+    page = client.get(f"/results/journeys/{site.journey.id}?source=all").get_data(as_text=True)
     magical = page.split('id="magical"', 1)[1].split("</section>", 1)[0]
     assert "Harbour" in magical and "Waved goodbye &lt;b&gt;2&lt;/b&gt;" in magical  # escaped, newest first
 

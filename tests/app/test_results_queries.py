@@ -135,16 +135,35 @@ def test_source_and_region_and_location_filters(world):
     world.evaluate(ALL_MISERABLE, datetime(2025, 1, 10), location=world.north, source="shopper")
     world.evaluate(ANSWERS_C, datetime(2025, 1, 10), location=world.south, source="shopper")
     journey_id = world.journey.id
-    assert queries.scorecard(world.org, Filters(journey_id)).evaluations == 3
+    assert queries.scorecard(world.org, Filters(journey_id)).evaluations == 2  # secret shoppers unless told
+    assert queries.scorecard(world.org, Filters(journey_id, source=None)).evaluations == 3  # "all"
     staff = queries.scorecard(world.org, Filters(journey_id, source="staff"))
     assert (staff.evaluations, staff.score) == (1, approx(100.0))
     shoppers = queries.scorecard(world.org, Filters(journey_id, source="shopper"))
     assert shoppers.evaluations == 2
     assert shoppers.score == approx((0 + 68.75) / 2)
-    south = queries.scorecard(world.org, Filters(journey_id, region="South"))
+    south = queries.scorecard(world.org, Filters(journey_id, region="South", source=None))
     assert (south.evaluations, south.score) == (1, approx(68.75))
     north_shop = queries.scorecard(world.org, Filters(journey_id, location_id=world.north.id, source="shopper"))
     assert (north_shop.evaluations, north_shop.score) == (1, approx(0.0))
+
+
+def test_status_filter_approved_only_or_all_that_count(world):
+    world.evaluate(ALL_MAGICAL, datetime(2025, 1, 10), status="approved")
+    world.evaluate(ALL_MISERABLE, datetime(2025, 1, 11))  # waiting for review
+    world.evaluate(ALL_MISERABLE, datetime(2025, 1, 12), status="returned")
+    world.evaluate(ALL_MISERABLE, datetime(2025, 1, 13), status="rejected")  # never counts
+    journey_id = world.journey.id
+    counted = queries.scorecard(world.org, Filters(journey_id))
+    assert counted.filters.status == "counted" and counted.evaluations == 3
+    approved = queries.scorecard(world.org, Filters(journey_id, status="approved"))
+    assert (approved.evaluations, approved.score) == (1, approx(100.0))
+    parsed = queries.filters_from_args({"status": "approved", "source": "all"}, world.org, journey_id=journey_id)
+    assert (parsed.status, parsed.source, parsed.source_key) == ("approved", None, "all")
+    assert parsed.describe() == [("Evaluations by", "Shoppers and staff"), ("Status", "Approved only")]
+    with pytest.raises(queries.FilterError) as error:
+        queries.filters_from_args({"status": "rejected", "source": "robots"}, world.org, journey_id=journey_id)
+    assert {e["field"] for e in error.value.errors} == {"status", "source"}
 
 
 def test_low_n_moments_are_left_out_of_rankings(world):

@@ -84,7 +84,9 @@ def scene(make):
 
 def download(client, auth, scene, **params):
     auth.login(scene["manager"].email)
-    response = client.get("/exports/scorecard.xlsx", query_string={"journey_id": scene["journey"].id, **params})
+    # Shoppers and staff: the scene has both, and these tests read every row of the file.
+    response = client.get("/exports/scorecard.xlsx", query_string={"journey_id": scene["journey"].id, "source": "all",
+                                                                     **params})
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     assert response.mimetype == XLSX
     return response.data
@@ -120,7 +122,7 @@ def close(a, b) -> bool:
 def test_sheets_in_contract_order_and_summary_matches_the_scorecard(app, client, auth, scene):
     data = download(client, auth, scene)
     org, journey = scene["org"], scene["journey"]
-    expected = rq.scorecard(org, Filters(journey_id=journey.id))
+    expected = rq.scorecard(org, Filters(journey_id=journey.id, source=None))
     for reader in (by_openpyxl, by_calamine):
         sheets = reader(data)
         assert list(sheets) == list(SHEET_ORDER)
@@ -166,7 +168,7 @@ def test_api_scorecard_json_and_xlsx_agree(client, make, scene):
 
 def test_locations_trend_and_gap_match_results_queries(app, client, auth, scene):
     org, journey = scene["org"], scene["journey"]
-    filters = Filters(journey_id=journey.id)
+    filters = Filters(journey_id=journey.id, source=None)
     data = download(client, auth, scene, grain="month")
     sheets = by_calamine(data)
     moments = [m.key for m in rq.scorecard(org, filters).moments]
@@ -203,7 +205,7 @@ def test_locations_trend_and_gap_match_results_queries(app, client, auth, scene)
 
 def test_intervals_beside_grid_scores_agree_with_their_means(app, scene):
     """The heatmap's 95% intervals come from a second query: they must bracket the heatmap's own means."""
-    data = load_scorecard(scene["org"], Filters(journey_id=scene["journey"].id))
+    data = load_scorecard(scene["org"], Filters(journey_id=scene["journey"].id, source=None))
     for row in (*data.locations, *data.trend):
         for stat in (row.overall, *row.cells):
             if stat.n:
@@ -266,7 +268,7 @@ def test_responses_and_notes_rows(app, client, auth, scene):
 
 
 def test_responses_spill_into_more_sheets_with_a_small_limit(app, scene, tmp_path):
-    data = load_scorecard(scene["org"], Filters(journey_id=scene["journey"].id))
+    data = load_scorecard(scene["org"], Filters(journey_id=scene["journey"].id, source=None))
     total = sum(1 for _ in data.responses())
     path = tmp_path / "spill.xlsx"
     write_scorecard(path, data, max_rows=11)  # a header and 10 answers per sheet
@@ -303,7 +305,7 @@ def test_per_location_sheets(app, client, auth, scene):
     extra = names[6:]
     assert extra == ["007 =HYPERLINK(\"http evil\")", "010 Harbour"]  # sanitised for a sheet name
     sheet = by_calamine(data)["010 Harbour"]
-    plain = replace(Filters(journey_id=scene["journey"].id), location_id=scene["plain"].id)
+    plain = replace(Filters(journey_id=scene["journey"].id, source=None), location_id=scene["plain"].id)
     expected = rq.scorecard(scene["org"], plain)
     header, rows = table(sheet, "Moment")
     col = {label: i for i, label in enumerate(header)}
@@ -383,7 +385,7 @@ def test_api_errors(app, client, make, scene):
 
 def test_responses_csv(app, client, auth, scene):
     auth.login(scene["manager"].email)
-    response = client.get("/exports/responses.csv", query_string={"journey_id": scene["journey"].id})
+    response = client.get("/exports/responses.csv", query_string={"journey_id": scene["journey"].id, "source": "all"})
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     raw = response.data
@@ -433,7 +435,7 @@ def test_opens_in_libreoffice(app, scene, tmp_path):
         if os.environ.get("AUDITAPP_REQUIRE_BROWSER") == "1":
             pytest.fail("LibreOffice (soffice) is required here: apt-get install libreoffice-calc")
         pytest.skip("LibreOffice (soffice) is not installed: apt-get install --no-install-recommends libreoffice-calc")
-    data = load_scorecard(scene["org"], Filters(journey_id=scene["journey"].id))
+    data = load_scorecard(scene["org"], Filters(journey_id=scene["journey"].id, source=None))
     source = tmp_path / "scorecard.xlsx"
     write_scorecard(source, data, per_location=True)
     out = tmp_path / "out"
@@ -451,7 +453,7 @@ def test_opens_in_libreoffice(app, scene, tmp_path):
     moment_rows = {r[1]: r for r in rows if len(r) > 7 and r[1] in ("greeting", "order", "pay")}
     assert set(moment_rows) == {"greeting", "order", "pay"}
     assert moment_rows["order"][0] == "+Ordering"  # text, not a formula evaluated by LibreOffice
-    expected = rq.scorecard(scene["org"], Filters(journey_id=scene["journey"].id))
+    expected = rq.scorecard(scene["org"], Filters(journey_id=scene["journey"].id, source=None))
     greeting = expected.moment("greeting")
     assert moment_rows["greeting"][7] == str(int(greeting.score + 0.5))  # shown rounded, as on screen
     assert "Err:" not in text and "#NAME" not in text
