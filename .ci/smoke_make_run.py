@@ -358,7 +358,7 @@ def check_dashboard(base: str, email: str, password: str) -> list[str]:
     heading = tree.find("h1")
     if heading is None or heading.text() != name:
         raise SmokeFailure(f"dashboard of '{name}': {href} has the heading {heading.text() if heading else 'none'!r}")
-    moments = [m.find("h3").text() for m in tree.find_all("li", cls="res-moment") if m.find("h3")]
+    moments = [re.sub(r"^\d+\.\s*", "", m.find("h3").text()) for m in tree.find_all("li", cls="res-moment") if m.find("h3")]
     scores = [s.text() for s in tree.find_all("span", cls="score-pill") if re.fullmatch(r"\d+(\.\d+)?", s.text())]
     if not moments:
         problem = tree.find(cls="error-summary")
@@ -416,12 +416,14 @@ def one_run(label: str, port: int, log_path: Path, timeout: float, logins: Login
         print(f"smoke:   {server.base} answered after {seconds:.0f} s", flush=True)
         if logins is None:
             logins = printed_logins(server.log())
+            print(f"smoke:   logins printed for {', '.join(f'{r} ({len(e)})' for r, e in logins.by_role.items())}")
         elif LOGIN_HEADER.search(server.log()):
             raise SmokeFailure("make run on a filled database printed demo logins again: the demo ran a second time")
+        else:
+            print("smoke:   no demo logins printed this time (the demo is skipped): using the first run's")
         manager_role, manager = logins.first(MANAGER_ROLES)
         _, shopper = logins.first((SHOPPER_ROLE,))
-        print(f"smoke:   logins printed for {', '.join(f'{r} ({len(e)})' for r, e in logins.by_role.items())}; "
-              f"using {manager_role} {manager} and shopper {shopper}", flush=True)
+        print(f"smoke:   as {manager_role} {manager} and shopper {shopper}", flush=True)
         journeys = check_dashboard(server.base, manager, logins.password)
         check_shopper_form(server.base, shopper, logins.password)
     except SmokeFailure as failure:
