@@ -43,7 +43,8 @@ APP_ENV = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "AUDITAPP_ENV", "RATELIMI
            "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM", "MAX_CONTENT_LENGTH", "TRUSTED_PROXIES")
 APP_ENV_PREFIXES = ("AUDITAPP_", "FLASK_")
 # What the demo prints (auditapp/demo.py): a line naming the password, then one `  <role> <email>` line per login.
-LOGIN_HEADER = re.compile(r"log in\b.*\bpassword[:\s]+(?P<password>[^\s)]+)", re.IGNORECASE)
+# Only that shape is relied on, not the wording: roles come and go (regional_manager, location_manager...).
+LOGIN_HEADER = re.compile(r"\bpassword\b[:\s]+(?P<password>[^\s)]+)", re.IGNORECASE)
 LOGIN_LINE = re.compile(r"^\s+(?P<role>[a-z][a-z_]*)\s+(?P<email>[^\s@]+@[^\s@]+\.[^\s@]+)(\s.*)?$")
 MANAGER_ROLES = ("manager", "admin")  # the dashboard is theirs; the first one the demo prints is used
 SHOPPER_ROLE = "shopper"
@@ -319,8 +320,8 @@ class Logins:
                            f"(it printed: {', '.join(self.by_role) or 'none'})")
 
 
-def printed_logins(log: str) -> Logins:
-    """The demo logins `make run` printed: a header naming the password, then `  <role> <email>` lines."""
+def find_logins(log: str) -> Logins | None:
+    """The demo logins in make run's output: a line naming the password, then `  <role> <email>` lines."""
     lines = log.splitlines()
     for number, line in enumerate(lines):
         header = LOGIN_HEADER.search(line)
@@ -334,9 +335,16 @@ def printed_logins(log: str) -> Logins:
             by_role.setdefault(match["role"], []).append(match["email"])
         if by_role:
             return Logins(header["password"], by_role)
-    raise SmokeFailure("make run printed no demo logins: expected a line like \"Log in with any of these (password "
-                       "...):\" followed by lines \"  <role> <email>\" (did `flask demo --if-empty` run and fill the "
-                       "database?)")
+    return None
+
+
+def printed_logins(log: str) -> Logins:
+    logins = find_logins(log)
+    if logins is None:
+        raise SmokeFailure("make run printed no demo logins: expected a line naming the password, like \"Log in with any "
+                           "of these (password ...):\", followed by lines \"  <role> <email>\" (did `flask demo "
+                           "--if-empty` run and fill the database?)")
+    return logins
 
 
 def check_dashboard(base: str, email: str, password: str) -> list[str]:
@@ -417,7 +425,7 @@ def one_run(label: str, port: int, log_path: Path, timeout: float, logins: Login
         if logins is None:
             logins = printed_logins(server.log())
             print(f"smoke:   logins printed for {', '.join(f'{r} ({len(e)})' for r, e in logins.by_role.items())}")
-        elif LOGIN_HEADER.search(server.log()):
+        elif find_logins(server.log()):
             raise SmokeFailure("make run on a filled database printed demo logins again: the demo ran a second time")
         else:
             print("smoke:   no demo logins printed this time (the demo is skipped): using the first run's")
@@ -452,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
               "(run it in a fresh clone: d=$(mktemp -d) && git clone . $d/c && cd $d/c && python3 .ci/smoke_make_run.py)",
               file=sys.stderr)
         return 2
-    log_dir = Path(args.log_dir) if args.log_dir else Path(tempfile.mkdtemp(prefix="smoke-make-run-"))
+    log_dir = Path(args.log_dir).resolve() if args.log_dir else Path(tempfile.mkdtemp(prefix="smoke-make-run-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:
