@@ -337,7 +337,7 @@ def _paths() -> dict:
         }},
         "/photos": {"post": {
             "operationId": "uploadPhoto", "tags": ["capture"],
-            "summary": "Upload a photo (JPEG, PNG or WebP); use the returned id as a photo question's value",
+            "summary": "Upload a photo (JPEG, PNG, WebP, or HEIC/HEIF from an iPhone); use the returned id as a photo question's value",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _object(
                 {"photo": {"type": "string", "contentMediaType": "application/octet-stream"}}, ["photo"])}}},
             "responses": {"201": _json(_ref("Photo"), "Stored (Location: its URL)"), "401": _r("Unauthorized"),

@@ -1,6 +1,7 @@
 """Photo evidence: check that an upload is a real photo, then keep a clean, re-encoded JPEG copy.
 
-What a phone sends is never stored as is: it is decoded with Pillow (so only real raster images pass), turned
+What a phone sends is never stored as is: it is decoded with Pillow (so only real raster images pass; HEIC and
+HEIF from iPhones through the pillow-heif plugin, recognised by their content like every format), turned
 upright from its EXIF orientation, downscaled, stripped of every piece of metadata (EXIF with GPS, XMP, ICC,
 comments) by re-encoding the pixels alone as JPEG, and written under UPLOAD_DIR/<org id>/<public id>.jpg.
 The sha256 of the original bytes is kept, so the same picture reused in another evaluation can be spotted.
@@ -14,6 +15,7 @@ import uuid
 import warnings
 from pathlib import Path
 
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..extensions import db
@@ -24,7 +26,12 @@ DEFAULT_MAX_BYTES = 15 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_SIDE = 1600
 JPEG_QUALITY = 82
-WHAT_WE_TAKE = "send a photo in JPEG, PNG or WebP format"
+WHAT_WE_TAKE = "send a photo in JPEG, PNG, WebP or HEIC format"
+
+# HEIC/HEIF opener for Image.open. Only the primary image is used: no embedded thumbnails, depth or auxiliary images.
+# It reads the container's size without decoding, so Pillow's pixel limit below still applies before any decoding;
+# libheif applies the container's rotation when decoding and sets the EXIF orientation to 1, so it is not applied twice.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 
 class PhotoError(ValueError):
@@ -78,11 +85,14 @@ def clean_image(data: bytes, *, max_pixels: int, max_side: int) -> tuple[bytes, 
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PhotoError(f"The image is too large; the limit is {max_pixels:,} pixels.") from None
     except UnidentifiedImageError:
+        heif_kind = _heif_kind(data)
+        if heif_kind:  # a HEIC whose container is cut off or broken is not identified at all by the plugin
+            raise _damaged(f"{heif_kind} file") from None
         raise PhotoError(f"This file is not an image we can read: {WHAT_WE_TAKE}.") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as error:
         if isinstance(error, PhotoError):
             raise
-        raise PhotoError(f"The image is damaged or incomplete (was the upload cut off?): {WHAT_WE_TAKE}.") from None
+        raise _damaged("file") from None
     try:
         image = ImageOps.exif_transpose(image)
         image = _to_rgb(image)
@@ -93,6 +103,16 @@ def clean_image(data: bytes, *, max_pixels: int, max_side: int) -> tuple[bytes, 
     except (OSError, ValueError) as error:
         raise PhotoError(f"This image cannot be converted ({error}): {WHAT_WE_TAKE}.") from None
     return out.getvalue(), image.width, image.height
+
+
+def _damaged(what: str) -> PhotoError:
+    return PhotoError(f"This photo could not be read: the {what} is damaged or incomplete (was the upload cut off?): {WHAT_WE_TAKE}.")
+
+
+def _heif_kind(data: bytes) -> str:
+    """'HEIC', 'HEIF' or 'AVIF' when the bytes start like such a file (its ftyp brand), else ''."""
+    mimetype = pillow_heif.get_file_mimetype(data[:12]) if data[4:8] == b"ftyp" else ""
+    return mimetype.removeprefix("image/").split("-")[0].upper()
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

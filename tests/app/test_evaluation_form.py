@@ -104,7 +104,7 @@ def test_form_shows_every_moment_in_timeline_order(client, auth, world):
     positions = [html.index(f'id="m-{key}"') for key in ("greeting", "order", "farewell")]
     assert positions == sorted(positions)
     assert "Moment 2 of 3" in html and 'enctype="multipart/form-data"' in html
-    assert 'accept="image/*" capture="environment"' in html
+    assert 'accept="image/*,image/heic,image/heif,.heic,.heif" capture="environment"' in html  # iPhones offer HEIC
     assert re.search(r'name="client_uuid" value="[0-9a-f-]{36}"', html)
     assert html.count('name="answers.greeting.verdict"') == 3  # miserable, neutral, magical; no N/A for a verdict
 

@@ -106,7 +106,7 @@ def test_hostile_files_are_refused_with_a_clear_message_and_nothing_kept(app, cl
     assert response.mimetype == "application/problem+json"
     detail = response.get_json()["detail"]
     assert words.lower() in detail.lower(), detail
-    assert "JPEG, PNG or WebP" in detail or "the limit is" in detail  # says what would be accepted
+    assert "JPEG, PNG, WebP or HEIC" in detail or "the limit is" in detail  # says what would be accepted
     assert nothing_stored(app)
 
 

@@ -97,6 +97,24 @@ def test_a_shopper_fills_and_sends_a_whole_journey_on_a_phone(app, phone, world)
     assert [r["state"] for r in local_records(page)] == ["sent"]
 
 
+def test_an_iphone_heic_the_browser_cannot_show_is_sent_as_chosen_and_stored_as_jpeg(app, phone, world):
+    from tests.app.test_heic_photos import BLUE, RED, assert_clean_upright_jpeg, heic_bytes
+
+    page = phone().new_page()
+    login(page, world["base"], "shopper@example.com", world["form"])
+    answer_everything(page)
+    page.locator("input[name='photo_files.farewell.receipt']").set_input_files(
+        files=[{"name": "IMG_0001.HEIC", "mimeType": "image/heic", "buffer": heic_bytes()}])
+    # Chromium decodes no HEIC: no downscaling on the phone and no preview, but the photo is kept and said so.
+    page.get_by_text("this browser cannot show a preview of it").wait_for(state="attached")  # on the farewell screen
+    assert page.locator("[data-q='answers.farewell.receipt'] img").count() == 0
+    page.get_by_role("button", name="Send evaluation").click()
+    page.wait_for_url(RESULT_URL)
+    photo = db.session.scalars(select(Photo)).one()
+    assert photo.evaluation_id == db.session.scalars(select(Evaluation)).one().id
+    assert_clean_upright_jpeg((Path(app.config["UPLOAD_DIR"]) / photo.path).read_bytes(), (800, 1600), BLUE, RED)
+
+
 def test_half_a_form_survives_a_reload(phone, world):
     page = phone().new_page()
     login(page, world["base"], "shopper@example.com", world["form"])

@@ -421,14 +421,21 @@
     setInterval(function () { if (rec && Object.keys(rec.timers).some(function (k) { return rec.timers[k].since; })) { paintWatches(); } }, 1000);
     paintWatches();
 
-    // Photos: downscaled on the phone (at most 1600 px, JPEG), kept in IndexedDB until sent.
+    // Photos: downscaled on the phone (at most 1600 px, JPEG), kept in IndexedDB until sent. There is no type filter
+    // here: what the browser cannot decode (HEIC outside Safari) is kept as chosen and the server decides.
     function preview(box, blob) {
       var area = box.querySelector("[data-photo-preview]");
       area.textContent = "";
       var img = el("img", { alt: "The photo you added", "class": "thumb" });
+      var note = el("span", {}, "Photo saved on this phone.");
+      // A HEIC that this browser cannot show (it could not downscale it either): kept as is, the server converts it.
+      img.onerror = function () {
+        img.remove();
+        note.textContent = "Photo saved on this phone (this browser cannot show a preview of it).";
+      };
       img.src = URL.createObjectURL(blob);
       area.appendChild(img);
-      area.appendChild(el("span", {}, "Photo saved on this phone."));
+      area.appendChild(note);
       box.querySelector("[data-photo-remove]").hidden = false;
     }
     function downscale(file) {
