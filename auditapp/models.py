@@ -6,6 +6,7 @@ from .evaluations.models import (  # noqa: F401
     EvaluationEvent,
     EvaluationFlag,
     MomentResult,
+    ParkedForm,
     Photo,
 )
 from .journeys.models import Journey, JourneyVersion, Moment, Question  # noqa: F401

@@ -127,6 +127,12 @@ def problem(status: int, title: str, detail: str = "", errors: list | None = Non
 def _unauthorized():
     if wants_json():
         return problem(401, "Unauthorized", "Log in again or send a valid API token.")
+    if request.method == "POST":
+        from .evaluations.views import park_posted_form
+
+        parked = park_posted_form()  # an evaluation form posted after the login ended: keep it, send it after
+        if parked is not None:
+            return parked
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 

@@ -77,7 +77,11 @@ def login():
             record("user.login", user, summary=f"{user.email} logged in", org_id=user.memberships[0].org_id, user=user)
             db.session.commit()
             target = form.next.data
-            return redirect(target if is_safe_next(target) else url_for("auth.home"))
+            if not is_safe_next(target):
+                # Answers kept while logged out (evaluations/parking.py) are sent first, whatever page came next.
+                kept = request.cookies.get("auditapp_parked") and "evaluations.resume" in current_app.view_functions
+                target = url_for("evaluations.resume") if kept else url_for("auth.home")
+            return redirect(target)
     return render_template("auth/login.html", form=form)
 
 

@@ -132,3 +132,20 @@ class EvaluationEvent(db.Model):
 
     evaluation: Mapped[Evaluation] = relationship(back_populates="events")
     user = relationship("User")
+
+
+class ParkedForm(db.Model):
+    """An evaluation form posted after its session ended, kept until the login (evaluations/parking.py)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # of the token in the browser's cookie
+    endpoint: Mapped[str] = mapped_column(String(64))  # evaluations.fill or visits.fix
+    path: Mapped[str] = mapped_column(Text)  # where it was posted, to say so
+    args: Mapped[list] = mapped_column(JSON)  # the query string, [[name, value], ...]
+    fields: Mapped[list] = mapped_column(JSON)  # the posted fields, [[name, value], ...]
+    files: Mapped[list] = mapped_column(JSON)  # [{"field", "file", "filename", "mimetype"}], under UPLOAD_DIR/parked/<id>
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))  # who opened the form
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -33,7 +34,7 @@ from ..timeutil import local_today, utcnow
 from ..visits.models import Assignment
 from ..visits.review import form_values
 from ..visits.services import shopper_visits
-from . import bp
+from . import bp, parking
 from .forms import SOURCE_LABELS, StartForm, build_fields, errors_by_field, new_client_uuid, payload_from_form
 from .models import Evaluation
 
@@ -129,15 +130,16 @@ def start():
                            has_choices=bool(locations and journeys))
 
 
-def _load_target() -> tuple[Location, Journey, Assignment | None]:
+def _load_target(args=None) -> tuple[Location, Journey, Assignment | None]:
     """The location, journey and (for a planned visit) assignment named in the query string, or 404/403."""
+    args = request.args if args is None else args
     assignment = None
-    if request.args.get("assignment"):
-        assignment = get_scoped_or_404(Assignment, request.args["assignment"])
+    if args.get("assignment"):
+        assignment = get_scoped_or_404(Assignment, args["assignment"])
         if assignment.shopper_id != current_user.id or assignment.status == "cancelled":
             abort(404)
-    location_id = request.args.get("location") or (assignment.location_id if assignment else None)
-    journey_id = request.args.get("journey") or (assignment.journey_id if assignment else None)
+    location_id = args.get("location") or (assignment.location_id if assignment else None)
+    journey_id = args.get("journey") or (assignment.journey_id if assignment else None)
     location = get_scoped_or_404(Location, location_id)
     journey = get_scoped_or_404(Journey, journey_id)
     if location.archived or journey.archived or journey.current_version is None:
@@ -163,25 +165,32 @@ def fill():
             and not request.args.get("assignment"):
         flash("Choose a location and a journey first.", "info")
         return redirect(url_for(".start", **{k: v for k, v in request.args.items() if k in ("location", "journey")}))
-    location, journey, assignment = _load_target()
-    role = current_role()
-    source = _source_for(role, request.values.get("source"))
-    moments = list(journey.current_version.moments)
-    values: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    status = 200
     if request.method == "POST":
-        values = {key: value for key, value in request.form.items() if key != "csrf_token"}
-        already = _already_sent(values.get("client_uuid", ""))
-        if already is not None:
-            flash("This evaluation was already sent; here it is.", "info")
-            return redirect(url_for(".detail", evaluation_id=already.id))
-        outcome = _submit_form(values, moments, journey, source, assignment)
-        if isinstance(outcome, Evaluation):
-            return redirect(url_for(".detail", evaluation_id=outcome.id))
-        errors, status = outcome
-    else:
-        values = {"client_uuid": new_client_uuid(), "started_at": _iso_now(), "location_id": str(location.id)}
+        return _post_new(request.args, request.form, request.files)
+    location, journey, assignment = _load_target()
+    source = _source_for(current_role(), request.args.get("source"))
+    values = {"client_uuid": new_client_uuid(), "started_at": _iso_now(), "location_id": str(location.id)}
+    return _render_fill(location, journey, assignment, source, values, {}, 200)
+
+
+def _posted_values(form) -> dict[str, str]:
+    return {key: value for key, value in form.items() if key not in ("csrf_token", parking.OWNER_FIELD)}
+
+
+def _post_new(args, form, files):
+    """A new evaluation posted without JavaScript (or kept over a login and sent now): store it or show the errors."""
+    location, journey, assignment = _load_target(args)
+    source = _source_for(current_role(), form.get("source") or args.get("source"))
+    moments = list(journey.current_version.moments)
+    values = _posted_values(form)
+    already = _already_sent(values.get("client_uuid", ""))
+    if already is not None:
+        flash("This evaluation was already sent; here it is.", "info")
+        return redirect(url_for(".detail", evaluation_id=already.id))
+    outcome = _submit_form(values, moments, journey, source, assignment, files=files)
+    if isinstance(outcome, Evaluation):
+        return redirect(url_for(".detail", evaluation_id=outcome.id))
+    errors, status = outcome
     return _render_fill(location, journey, assignment, source, values, errors, status)
 
 
@@ -209,6 +218,7 @@ def _render_fill(location: Location, journey: Journey, assignment: Assignment | 
         "evaluations/fill.html", journey=journey, location=location, assignment=assignment, moments=fields,
         values=values, errors=errors, leftover=leftover, summary=summary, source=source,
         source_label=SOURCE_LABELS.get(source, source), form_url=form_url, form_key=form_key, fix=fix,
+        form_owner=parking.owner_token(current_app.config["SECRET_KEY"], current_user.id),
     )
     return response, status
 
@@ -228,33 +238,36 @@ def _own_evaluation_or_404(evaluation_id) -> Evaluation:
     return evaluation
 
 
-def fix_returned(evaluation_id, form_url: str):
+def fix_returned(evaluation_id, form_url: str, posted=None):
     """The phone form in fix mode: a returned evaluation, filled in as it was sent, with the SAME client_uuid.
 
     GET shows it (only to its evaluator, only while it is returned; afterwards the result page, read-only). POST is
     the form without JavaScript: it goes through submit_evaluation, which updates the evaluation in place. With
     JavaScript the page sends through the offline queue instead (POST /api/v1/evaluations, same client_uuid).
     Shared by /evaluations/new?fix=<id> and visits.fix (/visits/fix/<id>); `form_url` is where the form posts.
+    `posted`: (form, files) of a fix kept over a login (parking.py), sent now as if posted.
     """
     evaluation = _own_evaluation_or_404(evaluation_id)
+    is_post = posted is not None or request.method == "POST"
+    form, files = posted if posted is not None else (request.form, request.files)
     if evaluation.status != "returned":
-        if request.method == "POST" and evaluation.status not in ("submitted",):
+        if is_post and evaluation.status not in ("submitted",):
             # Reviewed again while the form was open: nothing can be stored, but nothing typed is thrown away.
-            values = {key: value for key, value in request.form.items() if key != "csrf_token"}
+            values = _posted_values(form)
             label = STATUS_LABELS.get(evaluation.status, evaluation.status).lower()
             return _render_fix(evaluation, values, {"form": NOT_RETURNED.format(status=label)}, 409, form_url,
                                closed=True)
-        if request.method == "POST":
+        if is_post:
             flash("This fix was already sent; here it is.", "info")
         else:
             flash("This evaluation is not waiting for a fix any more: here it is as it was sent.", "info")
         return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
     errors: dict[str, str] = {}
     status = 200
-    if request.method == "POST":
-        values = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    if is_post:
+        values = _posted_values(form)
         outcome = _submit_form(values, list(evaluation.version.moments), evaluation.journey, evaluation.source,
-                               evaluation.assignment, fixing=evaluation)
+                               evaluation.assignment, fixing=evaluation, files=files)
         if isinstance(outcome, Evaluation):
             flash("Fixed and sent again. Thank you!", "success")
             return redirect(url_for("evaluations.detail", evaluation_id=outcome.id))
@@ -285,12 +298,16 @@ def expired_form(error: CSRFError):
     Also registered by the visits blueprint for visits.fix (the same fix form under its older address).
     """
     fixing = request.endpoint == "visits.fix" or (request.endpoint == "evaluations.fill" and "fix" in request.args)
-    if request.endpoint not in ("evaluations.fill", "visits.fix") or not current_user.is_authenticated \
+    if request.endpoint in PARKABLE and not current_user.is_authenticated:
+        parked = park_posted_form()  # the session ended: keep the answers and send them after the login
+        if parked is not None:
+            return parked
+    if request.endpoint not in PARKABLE or not current_user.is_authenticated \
             or current_role() not in EVALUATORS:
         from ..web import _error_page
 
         return _error_page(error)  # the site's usual 400 page (or problem JSON)
-    values = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    values = _posted_values(request.form)
     errors = {"form": "This page was open while you logged in again, so it was not sent. Everything you entered is "
                       "below: check it and send again."}
     if fixing:
@@ -300,6 +317,91 @@ def expired_form(error: CSRFError):
     location, journey, assignment = _load_target()
     return _render_fill(location, journey, assignment, _source_for(current_role(), request.values.get("source")),
                         values, errors, 400)
+
+
+# --- a form posted after the session ended (no JavaScript): kept, sent after the login -------------------------
+
+PARKABLE = ("evaluations.fill", "visits.fix")
+PARKED_MESSAGE = ("Your session ended before this evaluation was sent. Your answers are kept: log in and they are "
+                  "sent straight away.")
+
+
+def park_posted_form():
+    """Keep the posted evaluation form of a logged-out browser and send it to the login page; None when it cannot
+    be kept (not a same-site post), so the caller answers as before."""
+    if request.method != "POST" or request.endpoint not in PARKABLE or current_user.is_authenticated:
+        return None
+    if not parking.same_origin(request.headers, request.host_url):
+        return None
+    config = current_app.config
+    token = parking.park(endpoint=request.endpoint, path=request.full_path.rstrip("?"), args=request.args,
+                         form=request.form, files=request.files, config=config,
+                         owner_id=parking.owner_of(config["SECRET_KEY"], request.form.get(parking.OWNER_FIELD)))
+    db.session.commit()
+    flash(PARKED_MESSAGE, "info")
+    response = redirect(url_for("auth.login", next=url_for("evaluations.resume")))
+    tokens = [token, *parking.cookie_tokens(request.cookies.get(parking.PARK_COOKIE))][: parking.MAX_PARKED]
+    response.set_cookie(parking.PARK_COOKIE, ".".join(tokens), max_age=parking.PARK_DAYS * 86400, httponly=True,
+                        secure=bool(config.get("SESSION_COOKIE_SECURE")), samesite="Lax")
+    return response
+
+
+@bp.route("/resume")
+@roles_required(*EVALUATORS)
+def resume():
+    """After the login: send the forms this browser kept while logged out, each once, through the usual code."""
+    tokens = parking.cookie_tokens(request.cookies.get(parking.PARK_COOKIE))
+    config = current_app.config
+    kept, sent, response = [], [], None
+    for index, token in enumerate(tokens):
+        try:
+            resumed = parking.claim(token, current_user, config)
+        except parking.ParkError as error:
+            flash(str(error), "error")
+            kept.append(token)
+            continue
+        if resumed is None:
+            continue  # already sent, or expired
+        try:
+            response = _send_resumed(resumed)
+        finally:
+            resumed.close()
+        parking.forget_files(config, resumed.parked.id)
+        if _is_form_again(response):
+            kept.extend(tokens[index + 1:])  # shown with its errors; the others wait for the next login or visit
+            break
+        sent.append(response)
+    if response is None or not _is_form_again(response):
+        if len(sent) > 1:
+            flash(f"{len(sent)} evaluations kept while you were logged out were sent.", "success")
+            response = redirect(url_for(".mine"))
+        elif sent:
+            flash("The evaluation kept while you were logged out was sent.", "success")
+            response = sent[0]
+        else:
+            response = redirect(url_for("auth.home"))
+    response = make_response(response)
+    if kept:
+        response.set_cookie(parking.PARK_COOKIE, ".".join(kept), max_age=parking.PARK_DAYS * 86400, httponly=True,
+                            secure=bool(config.get("SESSION_COOKIE_SECURE")), samesite="Lax")
+    else:
+        response.delete_cookie(parking.PARK_COOKIE)
+    return response
+
+
+def _send_resumed(resumed: parking.Resumed):
+    args, form, files = resumed.args, resumed.form, resumed.files
+    if resumed.parked.endpoint == "visits.fix":
+        evaluation_id = resumed.parked.path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        return fix_returned(evaluation_id, url_for("visits.fix", evaluation_id=int(evaluation_id)), posted=(form, files))
+    if "fix" in args:
+        return fix_returned(args["fix"], url_for(".fill", fix=args["fix"]), posted=(form, files))
+    return _post_new(args, form, files)
+
+
+def _is_form_again(response) -> bool:
+    """The form drawn again with its errors (a tuple of page and status), rather than a redirect to the result."""
+    return isinstance(response, tuple)
 
 
 def _already_sent(client_uuid: str) -> Evaluation | None:
@@ -313,7 +415,7 @@ def _already_sent(client_uuid: str) -> Evaluation | None:
 
 
 def _submit_form(values: dict, moments: list, journey: Journey, source: str, assignment: Assignment | None,
-                 fixing: Evaluation | None = None):
+                 fixing: Evaluation | None = None, files=None):
     """Store the posted form; the new Evaluation, or (errors by field, HTTP status) with nothing stored.
 
     `fixing`: a returned evaluation sent again; it keeps its client_uuid and location, so the service updates it.
@@ -323,7 +425,7 @@ def _submit_form(values: dict, moments: list, journey: Journey, source: str, ass
     if fixing is not None:
         values["client_uuid"] = fixing.client_uuid
         values["location_id"] = str(fixing.location_id)
-    photo_errors = _store_photos(values, moments)
+    photo_errors = _store_photos(values, moments, request.files if files is None else files)
     db.session.commit()  # photos are kept like API uploads, so a corrected form reuses them instead of losing them
     payload = payload_from_form(values, moments, journey_id=journey.id, source=source, finished_at=_iso_now(),
                                 assignment_id=assignment.id if assignment else None)
@@ -348,7 +450,7 @@ def _submit_form(values: dict, moments: list, journey: Journey, source: str, ass
     return result.evaluation
 
 
-def _store_photos(values: dict, moments: list) -> dict[str, str]:
+def _store_photos(values: dict, moments: list, files) -> dict[str, str]:
     """Each uploaded photo file goes through the photo service; its id becomes the answer's value."""
     errors: dict[str, str] = {}
     for moment in moments:
@@ -356,7 +458,7 @@ def _store_photos(values: dict, moments: list) -> dict[str, str]:
             if question.type != "photo":
                 continue
             name = f"photo_files.{moment.key}.{question.key}"
-            upload = request.files.get(name)
+            upload = files.get(name)
             if upload is None or not upload.filename:
                 continue
             try:

@@ -218,6 +218,32 @@ def test_without_javascript_the_long_form_keeps_values_and_shows_errors(phone, w
     assert count(Evaluation) == 1
 
 
+def test_without_javascript_a_form_sent_after_the_session_ended_is_sent_after_the_login(phone, world):
+    context = phone(java_script_enabled=False)
+    page = context.new_page()
+    login(page, world["base"], "shopper@example.com", world["form"])
+    answer_greeting(page)
+    page.get_by_label("Seconds waited before ordering").fill("90")
+    choose(page, "answers.order.clean", "yes")
+    choose(page, "answers.order.verdict", "neutral")
+    choose(page, "answers.farewell.verdict", "magical")
+    page.get_by_label("Overall notes").fill("Typed while the session ran out")
+    context.clear_cookies()  # the session ended while the form was open (no JavaScript: no offline queue)
+    page.get_by_role("button", name="Send evaluation").click()
+    page.get_by_text("Your answers are kept").wait_for()
+    assert count(Evaluation) == 0
+    page.get_by_label("Email").fill("shopper@example.com")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(RESULT_URL)
+    assert count(Evaluation) == 1
+    db.session.rollback()
+    assert db.session.scalars(select(Evaluation)).one().notes == "Typed while the session ran out"
+    page.reload()  # nothing is sent twice
+    page.goto(world["base"] + "/evaluations/resume")
+    assert count(Evaluation) == 1
+
+
 def test_an_expired_session_keeps_the_record_until_the_shopper_logs_in_again(phone, world):
     context = phone()
     page = context.new_page()
