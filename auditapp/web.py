@@ -67,7 +67,7 @@ def register_web(app: Flask) -> None:
     for command in COMMANDS:
         app.cli.add_command(command)
 
-    app.before_request(_forget_previous_identity)
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_previous_identity)  # first, before CSRF
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
@@ -90,9 +90,10 @@ def register_web(app: Flask) -> None:
 
 
 def _forget_previous_identity() -> None:
-    """Identity lives on `g`; when an app context outlives one request (tests, CLI), never reuse it."""
-    g.pop("_login_user", None)
-    g.pop("membership", None)
+    """Identity lives on `g`; when an app context outlives one request (tests, CLI), never reuse it. Runs before
+    every other before-request function (the CSRF check included, which caches the session's token on `g`)."""
+    for name in ("_login_user", "membership", "place_scope", "csrf_token"):
+        g.pop(name, None)
 
 
 def _load_user(user_id: str) -> User | None:

@@ -49,9 +49,7 @@ def login(client, email: str, next_url: str | None = None):
     data = {"email": email, "password": "correct horse battery", "csrf_token": token}
     if next_url:
         data["next"] = next_url
-    response = client.post("/login", data=data)
-    forget_request_state()  # the login starts a new session (and a new CSRF token)
-    return response
+    return client.post("/login", data=data)
 
 
 def opened_form(client, world) -> tuple[str, dict]:
@@ -74,16 +72,7 @@ def end_session(client) -> None:
 
     client.delete_cookie("session")
     client.delete_cookie("remember_token")
-    forget_request_state()
 
-
-def forget_request_state() -> None:
-    """The test holds one app context over several requests, so what Flask-Login, the tenancy helpers and
-    Flask-WTF cache in `g` (the user, the membership, the CSRF token) would live on across the ended session."""
-    from flask import g
-
-    for name in ("_login_user", "membership", "csrf_token"):
-        g.pop(name, None)
 
 
 def test_answers_posted_after_the_session_ended_are_sent_once_after_the_login(client, world):
@@ -125,7 +114,6 @@ def test_a_stale_login_with_a_live_session_cookie_is_kept_too(client, world):
     _, shopper, *_ = world
     shopper.session_version += 1  # the password was changed on another phone: this session is logged out
     db.session.commit()
-    forget_request_state()
     response = client.post(url, data=posted(hidden), headers=ORIGIN, content_type="multipart/form-data")
     assert response.status_code == 302 and "resume" in response.location and count(ParkedForm) == 1
     client.get(login(client, "shopper@example.com", next_url="/evaluations/resume").location)
