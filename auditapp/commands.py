@@ -7,6 +7,7 @@ import click
 from flask.cli import with_appcontext
 
 from .audit import record
+from .auth.models import ROLE_LABELS, ROLES
 from .auth.services import AccountError, add_user, create_api_token, find_user, get_or_create_org
 from .extensions import db
 
@@ -53,7 +54,62 @@ def create_token(email: str, name: str) -> None:
     click.echo(token)
 
 
-COMMANDS = [create_admin, create_token]
+@click.command("create-user")
+@click.option("--org", "org_slug", required=True, help="The organisation's short id (slug).")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--name", default="", help="The display name (for a new user).")
+@click.option("--locations", default="", help="Location codes, comma separated: a location manager's locations "
+                                              "(or a staff member's one location).")
+@click.option("--regions", default="", help="Region names, comma separated: a regional manager's regions.")
+@click.option("--password", default=None, help="For a new user; asked for when not given.")
+@with_appcontext
+def create_user(org_slug: str, email: str, role: str, name: str, locations: str, regions: str,
+                password: str | None) -> None:
+    """Create a member of an organisation, or change the role (and places) of an existing one."""
+    from sqlalchemy import select
+
+    from .auth.models import Organisation
+    from .locations.models import Location
+
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == org_slug.strip().lower()))
+    if org is None:
+        raise click.ClickException(f"no organisation with slug {org_slug!r}")
+    codes = [c.strip() for c in locations.split(",") if c.strip()]
+    found = {loc.code: loc for loc in db.session.scalars(select(Location).where(Location.org_id == org.id,
+                                                                                  Location.code.in_(codes or [""])))}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise click.ClickException(f"no location with code {', '.join(missing)} in {org.slug}")
+    if role == "staff" and len(codes) > 1:
+        raise click.ClickException("staff belong to one location: give one code with --locations")
+    existing = find_user(email)
+    old_role = existing.membership_in(org.id).role if existing and existing.membership_in(org.id) else None
+    if existing is None and password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if existing is None and len(password or "") < 10:
+        raise click.ClickException("the password must have at least 10 characters")
+    try:
+        user = add_user(org, email, name, password or "", role,
+                        location_id=found[codes[0]].id if role == "staff" and codes else None,
+                        location_ids=[found[c].id for c in codes] if role == "location_manager" else (),
+                        regions=[r.strip() for r in regions.split(",")] if role == "regional_manager" else ())
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    membership = user.membership_in(org.id)
+    places = ", ".join(membership.region_names) or ", ".join(c for c in codes)
+    if old_role is None:
+        record("user.created", user, org_id=org.id, summary=f"{user.email} added as {role} from the command line"
+               + (f" ({places})" if places else ""))
+    else:
+        record("user.role_changed", user, org_id=org.id,
+               summary=f"{user.email}: {old_role} -> {role} (from the command line)" + (f" ({places})" if places else ""))
+    db.session.commit()
+    click.echo(f"{ROLE_LABELS[role]} {user.email} in organisation {org.slug}" + (f": {places}" if places else "") + ".")
+
+
+COMMANDS = [create_admin, create_token, create_user]
 
 
 @click.command("demo")

@@ -18,6 +18,8 @@ DEMO_PASSWORD = "demo-password-1"  # noqa: S105 (printed for the demo on purpose
 DEMO_USERS = [
     ("admin@demo.example", "Ada Admin", "admin", None),
     ("manager@demo.example", "Max Manager", "manager", None),
+    ("region@demo.example", "Rita Regional", "regional_manager", "North"),  # the North region: 001 and 002
+    ("site@demo.example", "Cleo Centre", "location_manager", "001"),  # the manager of City Centre
     ("shopper@demo.example", "Sam Shopper", "shopper", None),
     ("shopper2@demo.example", "Kim Shopper", "shopper", None),
     ("shopper3@demo.example", "Lee Shopper", "shopper", None),
@@ -54,13 +56,16 @@ def build_demo(seed: int = 7) -> DemoResult:
         result.locations[code] = location
     db.session.flush()
     password_hash = generate_password_hash(DEMO_PASSWORD)  # once: every demo user has the same password
-    for email, name, role, location_code in DEMO_USERS:
-        location = result.locations.get(location_code) if location_code else None
-        result.users[email] = add_user(org, email, name, DEMO_PASSWORD, role, location_id=getattr(location, "id", None),
-                                       password_hash=password_hash)
+    for email, name, role, place in DEMO_USERS:
+        location = result.locations.get(place) if place else None
+        result.users[email] = add_user(
+            org, email, name, DEMO_PASSWORD, role, password_hash=password_hash,
+            location_id=location.id if role == "staff" and location else None,
+            location_ids=[location.id] if role == "location_manager" and location else (),
+            regions=[place] if role == "regional_manager" else ())
     for step in DEMO_STEPS:
         step(result, seed)
-    logins = [f"  {role:8} {email}" for email, _, role, _ in DEMO_USERS]
+    logins = [f"  {role:16} {email}" for email, _, role, _ in DEMO_USERS]
     result.lines[:0] = [f"Demo organisation '{org.name}' ({org.slug}). Log in with any of these "
                         f"(password {DEMO_PASSWORD}):", *logins]
     return result

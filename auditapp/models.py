@@ -1,5 +1,15 @@
 """Import every model so SQLAlchemy and Alembic know all tables."""
-from .auth.models import ROLES, ApiToken, AuditLog, Invite, Membership, Organisation, User  # noqa: F401
+from .auth.models import (  # noqa: F401
+    ROLES,
+    ApiToken,
+    AuditLog,
+    Invite,
+    Membership,
+    MembershipLocation,
+    MembershipRegion,
+    Organisation,
+    User,
+)
 from .evaluations.models import (  # noqa: F401
     Answer,
     Evaluation,

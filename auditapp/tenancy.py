@@ -12,10 +12,14 @@ from flask import abort, g, session
 from flask_login import current_user, login_required
 from sqlalchemy import Select, select
 
-from .auth.models import Membership, Organisation
+from .auth.models import PLACE_ROLES, Membership, Organisation
 from .extensions import db
+from .places import PlaceScope
 
 MANAGERS = ("admin", "manager")
+# Who may read results (dashboard, scorecards, visit reports, actions): managers of the whole organisation, and
+# the place-scoped managers for their own places (place_scope()).
+RESULT_VIEWERS = (*MANAGERS, *PLACE_ROLES)
 
 
 def load_membership() -> Membership | None:
@@ -54,6 +58,32 @@ def current_role() -> str | None:
 
 def has_role(*roles: str) -> bool:
     return current_role() in roles
+
+
+def scope_of(membership: Membership | None) -> PlaceScope | None:
+    """The places a membership is limited to; None when it sees the whole organisation (or is no scoped role)."""
+    from .locations.models import Location
+
+    if membership is None or membership.role not in PLACE_ROLES:
+        return None
+    if membership.role == "location_manager":
+        ids = membership.place_location_ids
+        regions = set(db.session.scalars(select(Location.region).where(Location.org_id == membership.org_id,
+                                                                        Location.id.in_(ids or [-1]),
+                                                                        Location.region != "")))
+    else:
+        regions = set(membership.region_names)
+        ids = list(db.session.scalars(select(Location.id).where(Location.org_id == membership.org_id,
+                                                                 Location.region.in_(sorted(regions) or [""]),
+                                                                 Location.region != "")))
+    return PlaceScope(membership.role, frozenset(ids), frozenset(regions))
+
+
+def place_scope() -> PlaceScope | None:
+    """The current request's place scope (see scope_of); every result, export, report and site page applies it."""
+    if "place_scope" not in g:
+        g.place_scope = scope_of(load_membership())
+    return g.place_scope
 
 
 def scoped(model) -> Select:

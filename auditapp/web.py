@@ -15,11 +15,13 @@ from .extensions import db, login_manager
 from .tenancy import current_role, load_membership
 
 # Domain packages, each with a blueprint `bp`; their CLI commands live in `<package>/commands.py` as COMMANDS.
-PACKAGES = ("auth", "locations", "journeys", "evaluations", "visits", "results", "exports", "api", "orgsettings")
+PACKAGES = ("auth", "locations", "journeys", "evaluations", "visits", "results", "exports", "api", "orgsettings",
+            "sites")
 
 # (endpoint, label, roles): an entry shows only when its endpoint exists and the role may use it.
 NAV = [
-    ("results.index", "Dashboard", ("admin", "manager")),
+    ("results.index", "Dashboard", ("admin", "manager", "regional_manager", "location_manager")),
+    ("sites.visits", "Visits", ("regional_manager", "location_manager")),
     ("journeys.index", "Journeys", ("admin", "manager")),
     ("locations.index", "Locations", ("admin", "manager")),
     ("visits.manage", "Visits", ("admin", "manager")),

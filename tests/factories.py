@@ -19,10 +19,13 @@ class Factory:
         return org
 
     def user(self, org, role: str = "admin", email: str | None = None, name: str | None = None,
-             password: str = PASSWORD, location=None):
+             password: str = PASSWORD, location=None, places=(), regions=()):
+        """`location`: a staff member's location; `places`: a location manager's locations; `regions`: a regional
+        manager's region names."""
         n = next(_seq)
         user = add_user(org, email or f"{role}{n}@example.com", name or f"{role.title()} {n}", password, role,
-                        location_id=getattr(location, "id", None))
+                        location_id=getattr(location, "id", None), location_ids=[p.id for p in places],
+                        regions=list(regions))
         db.session.commit()
         return user
 

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..journeys.models import Journey, JourneyVersion, Moment
 from ..journeys.spec import format_options
 from ..locations.models import Location
-from ..tenancy import current_org, current_org_id, current_role, roles_required, scoped
+from ..tenancy import current_org, current_org_id, current_role, place_scope, roles_required, scoped
 from ..timeutil import local_day_bounds
 from ..web import problem
 from . import bp
@@ -83,7 +83,11 @@ def list_journeys():
 @bp.get("/locations")
 @any_member
 def list_locations():
-    locations = db.session.scalars(scoped(Location).where(Location.archived.is_(False)).order_by(Location.name, Location.code))
+    query = scoped(Location).where(Location.archived.is_(False)).order_by(Location.name, Location.code)
+    scope = place_scope()
+    if scope is not None:
+        query = query.where(Location.id.in_(sorted(scope.location_ids) or [-1]))
+    locations = db.session.scalars(query)
     return jsonify([{"id": loc.id, "code": loc.code, "name": loc.name, "region": loc.region or ""} for loc in locations])
 
 
@@ -205,7 +209,8 @@ def list_evaluations():
     for name, model, column in (("journey_id", Journey, Evaluation.journey_id), ("location_id", Location, Evaluation.location_id)):
         if name in params:
             obj = db.session.get(model, params[name])
-            if obj is None or obj.org_id != org.id:
+            scope = place_scope()
+            if obj is None or obj.org_id != org.id or (model is Location and scope is not None and not scope.allows(obj.id)):
                 return problem(404, "Not Found", f"No such {name.removesuffix('_id')}.")
             query = query.where(column == params[name])
     if "source" in params:

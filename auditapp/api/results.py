@@ -4,23 +4,24 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from ..results.queries import FilterError, NotFound, Scorecard, filters_from_args, scorecard
-from ..tenancy import current_org, managers_only
+from ..tenancy import RESULT_VIEWERS, current_org, place_scope, roles_required
 from ..web import problem
 from . import bp
 
 
 @bp.get("/scorecard")
-@managers_only
+@roles_required(*RESULT_VIEWERS)
 def scorecard_json():
     """Scores per moment for `journey_id, location_id, region, from, to, source, status`; scores unrounded, 0 to 100.
 
     `source` defaults to secret shoppers and `status` to every evaluation that counts; the answer says which.
 
-    Scorecards are for managers: shoppers and staff get 403 (they see their own evaluations elsewhere).
+    Scorecards are for managers (place-scoped managers: their own places, approved shopper visits); shoppers and
+    staff get 403 (they see their own evaluations elsewhere).
     """
     org = current_org()
     try:
-        filters = filters_from_args(request.args, org)
+        filters = filters_from_args(request.args, org, scope=place_scope())
     except FilterError as error:
         return problem(422, "Unprocessable Entity", "Some query parameters are not valid.", error.errors)
     try:

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from ..formutil import choices
@@ -35,6 +35,10 @@ class InviteForm(FlaskForm):
     # The least powerful role by default: an admin who forgets to choose must not hand out admin rights.
     role = SelectField("Role", choices=role_choices(), default="shopper", validators=[DataRequired()])
     location_id = SelectField("Location (staff only)", coerce=str, choices=[], validate_choice=False)
+    place_ids = SelectMultipleField("Locations they look after (location managers)", coerce=str, choices=[],
+                                    validate_choice=False)
+    regions = SelectMultipleField("Regions they look after (regional managers)", coerce=str, choices=[],
+                                  validate_choice=False)
 
 
 class AcceptInviteForm(FlaskForm):

@@ -12,8 +12,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..timeutil import utcnow
 
-ROLES = ("admin", "manager", "shopper", "staff")
-ROLE_LABELS = {"admin": "Admin", "manager": "Manager", "shopper": "Secret shopper", "staff": "Staff"}
+ROLES = ("admin", "manager", "regional_manager", "location_manager", "shopper", "staff")
+ROLE_LABELS = {"admin": "Admin", "manager": "Manager", "regional_manager": "Regional manager",
+               "location_manager": "Location manager", "shopper": "Secret shopper", "staff": "Staff"}
+# Roles scoped to places: they see their own locations (location_manager) or regions (regional_manager) only.
+PLACE_ROLES = ("regional_manager", "location_manager")
 
 
 def token_digest(token: str) -> str:
@@ -77,6 +80,35 @@ class Membership(db.Model):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     organisation: Mapped[Organisation] = relationship()
+    # A location manager's locations; a regional manager's regions (Location.region names).
+    places: Mapped[list[MembershipLocation]] = relationship(cascade="all, delete-orphan")
+    region_rows: Mapped[list[MembershipRegion]] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def place_location_ids(self) -> list[int]:
+        return sorted(p.location_id for p in self.places)
+
+    @property
+    def region_names(self) -> list[str]:
+        return sorted(r.region for r in self.region_rows)
+
+
+class MembershipLocation(db.Model):
+    """A location a location manager looks after."""
+
+    __table_args__ = (UniqueConstraint("membership_id", "location_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
+
+
+class MembershipRegion(db.Model):
+    """A region a regional manager looks after (the locations whose region has this name)."""
+
+    __table_args__ = (UniqueConstraint("membership_id", "region"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id", ondelete="CASCADE"), index=True)
+    region: Mapped[str] = mapped_column(String(200))
 
 
 class Invite(db.Model):
@@ -85,6 +117,9 @@ class Invite(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     role: Mapped[str] = mapped_column(String(16))
     location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id", ondelete="SET NULL"))
+    # Scoped roles: the location ids or region names the new member will look after.
+    place_ids: Mapped[list | None] = mapped_column(JSON)
+    regions: Mapped[list | None] = mapped_column(JSON)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -12,14 +12,29 @@ from sqlalchemy import func, select
 from ..audit import record
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import ROLES, ApiToken, Invite, Membership, Organisation, User, token_digest
+from .models import (
+    PLACE_ROLES,
+    ROLES,
+    ApiToken,
+    Invite,
+    Membership,
+    MembershipLocation,
+    MembershipRegion,
+    Organisation,
+    User,
+    token_digest,
+)
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 TOKEN_PREFIX = "aud_"  # noqa: S105 (a public prefix, not a secret)
 
 
 class AccountError(ValueError):
-    """A request about accounts that cannot be done; the message says why."""
+    """A request about accounts that cannot be done; the message says why, `field` which form field it is about."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def normalise_email(email: str) -> str:
@@ -65,8 +80,45 @@ def get_or_create_org(name: str, slug: str, timezone: str = "UTC") -> Organisati
     return org
 
 
+def check_places(org_id: int, role: str, location_ids=(), regions=()) -> tuple[list[int], list[str]]:
+    """The places a member with `role` looks after: a location manager's location ids, a regional manager's
+    region names (Location.region values of the organisation); nothing for other roles. Raises AccountError."""
+    from ..locations.models import Location
+
+    try:
+        ids = sorted({int(i) for i in location_ids or ()})
+    except (TypeError, ValueError):
+        raise AccountError("locations must be chosen from the list", "place_ids") from None
+    names = sorted({str(r).strip() for r in regions or () if str(r).strip()})
+    if role == "location_manager":
+        if not ids:
+            raise AccountError("a location manager needs at least one location", "place_ids")
+        found = set(db.session.scalars(select(Location.id).where(Location.org_id == org_id, Location.id.in_(ids))))
+        if found != set(ids):
+            raise AccountError("some of the chosen locations are not the organisation's", "place_ids")
+        return ids, []
+    if role == "regional_manager":
+        if not names:
+            raise AccountError("a regional manager needs at least one region", "regions")
+        known = set(db.session.scalars(select(Location.region).where(Location.org_id == org_id,
+                                                                     Location.region.in_(names))))
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise AccountError(f"no location is in the region {', '.join(unknown)}", "regions")
+        return [], names
+    return [], []
+
+
+def set_places(membership: Membership, *, location_ids=(), regions=()) -> None:
+    """Give a membership the places of its role (check_places); flushes."""
+    ids, names = check_places(membership.org_id, membership.role, location_ids, regions)
+    membership.places = [MembershipLocation(location_id=i) for i in ids]
+    membership.region_rows = [MembershipRegion(region=n) for n in names]
+    db.session.flush()
+
+
 def add_user(org: Organisation, email: str, name: str, password: str, role: str, *, location_id=None,
-             password_hash: str | None = None) -> User:
+             password_hash: str | None = None, location_ids=(), regions=()) -> User:
     """Create the user (or reuse the account with this email) and give them `role` in `org`.
 
     `password_hash`: `password` hashed already (the demo gives all its users one password and hashes it once:
@@ -93,6 +145,8 @@ def add_user(org: Organisation, email: str, name: str, password: str, role: str,
     else:
         membership.role = role
     db.session.flush()
+    if role in PLACE_ROLES or membership.places or membership.region_rows:
+        set_places(membership, location_ids=location_ids, regions=regions)
     return user
 
 
@@ -103,16 +157,19 @@ def change_password(user: User, new_password: str) -> None:
 
 
 def create_invite(org: Organisation, email: str, role: str, created_by: User | None, days: int,
-                  location_id: int | None = None) -> tuple[Invite, str]:
-    """A single-use invite; returns it with the raw token (shown once, only its digest is stored)."""
+                  location_id: int | None = None, *, location_ids=(), regions=()) -> tuple[Invite, str]:
+    """A single-use invite; returns it with the raw token (shown once, only its digest is stored).
+    A location or regional manager's places come with the invite (checked now, applied on acceptance)."""
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    location_ids, regions = check_places(org.id, role, location_ids, regions)
     email = normalise_email(email)
     existing = find_user(email)
     if existing is not None and existing.membership_in(org.id):
         raise AccountError(f"{email} is already a member of {org.name}")
     token = secrets.token_urlsafe(32)
     invite = Invite(org_id=org.id, email=email, role=role, token_hash=token_digest(token), location_id=location_id,
+                    place_ids=list(location_ids) or None, regions=list(regions) or None,
                     expires_at=utcnow() + timedelta(days=days), created_by_id=getattr(created_by, "id", None))
     db.session.add(invite)
     db.session.flush()
@@ -140,7 +197,8 @@ def accept_invite(invite: Invite, name: str, password: str) -> User:
     existing = find_user(invite.email)
     if existing is not None:
         raise AccountError("an account with this email exists: log in and ask the admin to add you")
-    user = add_user(invite.organisation, invite.email, name, password, invite.role, location_id=invite.location_id)
+    user = add_user(invite.organisation, invite.email, name, password, invite.role, location_id=invite.location_id,
+                    location_ids=invite.place_ids or (), regions=invite.regions or ())
     record("user.joined", user, summary=f"{user.email} accepted the invite as {invite.role}", org_id=invite.org_id,
            user=user)
     return user

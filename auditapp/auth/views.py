@@ -26,9 +26,15 @@ from .services import (
     find_invite,
     record_failed_login,
     send_invite_mail,
+    set_places,
 )
 
-HOME_BY_ROLE = {"admin": "results.index", "manager": "results.index", "shopper": "visits.mine", "staff": "evaluations.start"}
+HOME_BY_ROLE = {"admin": "results.index", "manager": "results.index", "regional_manager": "results.index",
+                "location_manager": "results.index", "shopper": "visits.mine", "staff": "evaluations.start"}
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 def is_safe_next(target: str | None) -> bool:
@@ -142,6 +148,18 @@ def _location_choices():
     return choices([("", "None")] + [(loc.id, f"{loc.code} {loc.name}") for loc in locations])
 
 
+def _place_choices(form) -> None:
+    form.location_id.choices = _location_choices()
+    locations = db.session.scalars(scoped(Location).where(Location.archived.is_(False)).order_by(Location.name))
+    form.place_ids.choices = choices([(loc.id, f"{loc.code} {loc.name}") for loc in locations])
+    form.regions.choices = choices([(r, r) for r in _regions()])
+
+
+def _regions() -> list[str]:
+    return sorted(set(db.session.scalars(select(Location.region).where(Location.org_id == current_org_id(),
+                                                                       Location.region != ""))))
+
+
 def _location_id(value: str) -> int | None:
     if not value:
         return None
@@ -153,14 +171,15 @@ def _location_id(value: str) -> int | None:
 def users():
     org = current_org()
     form = InviteForm()
-    form.location_id.choices = _location_choices()
+    _place_choices(form)
     link = None
     if form.validate_on_submit():
         try:
             invite, token = create_invite(org, form.email.data, form.role.data, current_user,
-                                          current_app.config["INVITE_DAYS"], _location_id(form.location_id.data))
+                                          current_app.config["INVITE_DAYS"], _location_id(form.location_id.data),
+                                          location_ids=form.place_ids.data, regions=form.regions.data)
         except AccountError as error:
-            form.email.errors.append(str(error))
+            getattr(form, error.field or "email").errors.append(_sentence(str(error)))
         else:
             db.session.commit()
             link = url_for("auth.accept", token=token, _external=True)
@@ -172,7 +191,7 @@ def users():
             flash(f"Invite for {invite.email} created{' and mailed' if mailed else ''}. "
                   "Copy the link below and send it: it is shown only once.", "success")
             form = InviteForm(formdata=None)  # an empty form for the next person, not this one again
-            form.location_id.choices = _location_choices()
+            _place_choices(form)
     memberships = db.session.scalars(
         select(Membership).join(User).where(Membership.org_id == org.id).order_by(User.name)
     ).all()
@@ -180,7 +199,8 @@ def users():
         scoped(Invite).where(Invite.used_at.is_(None), Invite.expires_at > utcnow()).order_by(Invite.created_at.desc())
     ).all()
     return render_template("auth/users.html", form=form, memberships=memberships, invites=invites, link=link,
-                           member_form=MemberForm(), confirm=ConfirmForm(), location_choices=_location_choices())
+                           member_form=MemberForm(), confirm=ConfirmForm(), location_choices=_location_choices(),
+                           place_choices=form.place_ids.choices, region_choices=form.regions.choices)
 
 
 def _membership_or_404(membership_id: int) -> Membership:
@@ -208,11 +228,20 @@ def set_role(membership_id: int):
     if membership.role == "admin" and form.role.data != "admin" and not _other_active_admins(membership):
         flash("The organisation needs at least one active admin: make someone else admin first.", "error")
         return redirect(url_for("auth.users"))
-    old = membership.role
+    old, old_places = membership.role, (membership.place_location_ids, membership.region_names)
     membership.role = form.role.data
     membership.location_id = _location_id(form.location_id.data)
-    record("user.role_changed", membership.user, summary=f"{membership.user.email}: {old} -> {membership.role}",
-           org_id=membership.org_id)
+    try:
+        set_places(membership, location_ids=request.form.getlist("place_ids"), regions=request.form.getlist("regions"))
+    except AccountError as error:
+        db.session.rollback()
+        flash(f"{membership.user.name} was not changed: {error}.", "error")
+        return redirect(url_for("auth.users"))
+    places = (membership.place_location_ids, membership.region_names)
+    summary = f"{membership.user.email}: {old} -> {membership.role}"
+    if places != old_places:
+        summary += f" (locations {places[0] or '-'}, regions {', '.join(places[1]) or '-'})"
+    record("user.role_changed", membership.user, summary=summary, org_id=membership.org_id)
     db.session.commit()
     flash(f"{membership.user.name} is now {ROLE_LABELS.get(membership.role, membership.role).lower()}.", "success")
     return redirect(url_for("auth.users"))

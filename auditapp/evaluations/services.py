@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..audit import record
-from ..auth.models import User
+from ..auth.models import PLACE_ROLES, User
 from ..extensions import db
 from ..journeys.models import Journey, JourneyVersion, Moment, Question
 from ..journeys.spec import VERDICT_KEY
@@ -590,10 +590,18 @@ def _fill(evaluation: Evaluation, checked: _Checked) -> None:
 
 def visible_evaluations(org_id: int, user: User, role: str | None) -> Select:
     """SELECT of the evaluations this user may see: managers all of the organisation, shoppers their own, staff
-    those of their location (their own only when they have no location)."""
+    those of their location (their own only when they have no location), location and regional managers the
+    approved secret-shopper evaluations of their own places (places.py)."""
     query = select(Evaluation).where(Evaluation.org_id == org_id)
     if role in MANAGER_ROLES:
         return query
+    if role in PLACE_ROLES:
+        from ..places import SCOPED_SOURCE, SCOPED_STATUSES
+        from ..tenancy import scope_of
+
+        scope = scope_of(user.membership_in(org_id))
+        return query.where(Evaluation.source == SCOPED_SOURCE, Evaluation.status.in_(SCOPED_STATUSES),
+                           Evaluation.location_id.in_(sorted(scope.location_ids) or [-1]))
     if role == "shopper":
         return query.where(Evaluation.evaluator_id == user.id)
     if role == "staff":

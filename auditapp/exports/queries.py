@@ -60,9 +60,16 @@ def flags_by_evaluation(org, filters: Filters) -> dict[int, str]:
     return {key: ", ".join(dict.fromkeys(codes)) for key, codes in flags.items()}
 
 
+ANONYMOUS = "Secret shopper"  # what a place-scoped viewer reads instead of the shopper's name
+
+
 def responses(org, filters: Filters, *, batch: int = BATCH) -> Iterator[ResponseRow]:
-    """One row per stored answer of the counted evaluations under `filters`: by visit, then timeline order."""
-    flags = flags_by_evaluation(org, filters)
+    """One row per stored answer of the counted evaluations under `filters`: by visit, then timeline order.
+
+    For a place-scoped viewer (filters.scoped) the shopper is not named and the reviewer's integrity flags are left
+    out: the sites see the reviewed result, not who made it or how it was checked."""
+    flags = {} if filters.scoped else flags_by_evaluation(org, filters)
+    hide = filters.scoped
     local = _LocalTimes(org.timezone)
     stmt = (
         select(E.started_at, E.id, Location.code, Location.name, E.source, User.name, JourneyVersion.number,
@@ -82,7 +89,8 @@ def responses(org, filters: Filters, *, batch: int = BATCH) -> Iterator[Response
     for (started_at, evaluation_id, code, location, source, evaluator, version, moment_key, moment, question_key,
          question, qtype, value, number, score, note, status) in db.session.connection().execute(stmt):
         answer = number if (number is not None and qtype in NUMBER_TYPES) else value
-        yield ResponseRow(local(started_at), evaluation_id, code, location, source, evaluator or "", version,
+        yield ResponseRow(local(started_at), evaluation_id, code, location, source,
+                          ANONYMOUS if hide else evaluator or "", version,
                           moment_key, moment, question_key, question, answer, score, note or "", status,
                           flags.get(evaluation_id, ""))
 
@@ -119,8 +127,10 @@ def notes(org, filters: Filters, *, batch: int = BATCH) -> Iterator[NoteRow]:
             .order_by(c.started_at, c.evaluation_id, c.moment_position, c.part, c.question_position)
             .execution_options(yield_per=batch))
     local = _LocalTimes(org.timezone)
+    hide = filters.scoped
     for started_at, evaluation_id, code, location, source, evaluator, *rest in db.session.connection().execute(stmt):
-        yield NoteRow(local(started_at), evaluation_id, code, location, source, evaluator or "", *rest)
+        yield NoteRow(local(started_at), evaluation_id, code, location, source, ANONYMOUS if hide else evaluator or "",
+                      *rest)
 
 
 def cell_intervals(org, filters: Filters, by: str, *, grain: str = "month") -> tuple[

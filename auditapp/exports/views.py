@@ -12,7 +12,7 @@ from flask import Response, abort, request, stream_with_context
 from werkzeug.utils import secure_filename
 
 from ..results.queries import GRAINS, FilterError, Filters, NotFound, filters_from_args, load_journey
-from ..tenancy import current_org, managers_only
+from ..tenancy import RESULT_VIEWERS, current_org, place_scope, roles_required
 from . import bp
 from .csvexport import responses_csv
 from .queries import load_scorecard, responses
@@ -24,11 +24,12 @@ YES = ("1", "true", "yes", "on")
 NO = ("", "0", "false", "no", "off")
 
 
-def export_options(args: Mapping[str, str], org) -> tuple[Filters, bool, str | None]:
-    """The dashboard's filters plus `per_location` (yes/no) and `grain` (month/week); FilterError lists every problem."""
+def export_options(args: Mapping[str, str], org, *, scope=None) -> tuple[Filters, bool, str | None]:
+    """The dashboard's filters plus `per_location` (yes/no) and `grain` (month/week); FilterError lists every problem.
+    `scope`: a place-scoped viewer's (tenancy.place_scope()); the CLI sees the whole organisation."""
     errors: list[tuple[str, str]] = []
     try:
-        filters = filters_from_args(args, org)
+        filters = filters_from_args(args, org, scope=scope)
     except FilterError as error:
         errors.extend((item["field"], item["message"]) for item in error.errors)
         filters = None
@@ -92,14 +93,14 @@ def _blocks(spool, size: int = 64 * 1024):
 
 def _options_or_400(org) -> tuple[Filters, bool, str | None]:
     try:
-        return export_options(request.args, org)
+        return export_options(request.args, org, scope=place_scope())
     except FilterError as error:
         abort(400, description="This download link has a problem: "
                                + "; ".join(f"{item['field']} {item['message']}" for item in error.errors) + ".")
 
 
 @bp.get("/scorecard.xlsx")
-@managers_only
+@roles_required(*RESULT_VIEWERS)
 def scorecard():
     org = current_org()
     filters, per_location, grain = _options_or_400(org)
@@ -110,7 +111,7 @@ def scorecard():
 
 
 @bp.get("/responses.csv", endpoint="responses_csv")
-@managers_only
+@roles_required(*RESULT_VIEWERS)
 def responses_csv_download():
     org = current_org()
     filters, _, _ = _options_or_400(org)

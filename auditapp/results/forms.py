@@ -37,10 +37,11 @@ class FilterForm(FlaskForm):
                          description="Rejected evaluations never count.")
     grain = SelectField("Trend by", choices=choices(GRAIN_LABELS), default="")
 
-    def set_places(self, locations, regions) -> None:
-        self.location_id.choices = choices([("", "All locations")] + [(loc.id, f"{loc.name} ({loc.code})")
-                                                                     for loc in locations])
-        self.region.choices = choices([("", "All regions")] + [(r, r) for r in regions])
+    def set_places(self, locations, regions, *, scoped: bool = False) -> None:
+        every = "All your locations" if scoped else "All locations"
+        self.location_id.choices = choices([("", every)] + [(loc.id, f"{loc.name} ({loc.code})")
+                                                           for loc in locations])
+        self.region.choices = choices([("", "All your regions" if scoped else "All regions")] + [(r, r) for r in regions])
 
     def show_errors(self, error: FilterError) -> None:
         for item in error.errors:

@@ -28,6 +28,7 @@ from ..evaluations.models import COUNTED_STATUSES, Answer, Evaluation, MomentRes
 from ..extensions import db
 from ..journeys.models import Journey, JourneyVersion, Moment, Question
 from ..locations.models import Location
+from ..places import SCOPED_SOURCE, SCOPED_STATUSES, PlaceScope
 from ..scoring.stats import ChangeSignal, Estimate, change_signal, estimate
 from ..scoring.stats import perception_gap as gap_of
 from ..timeutil import local_day_bounds, local_today, to_local
@@ -92,10 +93,16 @@ class Filters:
     source: str | None = DEFAULT_SOURCE  # "shopper", "staff" or None for both (the "all" choice)
     period: str | None = None  # the preset the dates came from, if any (for redisplaying the form)
     status: str = DEFAULT_STATUS  # a key of STATUS_FILTERS
+    # A place-scoped viewer's locations (places.PlaceScope): nothing outside them counts. None: the whole organisation.
+    places: frozenset[int] | None = None
 
     @property
     def statuses(self) -> tuple[str, ...]:
         return STATUS_FILTERS[self.status]
+
+    @property
+    def scoped(self) -> bool:
+        return self.places is not None
 
     @property
     def source_key(self) -> str:
@@ -149,12 +156,14 @@ def _parse_date(value: str) -> date | None:
         return None
 
 
-def filters_from_args(args: Mapping[str, str], org, *, journey_id: int | None = None, today: date | None = None) -> Filters:
-    """Parse and check `journey_id, location_id, region, from, to, source` (and `period`, a preset name).
+def filters_from_args(args: Mapping[str, str], org, *, journey_id: int | None = None, today: date | None = None,
+                      scope: PlaceScope | None = None) -> Filters:
+    """Parse and check `journey_id, location_id, region, from, to, source, status` (and `period`, a preset name).
 
     Raises FilterError listing every bad field. `journey_id` given here (from the URL) wins over the argument.
     Whether the journey belongs to `org` is the caller's check (404, not 422); a location or region that is not
-    the organisation's is a filter error.
+    the organisation's is a filter error. `scope`: a place-scoped viewer (tenancy.place_scope(); every web and API
+    caller passes it): only their locations and regions, approved secret-shopper evaluations only.
     """
     errors: list[tuple[str, str]] = []
 
@@ -175,14 +184,15 @@ def filters_from_args(args: Mapping[str, str], org, *, journey_id: int | None = 
         location_id = _parse_int(raw)
         if location_id is None:
             errors.append(("location_id", "must be a location id (a whole number)"))
-        elif db.session.scalar(select(Location.id).where(Location.id == location_id, Location.org_id == org.id)) is None:
+        elif db.session.scalar(select(Location.id).where(Location.id == location_id, Location.org_id == org.id)) is None \
+                or (scope is not None and not scope.allows(location_id)):
             errors.append(("location_id", "is not one of your locations"))
             location_id = None
 
     region = arg("region") or None
     if region is not None:
         found = db.session.scalar(select(Location.id).where(Location.org_id == org.id, Location.region == region).limit(1))
-        if found is None:
+        if found is None or (scope is not None and region not in scope.regions):
             errors.append(("region", "is not the region of any of your locations"))
 
     source = arg("source").lower() or DEFAULT_SOURCE
@@ -194,6 +204,12 @@ def filters_from_args(args: Mapping[str, str], org, *, journey_id: int | None = 
     if status not in STATUS_FILTERS:
         errors.append(("status", "must be counted (all that count) or approved"))
         status = DEFAULT_STATUS
+    if scope is not None:
+        if arg("source") and source != SCOPED_SOURCE:
+            errors.append(("source", "you see secret shoppers' evaluations only"))
+        if arg("status") and status not in SCOPED_STATUSES:
+            errors.append(("status", "you see approved evaluations only"))
+        source, status = SCOPED_SOURCE, "approved"
 
     period = arg("period") or None
     date_from = date_to = None
@@ -217,7 +233,8 @@ def filters_from_args(args: Mapping[str, str], org, *, journey_id: int | None = 
     if errors:
         raise FilterError(errors)
     return Filters(journey_id=journey_id, location_id=location_id, region=region, date_from=date_from,
-                   date_to=date_to, source=source, period=period, status=status)
+                   date_to=date_to, source=source, period=period, status=status,
+                   places=scope.location_ids if scope is not None else None)
 
 
 # --- result types --------------------------------------------------------------------------------------------
@@ -521,6 +538,8 @@ def _conditions(org, filters: Filters, start: datetime | None, end: datetime | N
                                                                  Location.region == filters.region)))
     if filters.source:
         terms.append(E.source == filters.source)
+    if filters.places is not None:
+        terms.append(E.location_id.in_(sorted(filters.places) or [-1]))
     return terms
 
 
@@ -789,8 +808,11 @@ def period_key_for(day: date, grain: str) -> str:
 
 
 def perception_gap(org, filters: Filters) -> list[GapRow]:
-    """Shoppers vs staff per moment (the source filter is ignored: both sides are needed)."""
+    """Shoppers vs staff per moment (the source filter is ignored: both sides are needed). None for a place-scoped
+    viewer, who sees approved secret-shopper evaluations only (an empty list)."""
     journey = load_journey(org, filters.journey_id)
+    if filters.scoped:
+        return []
     both = replace(filters, source=None)
     terms = _conditions(org, both, *_bounds(org, both.date_from, both.date_to))
     aggs: dict[tuple[str, str], _Agg] = {}
@@ -821,7 +843,7 @@ class SourceHeadline:
 def other_source_headline(org, filters: Filters) -> SourceHeadline | None:
     """The other side's overall score under the same filters, shown beside the headline (never mixed into it):
     staff self-assessments beside the shoppers' score, and the other way round. None when both are mixed."""
-    if filters.source is None:
+    if filters.source is None or filters.scoped:
         return None
     other = "staff" if filters.source == "shopper" else "shopper"
     terms = _conditions(org, replace(filters, source=other), *_bounds(org, filters.date_from, filters.date_to))
@@ -950,9 +972,12 @@ def drilldown(org, filters: Filters, moment_key: str | None = None, location_id:
 
 
 def journey_headlines(org, *, days: int = 90, today: date | None = None, source: str | None = DEFAULT_SOURCE,
-                      status: str = DEFAULT_STATUS) -> list[JourneyHeadline]:
+                      status: str = DEFAULT_STATUS, scope: PlaceScope | None = None) -> list[JourneyHeadline]:
     """Every live journey of the organisation with its score over the last `days` days and over all time
-    (secret shoppers' evaluations that count, unless told otherwise: the same default as the dashboard)."""
+    (secret shoppers' evaluations that count, unless told otherwise: the same default as the dashboard).
+    A place-scoped viewer's `scope`: their locations' approved secret-shopper evaluations only."""
+    if scope is not None:
+        source, status = SCOPED_SOURCE, "approved"
     today = today or local_today(org.timezone)
     since, _ = local_day_bounds(today - timedelta(days=days - 1), None, org.timezone)
     journeys = list(db.session.scalars(
@@ -967,7 +992,8 @@ def journey_headlines(org, *, days: int = 90, today: date | None = None, source:
                    func.count(case((recent, E.score), else_=None)), func.count(), func.sum(E.score),
                    func.count(E.score), func.max(E.started_at))
             .where(E.org_id == org.id, E.status.in_(STATUS_FILTERS[status]), E.journey_id.in_([j.id for j in journeys]),
-                   *([E.source == source] if source else []))
+                   *([E.source == source] if source else []),
+                   *([E.location_id.in_(sorted(scope.location_ids) or [-1])] if scope is not None else []))
             .group_by(E.journey_id)
         )
     }

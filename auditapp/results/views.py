@@ -9,7 +9,17 @@ from werkzeug.datastructures import MultiDict
 from ..extensions import db
 from ..journeys.models import Journey
 from ..locations.models import Location
-from ..tenancy import current_org, get_scoped_or_404, managers_only, scoped
+from ..tenancy import (
+    MANAGERS,
+    RESULT_VIEWERS,
+    current_org,
+    current_role,
+    get_scoped_or_404,
+    managers_only,
+    place_scope,
+    roles_required,
+    scoped,
+)
 from . import bp, dashboard
 from .actions import ActionData, ActionError, create_action, journey_actions, update_action
 from .forms import ACTION_STATUS_LABELS, ActionForm, FilterForm
@@ -40,11 +50,19 @@ from .queries import (
 DRILL_PAGE = 25
 
 
+result_viewers = roles_required(*RESULT_VIEWERS)
+
+
 def _places(org_id: int) -> tuple[list[Location], list[str]]:
-    locations = list(db.session.scalars(scoped(Location).where(Location.archived.is_(False))
-                                        .order_by(Location.name, Location.code)))
-    regions = sorted(set(db.session.scalars(select(Location.region).where(Location.org_id == org_id,
-                                                                          Location.region != "")).all()))
+    """The locations and regions the filters offer: all of the organisation's, or a place-scoped viewer's own."""
+    query = scoped(Location).where(Location.archived.is_(False)).order_by(Location.name, Location.code)
+    regions_query = select(Location.region).where(Location.org_id == org_id, Location.region != "")
+    scope = place_scope()
+    if scope is not None:
+        query = query.where(Location.id.in_(sorted(scope.location_ids) or [-1]))
+        regions_query = regions_query.where(Location.region.in_(sorted(scope.regions) or [""]))
+    locations = list(db.session.scalars(query))
+    regions = sorted(set(db.session.scalars(regions_query).all()))
     return locations, regions
 
 
@@ -71,29 +89,35 @@ def _filters_label(filters: Filters, locations: list[Location]) -> str:
 
 
 @bp.get("/")
-@managers_only
+@result_viewers
 def index():
     org = current_org()
+    scope = place_scope()
     rows = [
         {"headline": h, "score": dashboard.score_text(h.score, org.bands), "band": dashboard.band_of(h.score, org.bands),
          "all_score": dashboard.score_text(h.all_score, org.bands), "low_n": h.evaluations < LOW_N}
-        for h in journey_headlines(org)
+        for h in journey_headlines(org, scope=scope)
     ]
-    stated = Filters(journey_id=0).describe()  # the index uses the dashboard's defaults, and says so
+    # The index uses the dashboard's defaults (a place-scoped viewer: approved ones, own places), and says so.
+    stated = (Filters(journey_id=0, status="approved") if scope else Filters(journey_id=0)).describe()
     return render_template("results/index.html", rows=rows, days=90, stated=stated)
 
 
 @bp.get("/journeys/<int:journey_id>")
-@managers_only
+@result_viewers
 def journey(journey_id: int):
     org = current_org()
     journey = get_scoped_or_404(Journey, journey_id)
     args = dashboard.dashboard_args(request.args)
     form = FilterForm(formdata=MultiDict(args))
     locations, regions = _places(org.id)
-    form.set_places(locations, regions)
+    scope = place_scope()
+    form.set_places(locations, regions, scoped=scope is not None)
+    if scope is not None:
+        args.pop("source", None)  # fixed for them: approved secret-shopper evaluations, stated on the page
+        args.pop("status", None)
     try:
-        filters = filters_from_args(args, org, journey_id=journey.id)
+        filters = filters_from_args(args, org, journey_id=journey.id, scope=scope)
     except FilterError as error:
         form.show_errors(error)
         return render_template("results/dashboard.html", journey=journey, form=form, page=None), 422
@@ -104,7 +128,8 @@ def journey(journey_id: int):
 
     bands = org.bands
     card = scorecard(org, filters)
-    actions = journey_actions(org.id, journey.id)
+    can_plan = current_role() in MANAGERS  # actions are planned by the organisation's managers
+    actions = _visible_actions(journey_actions(org.id, journey.id), scope)
     open_by_moment: dict[str, list[Action]] = {}
     for action in actions:
         if action.status in ("open", "in_progress"):
@@ -113,7 +138,7 @@ def journey(journey_id: int):
     rows = dashboard.moment_rows(
         card, bands, actions=open_by_moment,
         drill_url=lambda key: url_for(".evaluations", journey_id=journey.id, moment=key, **base),
-        action_url=lambda key: url_for(".new_action", journey_id=journey.id, moment=key),
+        action_url=lambda key: url_for(".new_action", journey_id=journey.id, moment=key) if can_plan else "",
     )
     heat = heatmap(org, filters)
     heat_chart = dashboard.heatmap_chart(
@@ -156,6 +181,8 @@ def journey(journey_id: int):
         "bands": bands,
         "low_n": LOW_N,
         "base_args": base,
+        "can_plan": can_plan,
+        "scoped": scope is not None,
         # The workbook shows what this page shows: same filters and the same trend grain.
         "export_url": (url_for("exports.scorecard", **filters.to_args(), grain=grain)
                        if "exports.scorecard" in current_app.view_functions else None),
@@ -167,13 +194,13 @@ def journey(journey_id: int):
 
 
 @bp.get("/journeys/<int:journey_id>/evaluations")
-@managers_only
+@result_viewers
 def evaluations(journey_id: int):
     """The evaluations behind a dashboard cell (a moment, a location, or both), newest first."""
     org = current_org()
     journey = get_scoped_or_404(Journey, journey_id)
     try:
-        filters = filters_from_args(request.args, org, journey_id=journey.id)
+        filters = filters_from_args(request.args, org, journey_id=journey.id, scope=place_scope())
     except FilterError as error:
         abort(400, description=f"The link's filters are not valid: {error}")
     moment_key = request.args.get("moment") or None
@@ -192,9 +219,24 @@ def evaluations(journey_id: int):
         back_url=url_for(".journey", journey_id=journey.id, **_filter_args(filters)),
         next_url=url_for(".evaluations", journey_id=journey.id, page=page_no + 1, **base) if drill.has_more else None,
         prev_url=url_for(".evaluations", journey_id=journey.id, page=page_no - 1, **base) if page_no > 1 else None,
-        action_url=url_for(".new_action", journey_id=journey.id, moment=moment_key) if moment_key else None,
-        score_text=dashboard.score_text, band_of=dashboard.band_of,
+        action_url=url_for(".new_action", journey_id=journey.id, moment=moment_key)
+        if moment_key and current_role() in MANAGERS else None,
+        score_text=dashboard.score_text, band_of=dashboard.band_of, visit_url=_visit_url,
     )
+
+
+def _visit_url(evaluation_id: int) -> str:
+    """Where one evaluation opens: the review page for managers, the site's read-only visit page otherwise."""
+    if current_role() in MANAGERS:
+        return url_for("visits.review_detail", evaluation_id=evaluation_id)
+    return url_for("sites.visit", evaluation_id=evaluation_id)
+
+
+def _visible_actions(actions: list[Action], scope) -> list[Action]:
+    """A place-scoped viewer sees the actions of their locations and those for every location."""
+    if scope is None:
+        return actions
+    return [a for a in actions if a.location_id is None or scope.allows(a.location_id)]
 
 
 # --- action plans --------------------------------------------------------------------------------------------

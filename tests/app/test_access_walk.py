@@ -21,7 +21,7 @@ from auditapp.results.models import Action
 from auditapp.visits.models import Assignment
 
 MARKER = "ZQXFOREIGN"  # appears in every text of the other organisation; must never show up
-ROLES = ("admin", "manager", "shopper", "staff")
+ROLES = ("admin", "manager", "regional_manager", "location_manager", "shopper", "staff")
 
 # Endpoints anyone may open without logging in.
 PUBLIC = {"auth.login", "auth.accept", "auth.favicon", "static", "api.openapi", "evaluations.manifest",
@@ -72,7 +72,9 @@ def _org_with_users(make, name: str, slug: str) -> tuple:
     org = make.org(name=name, slug=slug)
     staff_location = make.location(org, name=f"{name} staff branch")
     users = {role: make.user(org, role, name=f"{name} {role}", email=f"{role}@{slug}.example",
-                             location=staff_location if role == "staff" else None) for role in ROLES}
+                             location=staff_location if role == "staff" else None,
+                             places=[staff_location] if role == "location_manager" else (),
+                             regions=[staff_location.region] if role == "regional_manager" else ()) for role in ROLES}
     return org, users
 
 
@@ -193,3 +195,120 @@ def test_the_walk_covers_the_whole_app(app):
     endpoints = {rule.endpoint.split(".")[0] for rule, _ in _rules(app)}
     assert {"auth", "api", "journeys", "locations", "evaluations", "visits"} <= endpoints
     assert all(re.match(r"^[a-z_]+\.[a-z_]+$", r.endpoint) for r, _ in _rules(app))
+
+
+# --- place-scoped roles: location and regional managers ------------------------------------------------------------
+
+SCOPED_ROLES = ("location_manager", "regional_manager")
+# Texts a place-scoped manager must never see: another site's data, work not yet approved, staff self-assessments,
+# and who the secret shopper was.
+SITE_MARKERS = ("ZQXSITE", "ZQXDRAFT", "ZQXSTAFF", "ZQXSHOPPER")
+
+
+@dataclass
+class SiteWorld:
+    users: dict
+    own: dict  # ids of things at the manager's own site (an approved shopper visit)
+    other: dict  # ids of the same kinds of things at a site of the same organisation they do not look after
+
+
+@pytest.fixture
+def site_world(app, make) -> SiteWorld:
+    from auditapp.visits.review import approve
+
+    org = make.org(name="Chain", slug="chain")
+    own_site = make.location(org, name="Own Branch", code="OWN1", region="North")
+    other_site = make.location(org, name="ZQXSITE Branch", code="ZQX9", region="South")
+    manager = make.user(org, "manager", email="manager@chain.example")
+    shopper = make.user(org, "shopper", name="ZQXSHOPPER Person", email="zqxshopper@chain.example")
+    staff = make.user(org, "staff", email="staff@chain.example", location=own_site)
+    users = {
+        "location_manager": make.user(org, "location_manager", email="site@chain.example", places=[own_site]),
+        "regional_manager": make.user(org, "regional_manager", email="region@chain.example", regions=["North"]),
+    }
+    journey = make.journey(org, name="Chain Journey")
+    moment = journey.current_version.moments[0]
+
+    def visit(location, notes, **kw):
+        return make.evaluation(org, journey, location, kw.pop("user", shopper), notes=notes,
+                               moment_notes={moment.key: notes}, **kw)
+
+    own = visit(own_site, "Own approved visit")
+    other = visit(other_site, "ZQXSITE approved visit")
+    for evaluation in (own, other):
+        approve(evaluation, manager)
+    visit(own_site, "ZQXDRAFT waiting for review")
+    visit(own_site, "ZQXSTAFF self-assessment", user=staff)
+    photo = Photo(public_id=secrets.token_hex(16), org_id=org.id, uploader_id=shopper.id, evaluation_id=other.id,
+                  path=f"{org.id}/x.jpg", sha256="0" * 64, width=1, height=1, size_bytes=1)
+    action = Action(org_id=org.id, journey_id=journey.id, moment_key=moment.key, idea="ZQXSITE idea",
+                    owner="ZQXSITE owner", started_on=date.today(), location_id=other_site.id)
+    own_action = Action(org_id=org.id, journey_id=journey.id, moment_key=moment.key, idea="Own idea",
+                        owner="Own owner", started_on=date.today(), location_id=own_site.id)
+    assignment = Assignment(org_id=org.id, location_id=other_site.id, journey_id=journey.id, shopper_id=shopper.id,
+                            window_start=date.today(), window_end=date.today() + timedelta(days=7),
+                            instructions="ZQXSITE instructions")
+    db.session.add_all([photo, action, own_action, assignment])
+    db.session.commit()
+    common = {"journey_id": journey.id, "moment_id": moment.id, "question_id": moment.questions[0].id,
+              "version_id": journey.current_version_id, "invite_id": 0, "token_id": 0, "membership_id": 0}
+    return SiteWorld(
+        users=users,
+        own={**common, "location_id": own_site.id, "evaluation_id": own.id, "id": own.id, "public_id": "none",
+             "assignment_id": 0, "action_id": own_action.id},
+        other={**common, "location_id": other_site.id, "evaluation_id": other.id, "id": other.id,
+               "public_id": photo.public_id, "assignment_id": assignment.id, "action_id": action.id},
+    )
+
+
+def _opens_for(app, role: str):
+    for rule, method in _rules(app, skip=("static", "auth.logout")):
+        roles = getattr(app.view_functions[rule.endpoint], "required_roles", None)
+        if rule.endpoint in ANY_ROLE or (roles and role in roles):
+            yield rule, method
+
+
+@pytest.mark.parametrize("role", SCOPED_ROLES)
+def test_place_scoped_managers_see_only_approved_shopper_visits_of_their_own_places(app, site_world, role):
+    """Every route a location or regional manager may open, with their own ids and with another site's: another
+    site's objects are 404 (or 403), and no page, file or JSON shows another site, unapproved work, staff
+    self-assessments or the shopper's name. A new route that forgets the place scope fails here."""
+    client = app.test_client()
+    _login(client, site_world.users[role].email)
+    failures, opened = [], 0
+    for rule, method in _opens_for(app, role):
+        id_args = [a for a in rule.arguments if a not in NON_ID_ARGS]
+        for label, values in (("own", site_world.own), ("other site's", site_world.other)):
+            url = _url(rule, values)
+            response = _send(client, method, url)
+            opened += 1
+            body = response.get_data()
+            for marker in SITE_MARKERS:
+                if marker.encode() in body:
+                    failures.append(f"{role} {method} {url} ({label} ids): shows {marker}")
+            site_ids = [a for a in id_args if site_world.own.get(a) != site_world.other.get(a)]
+            if label != "own" and site_ids and response.status_code not in (403, 404):
+                failures.append(f"{role} {method} {url}: {response.status_code}, expected 403 or 404")
+    assert opened > 10  # the dashboard, the visits, the scorecard, the API at least
+    assert failures == []
+
+
+@pytest.mark.parametrize("role", SCOPED_ROLES)
+def test_place_scoped_managers_reach_their_own_results(app, site_world, role):
+    client = app.test_client()
+    _login(client, site_world.users[role].email)
+    own = site_world.own
+    assert client.get(f"/results/journeys/{own['journey_id']}?period=all").status_code == 200
+    page = client.get("/sites/visits").get_data(as_text=True)
+    assert "Own Branch" in page and f"/sites/visits/{own['evaluation_id']}" in page
+    assert client.get(f"/sites/visits/{own['evaluation_id']}").status_code == 200
+    body = client.get(f"/api/v1/scorecard?journey_id={own['journey_id']}").get_json()
+    assert body["evaluations"] == 1 and body["status"] == "approved"  # the draft and the staff's do not count
+    assert [loc["code"] for loc in client.get("/api/v1/locations").get_json()] == ["OWN1"]
+    listed = client.get("/api/v1/evaluations").get_json()["items"]
+    assert [e["id"] for e in listed] == [own["evaluation_id"]]
+    xlsx = client.get(f"/exports/scorecard.xlsx?journey_id={own['journey_id']}")
+    assert xlsx.status_code == 200 and b"ZQX" not in xlsx.data
+    refused = client.get(f"/api/v1/scorecard?journey_id={own['journey_id']}&location_id={site_world.other['location_id']}")
+    assert refused.status_code == 422
+    assert client.get(f"/api/v1/scorecard?journey_id={own['journey_id']}&source=all").status_code == 422
