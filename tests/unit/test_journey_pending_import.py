@@ -75,12 +75,12 @@ def test_it_expires():
         token = seal()
     with time_machine.travel(start + timedelta(seconds=pending.MAX_AGE - 1), tick=False):
         assert pending.unseal(token, user_id=7, org_id=3, secret_key=SECRET).filename == "cafe.xlsx"
-    with time_machine.travel(start + timedelta(seconds=pending.MAX_AGE + 1), tick=False):
-        with pytest.raises(pending.PendingImportError, match="more than 60 minutes old and has expired"):
-            pending.unseal(token, user_id=7, org_id=3, secret_key=SECRET)
-    with time_machine.travel(start + timedelta(minutes=10), tick=False):
-        with pytest.raises(pending.PendingImportError, match="more than 5 minutes old"):
-            pending.unseal(token, user_id=7, org_id=3, secret_key=SECRET, max_age=300)
+    with (time_machine.travel(start + timedelta(seconds=pending.MAX_AGE + 1), tick=False),
+          pytest.raises(pending.PendingImportError, match="more than 60 minutes old and has expired")):
+        pending.unseal(token, user_id=7, org_id=3, secret_key=SECRET)
+    with (time_machine.travel(start + timedelta(minutes=10), tick=False),
+          pytest.raises(pending.PendingImportError, match="more than 5 minutes old")):
+        pending.unseal(token, user_id=7, org_id=3, secret_key=SECRET, max_age=300)
 
 
 def test_the_token_is_compact_for_a_real_journey():
