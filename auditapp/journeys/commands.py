@@ -84,9 +84,8 @@ def import_journey_command(org_slug: str, if_exists: str, copy_name: str | None,
         raise click.ClickException(f"{error} (journey id {target.id})") from None
     except versioning.DraftConflict as conflict:
         db.session.rollback()
-        raise click.ClickException(f"nothing imported: {conflict.by_name} started draft version "
-                                   f"{conflict.draft_number} of journey {target.id} a moment ago; publish or "
-                                   "discard it, then import again") from None
+        raise click.ClickException(f"nothing imported: {conflict.by_name} {conflict.what} (id {target.id}) a "
+                                   "moment ago; check it, then import again") from None
     db.session.commit()
     archived = " The journey is archived: restore it to offer it again." if target.archived else ""
     click.echo(f"Imported '{spec.name}' into {org.slug} as version {version.number} of journey {target.id} "

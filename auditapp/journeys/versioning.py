@@ -30,16 +30,21 @@ class VersionError(Exception):
 
 
 class DraftConflict(Exception):
-    """Another request started a draft of this journey between our check and our insert; nothing of ours was kept."""
+    """Another request started a draft of this journey (or published a new version) between our check and our
+    insert; nothing of ours was kept. The attributes are what the manager is told and where to go."""
 
-    def __init__(self, journey: Journey, draft: JourneyVersion):
+    def __init__(self, journey: Journey, version: JourneyVersion):
         self.journey_id = journey.id
         self.journey_name = journey.name
-        self.draft_id = draft.id
-        self.draft_number = draft.number
-        self.by_name = _user_name(draft.created_by_id) or "Another manager"
-        self.message = (f"{self.by_name} started a draft of this journey a moment ago; your change was not saved. "
-                        "Open the draft to continue.")
+        self.is_draft = version.status == DRAFT
+        self.draft_id = version.id
+        self.draft_number = version.number
+        self.by_name = _user_name(version.created_by_id) or "Another manager"
+        if self.is_draft:
+            self.what, self.link_text = "started a draft of this journey", "Open the draft"
+        else:
+            self.what, self.link_text = f"published version {version.number} of this journey", "Open the journey"
+        self.message = f"{self.by_name} {self.what} a moment ago; your change was not saved. {self.link_text} to continue."
         super().__init__(self.message)
 
 
@@ -123,8 +128,11 @@ def _insert_draft(journey: Journey, version: JourneyVersion) -> JourneyVersion:
             db.session.add(version)
             db.session.flush()
     except IntegrityError:
-        # READ COMMITTED (PostgreSQL) and SQLite's single writer both let this query see the winner's draft.
-        winner = draft_version(journey)
+        # READ COMMITTED (PostgreSQL) and SQLite's single writer both let these queries see the winner's version:
+        # a draft, or (an import as a new version publishes at once) the version that took our number.
+        winner = draft_version(journey) or db.session.scalar(
+            select(JourneyVersion).where(JourneyVersion.journey_id == journey.id,
+                                         JourneyVersion.number == version.number))
         if winner is None:
             raise
         raise DraftConflict(journey, winner) from None

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from auditapp.auth.models import AuditLog
 from auditapp.extensions import db
-from auditapp.journeys import versioning
+from auditapp.journeys import pending, versioning
 from auditapp.journeys.models import Journey, JourneyVersion, Moment
 from auditapp.journeys.workbook import write_journey_workbook
 from tests.factories import PASSWORD, sample_spec
@@ -51,7 +51,7 @@ def drafts(journey_id: int) -> list[JourneyVersion]:
                                                                 JourneyVersion.status == "draft")))
 
 
-def colin_starts_a_draft(monkeypatch, world, *, same_number: bool) -> None:
+def colin_starts_a_draft(monkeypatch, world, *, same_number: bool, status: str = "draft") -> None:
     """When Mia's request is about to insert its draft, Colin's draft is committed from another session.
 
     same_number: Colin's draft takes the number Mia's request just computed (the (journey, number) constraint
@@ -67,7 +67,7 @@ def colin_starts_a_draft(monkeypatch, world, *, same_number: bool) -> None:
         with Session(db.engine) as other:  # its own connection and transaction, like another request
             highest = other.scalar(select(func.max(JourneyVersion.number))
                                    .where(JourneyVersion.journey_id == journey.id))
-            other.add(JourneyVersion(journey_id=journey.id, number=number or highest + 1, status="draft",
+            other.add(JourneyVersion(journey_id=journey.id, number=number or highest + 1, status=status,
                                      created_by_id=world.colin.id))
             other.commit()
         return number if same_number else original(journey)
@@ -179,6 +179,22 @@ def test_import_as_new_version_that_loses_the_race_keeps_the_choice_page(client,
     assert Journey.query.count() == 1
 
 
+def test_losing_to_a_version_published_at_that_moment_is_409_too(client, world, monkeypatch):
+    """Two imports as a new version at once: the winner's version is published in its own transaction, so the
+    loser finds no draft, only the version that took its number."""
+    page = client.post("/journeys/import", **_upload()).get_data(as_text=True)
+    token = re.search(r'name="upload" type="hidden" value="([^"]+)"', page).group(1)
+    colin_starts_a_draft(monkeypatch, world, same_number=True, status="published")
+    response = client.post("/journeys/import/choose", data={"upload": token, "choice": "new_version"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Colin Colleague published version 2 of this journey a moment ago; your change was not saved." in page
+    assert f'<a href="/journeys/{world.journey.id}">Open the journey</a> to continue' in page
+    db.session.expire_all()
+    assert [v.number for v in db.session.get(Journey, world.journey.id).versions] == [1, 2]
+    assert AuditLog.query.filter_by(action="version.import").count() == 0
+
+
 def test_saving_again_after_the_conflict_goes_into_the_winners_draft(client, world, monkeypatch):
     _, greeting, _ = _v1(world)
     colin_starts_a_draft(monkeypatch, world, same_number=True)
@@ -260,8 +276,9 @@ def postgres_only(database_url):
         pytest.skip("a real race needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-@pytest.mark.parametrize("kind", ["form", "script"])
-def test_two_managers_at_once_on_postgresql_one_draft_one_409(postgres_only, live_server, world, monkeypatch, kind):
+@pytest.mark.parametrize("kind", ["form", "script", "import"])
+def test_two_managers_at_once_on_postgresql_one_draft_one_409(postgres_only, app, live_server, world, monkeypatch,
+                                                              kind):
     _, greeting, _ = _v1(world)
     journey_id = world.journey.id
     mia, colin = Browser(live_server), Browser(live_server)
@@ -282,9 +299,16 @@ def test_two_managers_at_once_on_postgresql_one_draft_one_409(postgres_only, liv
         path = f"/journeys/{journey_id}/moments/{greeting.id}/edit"
         requests = [(mia, path, {**MOMENT, "name": "Typed by Mia"}, {}),
                     (colin, path, {**MOMENT, "name": "Typed by Colin"}, {})]
-    else:
+    elif kind == "script":
         path = f"/journeys/{journey_id}/moments/{greeting.id}/move"
         requests = [(b, path, {"direction": "down"}, {"Accept": "application/json"}) for b in (mia, colin)]
+    else:  # both import a workbook as the next version (each has been through the upload step)
+        def token(user):
+            return pending.seal(sample_spec(), "cafe.xlsx", user_id=user.id, org_id=world.org.id,
+                                published_numbers={journey_id: 1}, secret_key=app.secret_key)
+
+        requests = [(b, "/journeys/import/choose", {"upload": token(u), "choice": "new_version"}, {})
+                    for b, u in ((mia, world.mia), (colin, world.colin))]
     results = race(requests)
 
     statuses = sorted(status for status, _, _ in results)
@@ -293,6 +317,14 @@ def test_two_managers_at_once_on_postgresql_one_draft_one_409(postgres_only, liv
     loser = 1 - winner
     winner_name = ("Mia Manager", "Colin Colleague")[winner]
     status, _, body = results[loser]
+    if kind == "import":
+        assert f"{winner_name} published version 2 of this journey a moment ago; your change was not saved." in body
+        db.session.expire_all()
+        journey = db.session.get(Journey, journey_id)
+        assert [v.number for v in journey.versions] == [1, 2] and journey.current_version.number == 2
+        assert journey.current_version.created_by_id == (world.mia.id, world.colin.id)[winner]
+        assert drafts(journey_id) == [] and AuditLog.query.filter_by(action="version.import").count() == 1
+        return
     if kind == "form":
         assert f"{winner_name} {CONFLICT}" in body
         assert f'<a href="/journeys/{journey_id}">Open the draft</a>' in body
