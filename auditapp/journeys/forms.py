@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FloatField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..formutil import choices
@@ -158,3 +158,23 @@ class WorkbookUploadForm(FlaskForm):
         FileRequired("Choose an .xlsx file to upload."),
         FileAllowed(["xlsx"], "Only .xlsx workbooks can be imported: save the file from Excel or LibreOffice as .xlsx."),
     ])
+
+
+NEW_VERSION, COPY = "new_version", "copy"
+
+
+class ImportChoiceForm(FlaskForm):
+    """Second step of an import whose journey name is taken: a new version of that journey, or a copy.
+
+    `upload` carries the checked workbook (auditapp.journeys.pending); `journey_id` gets its choices, the
+    same-named journeys, from the view; the copy name is checked by services.check_copy_name.
+    """
+
+    upload = HiddenField()
+    choice = RadioField("What should the workbook become?", choices=choices({
+        NEW_VERSION: "A new version of the existing journey", COPY: "A copy under a new name"}),
+        validators=[InputRequired("Choose one: a new version of the existing journey, or a copy under a new name.")])
+    journey_id = RadioField("Which journey gets the new version?", choices=[], validate_choice=False,
+                            validators=[Optional()])
+    copy_name = StringField("Name of the copy", validators=[Length(max=1000)],
+                            description="Must differ from every journey's name (ignoring case and spaces).")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -34,8 +34,17 @@ class Journey(db.Model):
     )
 
 
+ONE_DRAFT_WHERE = text("status = 'draft'")
+
+
 class JourneyVersion(db.Model):
-    __table_args__ = (UniqueConstraint("journey_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("journey_id", "number"),
+        # At most one draft per journey, even when two managers start one at the same instant (auditapp.journeys
+        # .versioning turns the loser's failed insert into a clear message).
+        Index("uq_journey_version_one_draft", "journey_id", unique=True, sqlite_where=ONE_DRAFT_WHERE,
+              postgresql_where=ONE_DRAFT_WHERE),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     journey_id: Mapped[int] = mapped_column(ForeignKey("journey.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)

@@ -4,11 +4,12 @@ Services flush; views and CLI commands commit. Edits go where auditapp.journeys.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..audit import record
 from ..extensions import db
@@ -26,6 +27,7 @@ from .spec import (
     OptionSpec,
     QuestionSpec,
     ensure_verdicts,
+    normalise_journey_name,
     verdict_question,
 )
 
@@ -131,13 +133,146 @@ def create_blank_journey(org_id: int, name: str, description: str = "", *, user_
 
 
 def import_journey(org_id: int, spec: JourneySpec, *, user_id: int | None = None, source: str = "",
-                   library_slug: str | None = None) -> Journey:
-    """A published journey from a workbook or the library, with an audit entry."""
+                   library_slug: str | None = None, copy_name: str | None = None) -> Journey:
+    """A published journey from a workbook or the library, with an audit entry. `copy_name`: import under this
+    name instead of the workbook's (whose name is taken); check it first with check_copy_name."""
+    workbook_name = spec.name
+    if copy_name is not None:
+        spec = dataclasses.replace(spec, name=copy_name)
     journey = create_journey_from_spec(org_id, spec, user_id=user_id, library_slug=library_slug)
     how = f"copied from the starter library ({library_slug})" if library_slug else f"imported from {source or 'a workbook'}"
-    record("journey.import", journey, summary=f"Journey '{journey.name}' {how}",
-           detail={"moments": len(spec.moments), "source": source, "library_slug": library_slug}, user=_user(user_id))
+    if copy_name is not None:
+        how += f" as a copy (the workbook names it '{workbook_name}', which was taken)"
+    detail = {"moments": len(spec.moments), "source": source, "library_slug": library_slug}
+    if copy_name is not None:
+        detail["workbook_name"] = workbook_name
+    record("journey.import", journey, summary=f"Journey '{journey.name}' {how}", detail=detail, user=_user(user_id))
     return journey
+
+
+# Journey names are unique in an organisation up to case and spacing (normalise_journey_name), archived journeys
+# included: an import whose name is taken asks for a new version of that journey or a copy under a new name.
+# Older data may hold several journeys with one name; each is offered.
+
+
+def journeys_named(org_id: int, name: str) -> list[Journey]:
+    """The organisation's journeys (archived too) whose name matches `name`, oldest first."""
+    wanted = normalise_journey_name(name)
+    rows = db.session.execute(select(Journey.id, Journey.name).where(Journey.org_id == org_id).order_by(Journey.id))
+    ids = [journey_id for journey_id, journey_name in rows if normalise_journey_name(journey_name) == wanted]
+    return [db.session.get(Journey, journey_id) for journey_id in ids]
+
+
+def _taken_names(org_id: int) -> dict[str, Journey]:
+    journeys = db.session.scalars(select(Journey).where(Journey.org_id == org_id).order_by(Journey.id.desc()))
+    return {normalise_journey_name(j.name): j for j in journeys}
+
+
+MAX_NAME = 200
+
+
+def free_copy_name(org_id: int, name: str) -> str:
+    """A name not taken yet: 'Dentist visit' -> 'Dentist visit (2)', 'Dentist visit (2)' -> 'Dentist visit (3)'."""
+    taken = _taken_names(org_id)
+    base = " ".join(name.split())
+    n = 2
+    numbered = re.fullmatch(r"(.*\S) \((\d{1,6})\)", base)
+    if numbered:
+        base, n = numbered.group(1), int(numbered.group(2)) + 1
+    while True:
+        suffix = f" ({n})"
+        candidate = base[:MAX_NAME - len(suffix)].rstrip() + suffix
+        if normalise_journey_name(candidate) not in taken:
+            return candidate
+        n += 1
+
+
+def check_copy_name(org_id: int, name: str) -> str:
+    """The copy name, tidied (surrounding and repeated spaces removed). Raises BuilderError('copy_name', ...)."""
+    tidy = " ".join((name or "").split())
+    if not tidy:
+        raise BuilderError("copy_name", "Give the copy a name: it cannot be empty.")
+    if len(tidy) > MAX_NAME:
+        raise BuilderError("copy_name", f"The name is too long ({len(tidy)} characters; at most {MAX_NAME}).")
+    existing = _taken_names(org_id).get(normalise_journey_name(tidy))
+    if existing is not None:
+        archived = ", archived" if existing.archived else ""
+        raise BuilderError("copy_name", f"A journey named '{existing.name}' already exists (id {existing.id}{archived}); "
+                                        f"names are compared ignoring case and spaces. Pick another name, for example "
+                                        f"'{free_copy_name(org_id, tidy)}'.")
+    return tidy
+
+
+@dataclass(frozen=True, slots=True)
+class SameNamedJourney:
+    """One existing journey an import could become a new version of, as the choice page shows it."""
+
+    id: int
+    name: str
+    archived: bool
+    published_number: int | None
+    next_number: int
+    draft_number: int | None
+    draft_by: str | None
+    evaluation_count: int
+
+
+def same_named_rows(journeys: list[Journey]) -> list[SameNamedJourney]:
+    _, Evaluation, _ = versioning._evaluation_models()
+    ids = [j.id for j in journeys]
+    counts = dict(db.session.execute(select(Evaluation.journey_id, func.count()).where(Evaluation.journey_id.in_(ids))
+                                     .group_by(Evaluation.journey_id)).all()) if ids else {}
+    rows = []
+    for j in journeys:
+        draft = versioning.draft_version(j)
+        rows.append(SameNamedJourney(
+            id=j.id, name=j.name, archived=j.archived,
+            published_number=j.current_version.number if j.current_version else None,
+            next_number=max((v.number for v in j.versions), default=0) + 1,
+            draft_number=draft.number if draft else None,
+            draft_by=versioning.draft_author(draft) if draft else None, evaluation_count=counts.get(j.id, 0)))
+    return rows
+
+
+def choose_version_target(candidates: list[Journey], journey_id: str | int | None,
+                          published_at_upload: dict[int, int | None], workbook_name: str) -> Journey:
+    """The same-named journey that gets the new version. Raises BuilderError('journey_id', ...) when none is
+    chosen among several, the choice is not one of them, or its published version changed since the upload
+    (another manager published, or this very form was sent twice)."""
+    if not candidates:
+        raise BuilderError("journey_id", f"No journey is named '{workbook_name}' any more (it was renamed or "
+                                         "removed a moment ago). Import the workbook as a copy, or upload it again.")
+    if journey_id in (None, "") and len(candidates) == 1:
+        target = candidates[0]
+    else:
+        try:
+            wanted = int(journey_id)
+        except (TypeError, ValueError):
+            wanted = None
+        target = next((j for j in candidates if j.id == wanted), None)
+        if target is None:
+            raise BuilderError("journey_id", f"Pick which of the {len(candidates)} journeys named '{workbook_name}' "
+                                             "gets the new version.")
+    published = target.current_version.number if target.current_version else None
+    if target.id in published_at_upload and published_at_upload[target.id] != published:
+        raise BuilderError("journey_id", f"'{target.name}' changed after you uploaded this workbook: version "
+                                         f"{published} is published now (it may be this very workbook, if the form "
+                                         "was sent twice). Open the journey to check, and upload the workbook again "
+                                         "to make another version.")
+    return target
+
+
+def import_as_new_version(journey: Journey, spec: JourneySpec, *, user_id: int | None = None,
+                          source: str = "") -> JourneyVersion:
+    """The workbook becomes the journey's new published version (history kept, results join by key). The journey
+    keeps its name; its description becomes the workbook's. Raises versioning.DraftPending / DraftConflict."""
+    ensure_verdicts(spec)
+    moments = [_moment_from_spec(m, i) for i, m in enumerate(spec.moments)]
+    version = versioning.publish_new_version(journey, moments, user_id=user_id, source=source)
+    if journey.description != (spec.description or ""):
+        journey.description = spec.description or ""
+        db.session.flush()
+    return version
 
 
 def copy_library_journey(org_id: int, slug: str, *, user_id: int | None = None) -> Journey | None:

@@ -5,6 +5,7 @@ Nothing here imports Flask or SQLAlchemy, so workbook parsing and the library ar
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 CHANNELS: dict[str, str] = {
@@ -129,3 +130,39 @@ def parse_target(text: str) -> tuple[str, float]:
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def spec_to_dict(spec: JourneySpec) -> dict:
+    """Plain JSON-ready data (spec_from_dict reads it back), e.g. to carry a checked workbook between two pages."""
+    return {
+        "name": spec.name, "description": spec.description,
+        "moments": [{
+            "key": m.key, "name": m.name, "channel": m.channel, "kind": m.kind, "priority": m.priority,
+            "weight": m.weight, "expected_seconds": m.expected_seconds, "description": m.description,
+            "questions": [{
+                "key": q.key, "text": q.text, "type": q.type, "required": q.required, "weight": q.weight,
+                "critical": q.critical, "options": [[o.label, o.score] for o in q.options], "target": q.target,
+                "help": q.help,
+            } for q in m.questions],
+        } for m in spec.moments],
+    }
+
+
+def spec_from_dict(data: dict) -> JourneySpec:
+    return JourneySpec(name=data["name"], description=data.get("description", ""), moments=[
+        MomentSpec(key=m["key"], name=m["name"], channel=m["channel"], kind=m.get("kind"),
+                   priority=bool(m.get("priority")), weight=float(m.get("weight", 1.0)),
+                   expected_seconds=m.get("expected_seconds"), description=m.get("description", ""),
+                   questions=[QuestionSpec(
+                       key=q["key"], text=q["text"], type=q["type"], required=bool(q.get("required")),
+                       weight=float(q.get("weight", 1.0)), critical=bool(q.get("critical")),
+                       options=tuple(OptionSpec(label, score) for label, score in q.get("options") or ()),
+                       target=q.get("target"), help=q.get("help", ""))
+                       for q in m.get("questions", ())])
+        for m in data.get("moments", ())
+    ])
+
+
+def normalise_journey_name(name: str) -> str:
+    """The form two journey names are compared in: case-insensitive, surrounding and repeated spaces ignored."""
+    return " ".join(unicodedata.normalize("NFKC", name or "").split()).casefold()

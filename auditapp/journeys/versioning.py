@@ -6,12 +6,18 @@ Journey.current_version is the published version that shoppers and staff answer.
 3. else a new draft, a copy of the current version numbered one higher.
 "Publish" makes the draft current (the old version is retired); "discard" deletes the draft. Evaluations point at
 the exact version they answered, so retired versions and their questions stay as they were.
+
+A journey has at most one draft; the database enforces it (a partial unique index on journey_version.journey_id
+where status is 'draft'). When two managers start a draft at the same moment, both pass the "is there a draft?"
+check, but only the first insert is kept: the other gets DraftConflict, naming the draft that won.
 """
 from __future__ import annotations
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
+from ..auth.models import User
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import Journey, JourneyVersion, Moment, Question
@@ -21,6 +27,50 @@ DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
 
 class VersionError(Exception):
     """A version operation that cannot be done; the message says why, for the manager."""
+
+
+class DraftConflict(Exception):
+    """Another request started a draft of this journey (or published a new version) between our check and our
+    insert; nothing of ours was kept. The attributes are what the manager is told and where to go."""
+
+    def __init__(self, journey: Journey, version: JourneyVersion):
+        self.journey_id = journey.id
+        self.journey_name = journey.name
+        self.is_draft = version.status == DRAFT
+        self.draft_id = version.id
+        self.draft_number = version.number
+        self.by_name = _user_name(version.created_by_id) or "Another manager"
+        if self.is_draft:
+            self.what, self.link_text = "started a draft of this journey", "Open the draft"
+        else:
+            self.what, self.link_text = f"published version {version.number} of this journey", "Open the journey"
+        self.message = f"{self.by_name} {self.what} a moment ago; your change was not saved. {self.link_text} to continue."
+        super().__init__(self.message)
+
+
+class DraftPending(VersionError):
+    """A new published version was asked for while the journey has a draft: publishing past it would bury
+    someone's unpublished work, so the manager deals with the draft first."""
+
+    def __init__(self, journey: Journey, draft: JourneyVersion):
+        self.journey_id = journey.id
+        self.draft_id = draft.id
+        self.draft_number = draft.number
+        self.by_name = _user_name(draft.created_by_id)
+        by = f", started by {self.by_name}" if self.by_name else ""
+        super().__init__(f"'{journey.name}' has an unpublished draft (version {draft.number}{by}). Publish or discard "
+                         "that draft first, then import the workbook again; nothing was imported.")
+
+
+def draft_author(draft: JourneyVersion) -> str | None:
+    return _user_name(draft.created_by_id)
+
+
+def _user_name(user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    return (user.name or user.email) if user is not None else None
 
 
 def draft_version(journey: Journey) -> JourneyVersion | None:
@@ -69,19 +119,50 @@ def _next_number(journey: Journey) -> int:
     return (highest or 0) + 1
 
 
-def new_empty_draft(journey: Journey, *, user_id: int | None = None) -> JourneyVersion:
-    version = JourneyVersion(journey_id=journey.id, number=_next_number(journey), status=DRAFT, created_by_id=user_id)
-    db.session.add(version)
-    db.session.flush()
+def _insert_draft(journey: Journey, version: JourneyVersion) -> JourneyVersion:
+    """Store a new draft. When another request stored one first (the (journey, number) constraint or the one-draft
+    index says so), only this insert is undone and DraftConflict names the draft that is there now."""
+    _begin_sqlite_transaction()
+    try:
+        with db.session.begin_nested():  # a savepoint: the caller's other changes survive the failed insert
+            db.session.add(version)
+            db.session.flush()
+    except IntegrityError:
+        # READ COMMITTED (PostgreSQL) and SQLite's single writer both let these queries see the winner's version:
+        # a draft, or (an import as a new version publishes at once) the version that took our number.
+        winner = draft_version(journey) or db.session.scalar(
+            select(JourneyVersion).where(JourneyVersion.journey_id == journey.id,
+                                         JourneyVersion.number == version.number))
+        if winner is None:
+            raise
+        raise DraftConflict(journey, winner) from None
     return version
 
 
+def _begin_sqlite_transaction() -> None:
+    """pysqlite opens a transaction only at the first write, so a SAVEPOINT before any write would be the outermost
+    transaction and its RELEASE would commit on its own. Open the transaction first so the caller's commit (or
+    rollback) still decides. (auditapp.evaluations.services does the same before its savepoint.)"""
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
+def new_empty_draft(journey: Journey, *, user_id: int | None = None) -> JourneyVersion:
+    """A new draft without moments. Raises DraftConflict when another request started a draft first."""
+    version = JourneyVersion(journey_id=journey.id, number=_next_number(journey), status=DRAFT, created_by_id=user_id)
+    return _insert_draft(journey, version)
+
+
 def clone_version(journey: Journey, source: JourneyVersion, *, user_id: int | None = None) -> JourneyVersion:
-    """A new draft with a copy of every moment and question of `source` (keys kept, so results still join)."""
+    """A new draft with a copy of every moment and question of `source` (keys kept, so results still join).
+    Raises DraftConflict when another request started a draft first."""
     version = JourneyVersion(journey_id=journey.id, number=_next_number(journey), status=DRAFT, created_by_id=user_id)
     version.moments = [_copy_moment(m) for m in source.moments]
-    db.session.add(version)
-    db.session.flush()
+    _insert_draft(journey, version)
     record("version.draft", journey, summary=f"Draft version {version.number} of '{journey.name}' started "
                                              f"from version {source.number}",
            detail={"version": version.number, "from": source.number})
@@ -135,6 +216,32 @@ def publish_draft(journey: Journey, *, user_id: int | None = None) -> JourneyVer
     record("version.publish", journey, summary=f"Version {draft.number} of '{journey.name}' published",
            detail={"version": draft.number, "retired": old.number if old is not None else None})
     return draft
+
+
+def publish_new_version(journey: Journey, moments: list[Moment], *, user_id: int | None = None,
+                        source: str = "") -> JourneyVersion:
+    """A new published version holding `moments` (from an imported workbook), numbered one higher; the current
+    version is retired and its evaluations keep pointing at it. Raises DraftPending while the journey has a draft
+    and DraftConflict when another request starts one meanwhile."""
+    draft = draft_version(journey)
+    if draft is not None:
+        raise DraftPending(journey, draft)
+    version = JourneyVersion(journey_id=journey.id, number=_next_number(journey), status=DRAFT, created_by_id=user_id)
+    version.moments = moments
+    _insert_draft(journey, version)  # stored as a draft first, so the one-draft index guards this path too
+    old = journey.current_version
+    if old is not None:
+        old.status = RETIRED
+    version.status = PUBLISHED
+    version.published_at = utcnow()
+    journey.current_version = version
+    db.session.flush()
+    retired = f"; version {old.number} retired" if old is not None else ""
+    record("version.import", journey, summary=f"Version {version.number} of '{journey.name}' imported from "
+                                              f"{source or 'a workbook'} and published{retired}",
+           detail={"version": version.number, "retired": old.number if old is not None else None, "source": source,
+                   "moments": len(moments)})
+    return version
 
 
 def discard_draft(journey: Journey) -> None:

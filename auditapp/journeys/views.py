@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
+from ..formutil import choices
 from ..tenancy import current_org_id, get_scoped_or_404, managers_only
 from ..web import wants_json
-from . import bp, services, versioning
-from .forms import JourneyForm, MomentForm, QuestionForm, VerdictForm, WorkbookUploadForm
+from . import bp, pending, services, versioning
+from .forms import COPY, ImportChoiceForm, JourneyForm, MomentForm, QuestionForm, VerdictForm, WorkbookUploadForm
 from .library import library_journeys
 from .models import Journey, Moment, Question
 from .spec import CHANNELS, KINDS, QUESTION_TYPES, VERDICT_KEY, format_options
@@ -65,6 +66,24 @@ def _step() -> int:
 
 def _to_journey(journey: Journey, anchor: str | None = None):
     return redirect(url_for("journeys.show", journey_id=journey.id, _anchor=anchor))
+
+
+@bp.errorhandler(versioning.DraftConflict)
+def draft_conflict(conflict: versioning.DraftConflict):
+    """A builder action that lost the race to start a draft (another manager started one a moment ago): nothing
+    of it was saved. 409 with the message and the way to that draft; the forms catch it themselves to keep what
+    was typed. The move script follows `url`, where the flash repeats the message."""
+    db.session.rollback()
+    url = url_for("journeys.show", journey_id=conflict.journey_id)
+    if wants_json():
+        flash(conflict.message, "error")
+        return jsonify(ok=False, reload=True, message=conflict.message, url=url), 409
+    return render_template("journeys/draft_conflict.html", conflict=conflict), 409
+
+
+def _lost_race(conflict: versioning.DraftConflict) -> versioning.DraftConflict:
+    db.session.rollback()
+    return conflict
 
 
 # --------------------------------------------------------------------------------------------------- journeys
@@ -182,17 +201,21 @@ def _builder_error(form, error: services.BuilderError) -> None:
 def moment_new(journey_id: int):
     journey = _journey(journey_id)
     form = MomentForm()
+    conflict = None
     if form.validate_on_submit():
         try:
             moment = services.add_moment(journey, form.to_spec(), user_id=_uid())
         except services.BuilderError as error:
             _builder_error(form, error)
+        except versioning.DraftConflict as error:
+            conflict = _lost_race(error)
         else:
             db.session.commit()
             flash(f"Moment '{moment.name}' added with its verdict question. Add the rest of its checklist here.",
                   "success")
             return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=moment.id))
-    return render_template("journeys/moment_form.html", form=form, journey=journey, moment=None, key_locked=False)
+    return render_template("journeys/moment_form.html", form=form, journey=journey, moment=None, key_locked=False,
+                           conflict=conflict), 409 if conflict else 200
 
 
 @bp.route("/<int:journey_id>/moments/<int:moment_id>")
@@ -231,17 +254,21 @@ def moment_edit(journey_id: int, moment_id: int):
     form = MomentForm(obj=moment)
     if request.method == "GET":
         form.kind.data = moment.kind or ""
+    conflict = None
     if form.validate_on_submit():
         try:
             target = services.update_moment(journey, moment, form.to_spec(), user_id=_uid())
         except services.BuilderError as error:
             _builder_error(form, error)
+        except versioning.DraftConflict as error:
+            conflict = _lost_race(error)
         else:
             db.session.commit()
             flash(f"Moment '{target.name}' saved.", "success")
             return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=target.id))
     key_locked = versioning.moment_key_answered(journey, moment.key)
-    return render_template("journeys/moment_form.html", form=form, journey=journey, moment=moment, key_locked=key_locked)
+    return render_template("journeys/moment_form.html", form=form, journey=journey, moment=moment, key_locked=key_locked,
+                           conflict=conflict), 409 if conflict else 200
 
 
 @bp.route("/<int:journey_id>/moments/<int:moment_id>/move", methods=["POST"])
@@ -300,18 +327,21 @@ def question_new(journey_id: int, moment_id: int):
     journey = _journey(journey_id)
     moment = _moment(journey, moment_id)
     form = QuestionForm()
+    conflict = None
     if form.validate_on_submit():
         try:
             question = services.add_question(journey, moment, form.to_spec(), user_id=_uid())
         except services.BuilderError as error:
             _builder_error(form, error)
+        except versioning.DraftConflict as error:
+            conflict = _lost_race(error)
         else:
             db.session.commit()
             flash(f"Question '{question.key}' added.", "success")
             return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=question.moment_id,
                                     _anchor=f"question-{question.id}"))
     return render_template("journeys/question_form.html", form=form, journey=journey, moment=moment, question=None,
-                           key_locked=False)
+                           key_locked=False, conflict=conflict), 409 if conflict else 200
 
 
 @bp.route("/<int:journey_id>/questions/<int:question_id>/edit", methods=["GET", "POST"])
@@ -330,11 +360,14 @@ def question_edit(journey_id: int, question_id: int):
     form = VerdictForm(obj=question) if verdict else QuestionForm(obj=question)
     if request.method == "GET" and not verdict:
         form.options.data = format_options(question.option_specs)
+    conflict = None
     if form.validate_on_submit():
         try:
             target = services.update_question(journey, question, form.to_spec(), user_id=_uid())
         except services.BuilderError as error:
             _builder_error(form, error)
+        except versioning.DraftConflict as error:
+            conflict = _lost_race(error)
         else:
             db.session.commit()
             flash(f"Question '{target.key}' saved.", "success")
@@ -342,7 +375,8 @@ def question_edit(journey_id: int, question_id: int):
                                     _anchor=f"question-{target.id}"))
     key_locked = not verdict and versioning.question_key_answered(journey, question.moment.key, question.key)
     return render_template("journeys/question_form.html", form=form, journey=journey, moment=question.moment,
-                           question=question, verdict=verdict, key_locked=key_locked)
+                           question=question, verdict=verdict, key_locked=key_locked, conflict=conflict), \
+        409 if conflict else 200
 
 
 @bp.route("/<int:journey_id>/questions/<int:question_id>/move", methods=["POST"])
@@ -429,17 +463,92 @@ def _read_upload(form: WorkbookUploadForm):
 @bp.route("/import", methods=["GET", "POST"])
 @managers_only
 def import_new():
+    """Step 1: upload. A workbook whose journey name is new is imported at once; a taken name asks first."""
     form = WorkbookUploadForm()
     problems = []
     if form.validate_on_submit():
         spec, problems = _read_upload(form)
         if spec is not None:
-            journey = services.import_journey(current_org_id(), spec, user_id=_uid(),
-                                              source=form.workbook.data.filename or "")
-            db.session.commit()
-            flash(f"Journey '{journey.name}' imported and published with {len(spec.moments)} moments.", "success")
-            return _to_journey(journey)
+            filename = form.workbook.data.filename or ""
+            matches = services.journeys_named(current_org_id(), spec.name)
+            if matches:
+                try:
+                    token = pending.seal(spec, filename, user_id=_uid(), org_id=current_org_id(),
+                                         published_numbers=_published_numbers(matches),
+                                         secret_key=current_app.secret_key)
+                except pending.PendingImportError as error:
+                    form.workbook.errors = [*form.workbook.errors, str(error)]
+                else:
+                    choice = ImportChoiceForm(formdata=None, upload=token,
+                                              copy_name=services.free_copy_name(current_org_id(), spec.name))
+                    return _choice_page(choice, spec, filename, matches)
+            else:
+                journey = services.import_journey(current_org_id(), spec, user_id=_uid(), source=filename)
+                db.session.commit()
+                flash(f"Journey '{journey.name}' imported and published with {len(spec.moments)} moments.", "success")
+                return _to_journey(journey)
     return render_template("journeys/import.html", form=form, problems=problems, journey=None)
+
+
+def _published_numbers(journeys: list[Journey]) -> dict[int, int | None]:
+    return {j.id: j.current_version.number if j.current_version else None for j in journeys}
+
+
+def _choice_page(form: ImportChoiceForm, spec, filename: str, matches: list[Journey], *,
+                 conflict: versioning.DraftConflict | None = None, status: int = 200):
+    rows = services.same_named_rows(matches)
+    form.journey_id.choices = choices((r.id, r.name) for r in rows)
+    if len(rows) == 1:
+        form.journey_id.data = str(rows[0].id)
+    return render_template("journeys/import_choice.html", form=form, spec=spec, filename=filename, rows=rows,
+                           by_id={str(r.id): r for r in rows}, conflict=conflict,
+                           minutes=_import_max_age() // 60), status
+
+
+def _import_max_age() -> int:
+    return int(current_app.config.get("JOURNEY_IMPORT_MAX_AGE", pending.MAX_AGE))
+
+
+@bp.route("/import/choose", methods=["POST"])
+@managers_only
+def import_choose():
+    """Step 2: the manager's choice for a workbook whose journey name is taken (the workbook is in the form)."""
+    form = ImportChoiceForm()
+    org_id = current_org_id()
+    try:
+        waiting = pending.unseal(form.upload.data, user_id=_uid(), org_id=org_id, secret_key=current_app.secret_key,
+                                 max_age=_import_max_age())
+    except pending.PendingImportError as error:
+        return render_template("journeys/import.html", form=WorkbookUploadForm(formdata=None), problems=[],
+                               journey=None, upload_error=str(error)), 400
+    spec = waiting.spec
+    matches = services.journeys_named(org_id, spec.name)
+    if form.validate_on_submit():
+        try:
+            if form.choice.data == COPY:
+                name = services.check_copy_name(org_id, form.copy_name.data)
+                journey = services.import_journey(org_id, spec, user_id=_uid(), source=waiting.filename, copy_name=name)
+                db.session.commit()
+                flash(f"Journey '{journey.name}' imported as a copy and published with {len(spec.moments)} moments. "
+                      f"The existing '{spec.name}' was not changed.", "success")
+                return _to_journey(journey)
+            target = services.choose_version_target(matches, form.journey_id.data, waiting.published_numbers,
+                                                    spec.name)
+            version = services.import_as_new_version(target, spec, user_id=_uid(), source=waiting.filename)
+        except services.BuilderError as error:
+            _builder_error(form, error)
+        except versioning.DraftPending as error:
+            db.session.rollback()
+            form.journey_id.errors = [*form.journey_id.errors, str(error)]
+        except versioning.DraftConflict as error:
+            return _choice_page(form, spec, waiting.filename, matches, conflict=_lost_race(error), status=409)
+        else:
+            db.session.commit()
+            archived = " The journey is archived: restore it to offer it for evaluations." if target.archived else ""
+            flash(f"Version {version.number} of '{target.name}' published from the workbook: new evaluations use it. "
+                  f"Earlier evaluations keep the questions they answered.{archived}", "success")
+            return _to_journey(target)
+    return _choice_page(form, spec, waiting.filename, matches)
 
 
 @bp.route("/<int:journey_id>/import", methods=["GET", "POST"])

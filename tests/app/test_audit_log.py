@@ -215,11 +215,13 @@ def test_workbook_imports_and_library_copies_are_logged(client, runner, world, t
     from auditapp.journeys.workbook import write_journey_workbook
 
     data = write_journey_workbook(version_to_spec(world.journey, world.journey.current_version))
+    spec = version_to_spec(world.journey, world.journey.current_version)
+    spec.name = "Café order, new"  # a name not taken yet imports at once (a taken one asks first)
     login(client, "boss@example.com")
-    response = client.post("/journeys/import", data={"workbook": (io.BytesIO(data), "cafe.xlsx")},
+    response = client.post("/journeys/import", data={"workbook": (io.BytesIO(write_journey_workbook(spec)), "cafe.xlsx")},
                            content_type="multipart/form-data")
     assert response.status_code == 302
-    logged("journey.import", by=world.manager, org=world.org, words=("Café order", "cafe.xlsx"))
+    logged("journey.import", by=world.manager, org=world.org, words=("Café order, new", "cafe.xlsx"))
     response = client.post(f"/journeys/{world.journey.id}/import", data={"workbook": (io.BytesIO(data), "cafe.xlsx")},
                            content_type="multipart/form-data")
     assert response.status_code == 302
@@ -228,8 +230,8 @@ def test_workbook_imports_and_library_copies_are_logged(client, runner, world, t
     logged("journey.import", by=world.manager, org=world.org, words=("dentist-visit",))
     path = tmp_path / "cafe.xlsx"
     path.write_bytes(data)
-    assert runner.invoke(args=["import-journey", "--org", "acme", str(path)]).exit_code == 0
-    logged("journey.import", by=None, org=world.org, words=("Café order", "cafe.xlsx"))
+    assert runner.invoke(args=["import-journey", "--org", "acme", "--if-exists", "copy", str(path)]).exit_code == 0
+    logged("journey.import", by=None, org=world.org, words=("Café order (2)", "cafe.xlsx", "as a copy"))
 
 
 # --- evaluations ----------------------------------------------------------------------------------------------------------

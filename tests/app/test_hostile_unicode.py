@@ -9,8 +9,10 @@ stripped on the way.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 import unicodedata
 from html.parser import HTMLParser
 
@@ -180,14 +182,23 @@ def test_journey_workbook_export_then_import_gives_the_same_text(client, auth, w
     assert [(m.name, m.description) for m in read.moments] == [(m.name, m.description) for m in original.moments]
     assert [(q.text, q.help, q.options) for q in read.moments[0].questions] == \
         [(q.text, q.help, q.options) for q in original.moments[0].questions]
-    # And the import page takes it back as a new journey with the same names.
+    # And the import page takes it back: the name is taken, so it asks, offering a free name for a copy.
     upload = client.post("/journeys/import", data={"workbook": (io.BytesIO(response.data), "unicode.xlsx")},
                          content_type="multipart/form-data")
-    assert upload.status_code == 302
+    page = upload.get_data(as_text=True)
+    assert upload.status_code == 200 and "exists already" in page
+    token = re.search(r'name="upload" type="hidden" value="([^"]+)"', page).group(1)
+    suggested = html.unescape(re.search(r'name="copy_name" type="text" value="([^"]*)"', page).group(1))
+    assert suggested == f"Journey {MIXED} (2)"
+    chosen = client.post("/journeys/import/choose", data={"upload": token, "choice": "copy", "copy_name": suggested})
+    assert chosen.status_code == 302
     from auditapp.journeys.models import Journey
 
     names = sorted(db.session.scalars(select(Journey.name)))
-    assert names == [f"Journey {MIXED}", f"Journey {MIXED}"]
+    assert names == [f"Journey {MIXED}", f"Journey {MIXED} (2)"]
+    copy = db.session.scalars(select(Journey).where(Journey.name == suggested)).one()
+    assert [(m.name, m.description) for m in copy.current_version.moments] == \
+        [(m.name, m.description) for m in original.moments]
 
 
 def test_locations_csv_export_then_import_changes_nothing(client, auth, world):

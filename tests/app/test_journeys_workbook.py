@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -114,11 +115,19 @@ def test_cli_round_trip_import_export_import_gives_the_same_journey(runner, org,
     exported = tmp_path / "exported.xlsx"
     result = runner.invoke(args=["export-journey", str(id1), str(exported)])
     assert result.exit_code == 0, result.output
-    id2 = int(runner.invoke(args=["import-journey", "--org", "acme", str(exported)]).output.strip().splitlines()[-1])
+    # The name is taken now: as a copy it is a second journey, as a new version the same journey's version 2.
+    result = runner.invoke(args=["import-journey", "--org", "acme", "--if-exists", "copy", str(exported)])
+    id2 = int(result.output.strip().splitlines()[-1])
+    result = runner.invoke(args=["import-journey", "--org", "acme", "--if-exists", "new-version", str(exported)])
+    assert int(result.output.strip().splitlines()[-1]) == id1
     assert id1 != id2
+    db.session.expire_all()
     j1, j2 = db.session.get(Journey, id1), db.session.get(Journey, id2)
-    spec1, spec2 = version_to_spec(j1, j1.current_version), version_to_spec(j2, j2.current_version)
+    spec1, spec2 = version_to_spec(j1, j1.versions[0]), version_to_spec(j2, j2.current_version)
+    assert j2.name == "Airline trip (2)"
+    spec2.name = spec1.name
     assert spec1 == spec2 == get_library_journey("airline-trip")
+    assert j1.current_version.number == 2 and version_to_spec(j1, j1.current_version) == spec1
     # the export lists every question, verdicts included
     book = load_workbook(exported, read_only=True)  # read-only books keep the file open until closed
     rows = list(book["questions"].iter_rows(values_only=True))[1:]
@@ -201,9 +210,14 @@ def test_ui_download_and_reimport_round_trip(client, make, manager):
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert "cafe-order-v1.xlsx" in response.headers["Content-Disposition"]
-    _upload(client, "/journeys/import", response.data)
+    page = _upload(client, "/journeys/import", response.data).get_data(as_text=True)
+    assert "exists already" in page and Journey.query.count() == 1  # the name is taken: asked, not imported
+    token = re.search(r'name="upload" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/journeys/import/choose", data={"upload": token, "choice": "copy", "copy_name": "Café order (2)"})
     copy = Journey.query.filter(Journey.id != journey.id).one()
-    assert version_to_spec(copy, copy.current_version) == version_to_spec(journey, journey.current_version)
+    expected = version_to_spec(journey, journey.current_version)
+    expected.name = "Café order (2)"
+    assert version_to_spec(copy, copy.current_version) == expected
 
 
 def test_ui_blank_template_downloads(client, manager):

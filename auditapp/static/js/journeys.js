@@ -49,10 +49,19 @@
     if (token) { headers["X-CSRFToken"] = token.value; }
     fetch(form.action, { method: "POST", body: new FormData(form), headers: headers, credentials: "same-origin" })
       .then(function (response) {
+        if (response.status === 409) {
+          // Another manager started a draft first: nothing was saved. Resending the form would apply the move to
+          // their draft, so go to it instead (the page shows why).
+          return response.json().then(function (data) {
+            if (data && data.url) { window.location.assign(data.url); return null; }
+            throw new Error("HTTP 409");
+          });
+        }
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.json();
       })
       .then(function (data) {
+        if (data === null) { return; }
         if (data.reload) { window.location.reload(); return; }
         moveInPlace(list, data.order || []);
         // Keep the keyboard where it was: on the same button, or on its partner when this one is now disabled.
