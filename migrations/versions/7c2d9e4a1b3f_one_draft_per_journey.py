@@ -1,7 +1,7 @@
 """at most one draft version per journey
 
 Revision ID: 7c2d9e4a1b3f
-Revises: 311db4e7c1f8
+Revises: 88107c69fc40
 Create Date: 2026-11-24 10:00:00
 
 A partial unique index on journey_version(journey_id) WHERE status = 'draft' (SQLite and PostgreSQL both have
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '7c2d9e4a1b3f'
-down_revision = '311db4e7c1f8'
+down_revision = '88107c69fc40'
 branch_labels = None
 depends_on = None
 
