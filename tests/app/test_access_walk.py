@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -18,6 +18,7 @@ from auditapp.auth.services import create_invite
 from auditapp.evaluations.models import Photo
 from auditapp.extensions import db
 from auditapp.results.models import Action
+from auditapp.timeutil import local_today
 from auditapp.visits.models import Assignment
 
 MARKER = "ZQXFOREIGN"  # appears in every text of the other organisation; must never show up
@@ -52,10 +53,10 @@ def _objects(make, org, prefix: str, users: dict) -> dict:
     photo = Photo(public_id=secrets.token_hex(16), org_id=org.id, uploader_id=shopper.id, evaluation_id=evaluation.id,
                   path=f"{org.id}/x.jpg", sha256="0" * 64, width=1, height=1, size_bytes=1)
     assignment = Assignment(org_id=org.id, location_id=location.id, journey_id=journey.id, shopper_id=shopper.id,
-                            window_start=date.today(), window_end=date.today() + timedelta(days=7),
+                            window_start=local_today(org.timezone), window_end=local_today(org.timezone) + timedelta(days=7),
                             instructions=f"{prefix} instructions")
     action = Action(org_id=org.id, journey_id=journey.id, moment_key=moment.key, idea=f"{prefix} idea",
-                    owner=f"{prefix} owner", started_on=date.today())
+                    owner=f"{prefix} owner", started_on=local_today(org.timezone))
     db.session.add_all([photo, assignment, action])
     invite, _ = create_invite(org, f"{prefix.lower()}-invitee@example.com", "shopper", None, 7)
     db.session.commit()

@@ -2,6 +2,7 @@
 from datetime import date, timedelta
 
 from auditapp.extensions import db
+from auditapp.timeutil import local_today
 from auditapp.visits.models import Assignment
 
 
@@ -17,7 +18,7 @@ def test_planned_visits_show_overdue_and_not_yet_open(client, auth, make):
     org = make.org()
     shopper = make.user(org, "shopper", email="s@example.com")
     journey = make.journey(org)
-    today = date.today()
+    today = local_today(org.timezone)
     late = _visit(org, journey, make.location(org, name="Late branch"), shopper, today - timedelta(days=9),
                   today - timedelta(days=2))
     future = _visit(org, journey, make.location(org, name="Future branch"), shopper, today + timedelta(days=3),
