@@ -49,6 +49,12 @@ def frozen_at():
     return clock.DEFAULT_INSTANT
 
 
+@pytest.fixture
+def tz():
+    """The organisation's time zone, for fixtures that take one; @in_org_zones parametrizes it (tests/clock.py)."""
+    return "UTC"
+
+
 @pytest.fixture(autouse=True)
 def frozen_clock(request, frozen_at):
     """Every test runs on a frozen clock (autouse, so before the fixtures that make data); see tests/clock.py."""
