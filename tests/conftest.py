@@ -2,6 +2,9 @@
 
 With PostgreSQL, each run creates a database of its own (auditapp_test_<random>) and drops it at the end, so runs
 never collide. Tables are made once per run with create_all and emptied after each test.
+
+Every test runs on a frozen clock (the autouse `frozen_clock` fixture below); tests/clock.py explains it, lists the
+frozen dates, and how to run a test on all of them (`@on_frozen_dates`) or opt out (`@pytest.mark.real_clock`).
 """
 from __future__ import annotations
 

@@ -169,6 +169,23 @@ def test_a_revoked_invite_stops_working_at_once(client, auth, make):
     assert User.query.filter_by(email="new@example.com").count() == 0
 
 
+def test_api_token_use_is_written_at_most_once_a_minute(client, make, frozen_clock):
+    token = make.token(make.user(make.org(), "manager"))
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def last_used():
+        assert client.get("/api/v1/evaluations", headers=headers).status_code == 200
+        db.session.expire_all()
+        return ApiToken.query.one().last_used_at
+
+    first = utcnow()
+    assert last_used() == first
+    frozen_clock.shift(60)
+    assert last_used() == first  # a minute is not more than a minute
+    frozen_clock.shift(1)
+    assert last_used() == first + timedelta(seconds=61)
+
+
 def test_invite_stores_only_a_digest(client, auth, make):
     _, token = _invite(client, auth, make)
     assert token not in Invite.query.one().token_hash
