@@ -2,6 +2,9 @@
 
 With PostgreSQL, each run creates a database of its own (auditapp_test_<random>) and drops it at the end, so runs
 never collide. Tables are made once per run with create_all and emptied after each test.
+
+Every test runs on a frozen clock (the autouse `frozen_clock` fixture below); tests/clock.py explains it, lists the
+frozen dates, and how to run a test on all of them (`@on_frozen_dates`) or opt out (`@pytest.mark.real_clock`).
 """
 from __future__ import annotations
 
@@ -12,11 +15,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from werkzeug.serving import make_server
 
 from auditapp import create_app
 from auditapp.extensions import db
 
+from . import clock
 from .factories import Factory
 
 
@@ -39,6 +44,31 @@ def _postgres_test_database(base_url: str):
         admin.dispose()
 
     return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture
+def frozen_at():
+    """The instant the clock is frozen at for this test (tests/clock.py); @on_frozen_dates parametrizes it."""
+    return clock.DEFAULT_INSTANT
+
+
+@pytest.fixture
+def tz():
+    """The organisation's time zone, for fixtures that take one; @in_org_zones parametrizes it (tests/clock.py)."""
+    return "UTC"
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request, frozen_at):
+    """Every test runs on a frozen clock (autouse, so before the fixtures that make data); see tests/clock.py."""
+    if clock.uses_real_clock(request.node):
+        callspec = getattr(request.node, "callspec", None)
+        if callspec is not None and "frozen_at" in callspec.params:
+            pytest.fail("a test on the real clock cannot also run on frozen dates", pytrace=False)
+        yield None
+        return
+    with time_machine.travel(frozen_at, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture(scope="session")

@@ -178,9 +178,12 @@ def create_invite(org: Organisation, email: str, role: str, created_by: User | N
 
 
 def find_invite(token: str) -> Invite | None:
-    """The invite for this token if it is still usable (not used, not expired)."""
+    """The invite for this token if it is still usable (not used, not expired).
+
+    Expired from `expires_at` on (not after it), as the pending list counts it: revoking sets it to now.
+    """
     invite = db.session.scalar(select(Invite).where(Invite.token_hash == token_digest(token or "")))
-    if invite is None or invite.used_at is not None or invite.expires_at < utcnow():
+    if invite is None or invite.used_at is not None or invite.expires_at <= utcnow():
         return None
     return invite
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -18,6 +18,7 @@ from auditapp.auth.services import create_invite
 from auditapp.evaluations.models import Photo
 from auditapp.extensions import db
 from auditapp.results.models import Action
+from auditapp.timeutil import local_today
 from auditapp.visits.models import Assignment
 
 MARKER = "ZQXFOREIGN"  # appears in every text of the other organisation; must never show up
@@ -52,10 +53,10 @@ def _objects(make, org, prefix: str, users: dict) -> dict:
     photo = Photo(public_id=secrets.token_hex(16), org_id=org.id, uploader_id=shopper.id, evaluation_id=evaluation.id,
                   path=f"{org.id}/x.jpg", sha256="0" * 64, width=1, height=1, size_bytes=1)
     assignment = Assignment(org_id=org.id, location_id=location.id, journey_id=journey.id, shopper_id=shopper.id,
-                            window_start=date.today(), window_end=date.today() + timedelta(days=7),
+                            window_start=local_today(org.timezone), window_end=local_today(org.timezone) + timedelta(days=7),
                             instructions=f"{prefix} instructions")
     action = Action(org_id=org.id, journey_id=journey.id, moment_key=moment.key, idea=f"{prefix} idea",
-                    owner=f"{prefix} owner", started_on=date.today())
+                    owner=f"{prefix} owner", started_on=local_today(org.timezone))
     db.session.add_all([photo, assignment, action])
     invite, _ = create_invite(org, f"{prefix.lower()}-invitee@example.com", "shopper", None, 7)
     db.session.commit()
@@ -217,6 +218,7 @@ def site_world(app, make) -> SiteWorld:
     from auditapp.visits.review import approve
 
     org = make.org(name="Chain", slug="chain")
+    today = local_today(org.timezone)
     own_site = make.location(org, name="Own Branch", code="OWN1", region="North")
     other_site = make.location(org, name="ZQXSITE Branch", code="ZQX9", region="South")
     manager = make.user(org, "manager", email="manager@chain.example")
@@ -242,11 +244,11 @@ def site_world(app, make) -> SiteWorld:
     photo = Photo(public_id=secrets.token_hex(16), org_id=org.id, uploader_id=shopper.id, evaluation_id=other.id,
                   path=f"{org.id}/x.jpg", sha256="0" * 64, width=1, height=1, size_bytes=1)
     action = Action(org_id=org.id, journey_id=journey.id, moment_key=moment.key, idea="ZQXSITE idea",
-                    owner="ZQXSITE owner", started_on=date.today(), location_id=other_site.id)
+                    owner="ZQXSITE owner", started_on=today, location_id=other_site.id)
     own_action = Action(org_id=org.id, journey_id=journey.id, moment_key=moment.key, idea="Own idea",
-                        owner="Own owner", started_on=date.today(), location_id=own_site.id)
+                        owner="Own owner", started_on=today, location_id=own_site.id)
     assignment = Assignment(org_id=org.id, location_id=other_site.id, journey_id=journey.id, shopper_id=shopper.id,
-                            window_start=date.today(), window_end=date.today() + timedelta(days=7),
+                            window_start=today, window_end=today + timedelta(days=7),
                             instructions="ZQXSITE instructions")
     db.session.add_all([photo, action, own_action, assignment])
     db.session.commit()

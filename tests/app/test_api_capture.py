@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from auditapp.evaluations.models import Answer, Evaluation, MomentResult
 from auditapp.extensions import db
+from auditapp.timeutil import utcnow
 
 from .test_submit_service import full_payload
 
@@ -110,7 +111,7 @@ def _drop_greeted(p):
     (lambda p: p["answers"][4].update(value="Instant"), "answers.order.speed"),
     (lambda p: p["answers"][2].update(value="na"), "answers.greeting.verdict"),
     (lambda p: p.update(started_at="31/12/2024 10:00"), "started_at"),
-    (lambda p: p.update(started_at=(datetime.now() + timedelta(days=3)).isoformat()), "started_at"),
+    (lambda p: p.update(started_at=(utcnow() + timedelta(days=3)).isoformat() + "Z"), "started_at"),
     (lambda p: p.update(client_uuid="not a uuid!"), "client_uuid"),
     (lambda p: p["answers"].append(dict(p["answers"][0])), "answers.greeting.greeted"),
 ])

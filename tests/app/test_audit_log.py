@@ -13,7 +13,7 @@ person can read (naming the thing changed). Decisions:
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from auditapp.auth.models import AuditLog, Invite, Membership
 from auditapp.extensions import db
 from auditapp.journeys import versioning
 from auditapp.journeys.models import Journey
-from auditapp.timeutil import utcnow
+from auditapp.timeutil import local_today, utcnow
 from tests.factories import PASSWORD
 
 
@@ -54,7 +54,7 @@ def logged(action: str, *, by, org, words: tuple[str, ...] = (), obj=None) -> Au
     assert entry is not None, f"no audit entry {action}; have {[e.action for e in db.session.scalars(select(AuditLog))]}"
     assert entry.user_id == (by.id if by is not None else None), (action, entry.user_id)
     assert entry.org_id == org.id, action
-    assert entry.at is not None and abs((utcnow() - entry.at).total_seconds()) < 120
+    assert entry.at == utcnow()  # the frozen clock (tests/clock.py)
     assert entry.summary.strip(), f"{action} has no summary"
     for word in words:
         assert word in entry.summary, f"{action}: {word!r} not in {entry.summary!r}"
@@ -283,7 +283,7 @@ def test_evaluation_from_the_phone_form_is_logged(client, world):
 
 def test_visits_and_actions_are_logged(client, world):
     login(client, "boss@example.com")
-    today = date.today()
+    today = local_today(world.org.timezone)
     client.post("/visits/new", data={"location_id": str(world.location.id), "journey_id": str(world.journey.id),
                                      "shopper_id": str(world.shopper.id), "window_start": today.isoformat(),
                                      "window_end": (today + timedelta(days=3)).isoformat()})
@@ -352,7 +352,7 @@ def test_admins_see_the_log_with_who_when_and_what(client, make, world):
     assert "location.created" in text and "Location L009 Mall created" in text and "boss@example.com" in text
     assert "user.login" in text and "admin@example.com" in text
     assert "other-admin@example.com" not in text
-    assert utcnow().strftime("%Y-%m-%d") in text  # when (UTC organisation)
+    assert f"{utcnow():%Y-%m-%d %H:%M}" in text  # when (UTC organisation, frozen clock)
 
 
 @pytest.mark.parametrize("email", ["boss@example.com", "sam@example.com", "staff@example.com"])

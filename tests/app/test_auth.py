@@ -8,6 +8,7 @@ import pytest
 from auditapp.auth.models import ApiToken, AuditLog, Invite, Membership, User
 from auditapp.extensions import db
 from auditapp.timeutil import utcnow
+from tests.clock import on_frozen_dates
 from tests.factories import PASSWORD
 
 
@@ -141,6 +142,48 @@ def test_invite_link_expires(client, auth, make):
     response = client.post(f"/invite/{token}", data={"name": "x", "password": "long enough pw", "confirm": "long enough pw"})
     assert response.status_code == 410
     assert User.query.filter_by(email="new@example.com").count() == 0
+
+
+@on_frozen_dates
+def test_invite_link_works_for_invite_days_then_expires(client, auth, make, frozen_clock):
+    org, token = _invite(client, auth, make)
+    days = client.application.config["INVITE_DAYS"]
+    frozen_clock.shift(timedelta(days=days) - timedelta(seconds=1))
+    assert client.get(f"/invite/{token}").status_code == 200
+    frozen_clock.shift(timedelta(seconds=1))  # the expiry instant itself: no longer valid
+    assert client.get(f"/invite/{token}").status_code == 410
+    auth.login("admin@example.com")
+    assert "new@example.com" not in client.get("/admin/users").get_data(as_text=True)  # not listed as pending
+
+
+def test_a_revoked_invite_stops_working_at_once(client, auth, make):
+    _, token = _invite(client, auth, make)
+    invite = Invite.query.one()
+    auth.login("admin@example.com")
+    assert client.post(f"/admin/invites/{invite.id}/revoke").status_code == 302
+    auth.logout()
+    # The clock is frozen: the link is opened at the very instant it was revoked.
+    assert client.get(f"/invite/{token}").status_code == 410
+    response = client.post(f"/invite/{token}", data={"name": "x", "password": "long enough pw", "confirm": "long enough pw"})
+    assert response.status_code == 410
+    assert User.query.filter_by(email="new@example.com").count() == 0
+
+
+def test_api_token_use_is_written_at_most_once_a_minute(client, make, frozen_clock):
+    token = make.token(make.user(make.org(), "manager"))
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def last_used():
+        assert client.get("/api/v1/evaluations", headers=headers).status_code == 200
+        db.session.expire_all()
+        return ApiToken.query.one().last_used_at
+
+    first = utcnow()
+    assert last_used() == first
+    frozen_clock.shift(60)
+    assert last_used() == first  # a minute is not more than a minute
+    frozen_clock.shift(1)
+    assert last_used() == first + timedelta(seconds=61)
 
 
 def test_invite_stores_only_a_digest(client, auth, make):

@@ -1,9 +1,11 @@
 """backup writes the database and photos into one archive; restore puts them back (SQLite and PostgreSQL)."""
+import json
 import tarfile
 from pathlib import Path
 
 from auditapp.extensions import db
 from auditapp.locations.models import Location
+from tests.clock import on_frozen_dates
 
 
 def test_backup_then_restore_brings_data_and_photos_back(app, runner, make, tmp_path):
@@ -33,6 +35,18 @@ def test_backup_then_restore_brings_data_and_photos_back(app, runner, make, tmp_
     codes = sorted(loc.code for loc in db.session.scalars(db.select(Location)))
     assert codes == ["007"]
     assert photo.read_bytes() == b"not really a jpeg"
+
+
+@on_frozen_dates
+def test_backup_without_output_is_named_by_its_utc_time(app, runner, tmp_path, frozen_at):
+    app.instance_path = str(tmp_path / "instance")  # not the checkout's instance/ folder
+    result = runner.invoke(args=["backup"])
+    assert result.exit_code == 0, result.output
+    archive = Path(app.instance_path) / "backups" / f"auditapp-{frozen_at:%Y%m%d-%H%M%S}.tar.gz"
+    assert result.output.strip().splitlines()[-1] == str(archive)
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+    assert manifest["created_at"] == f"{frozen_at:%Y-%m-%dT%H:%M:%S}Z"
 
 
 def test_restore_refuses_a_file_that_is_not_a_backup(runner, tmp_path):

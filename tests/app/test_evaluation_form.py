@@ -289,12 +289,15 @@ def test_service_worker_and_manifest_are_served_from_the_root(client):
 
 
 def make_assignment(org, location, journey, shopper):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
+    from auditapp.timeutil import local_today
     from auditapp.visits.models import Assignment
 
+    today = local_today(org.timezone)
+
     assignment = Assignment(org_id=org.id, location_id=location.id, journey_id=journey.id, shopper_id=shopper.id,
-                            window_start=date.today(), window_end=date.today() + timedelta(days=7))
+                            window_start=today, window_end=today + timedelta(days=7))
     db.session.add(assignment)
     db.session.commit()
     return assignment

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import Workbook
@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from auditapp.evaluations.models import Evaluation
 from auditapp.extensions import db
 from auditapp.journeys.models import Journey, Moment, Question
+from auditapp.timeutil import local_today
 
 BIG = 10**30
 NAN, INF = float("nan"), float("inf")
@@ -325,7 +326,7 @@ def test_assignment_window_ending_before_it_starts_is_refused(client, auth, worl
     from auditapp.visits.models import Assignment
 
     auth.login("boss@example.com")
-    today = date.today()
+    today = local_today(world.org.timezone)
     response = client.post("/visits/new", data={
         "location_id": str(world.location.id), "journey_id": str(world.journey.id), "shopper_id": str(world.shopper.id),
         "window_start": (today + timedelta(days=5)).isoformat(), "window_end": today.isoformat()})

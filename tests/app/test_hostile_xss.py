@@ -10,7 +10,7 @@ test fails if a page stops showing the field, rather than passing on an empty pa
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -18,6 +18,7 @@ import pytest
 from auditapp.extensions import db
 from auditapp.journeys.spec import JourneySpec, MomentSpec, OptionSpec, QuestionSpec
 from auditapp.locations.models import Location
+from auditapp.timeutil import local_today
 
 # The payload of the brief, in one string: a script element, an attribute breakout into an <img onerror>, a
 # javascript: URL and a </title> breakout into an <svg onload>.
@@ -152,7 +153,7 @@ def world(app, make):
     w.approved = evaluation(w.shopper, "approved")
     approve(w.approved, w.manager, hostile("approve comment"))
     w.staff_evaluation = evaluation(w.staff, "staff")
-    today = date.today()
+    today = local_today(w.org.timezone)
     w.assignment = create_assignment(w.org.id, location=w.location, journey=w.journey, shopper=w.shopper,
                                      window_start=today - timedelta(days=1), window_end=today + timedelta(days=7),
                                      instructions=hostile("instructions"), user=w.manager)

@@ -12,7 +12,9 @@ from auditapp.evaluations.models import EvaluationFlag, Photo
 from auditapp.extensions import db
 from auditapp.timeutil import local_today, utcnow
 from auditapp.visits.integrity import note_digest, refresh_flags
+from auditapp.visits.review import return_to_evaluator
 from auditapp.visits.services import create_assignment
+from tests.clock import on_frozen_dates
 
 
 @pytest.fixture
@@ -70,6 +72,7 @@ def test_finished_before_start(world, make):
     assert codes(evaluation) == ["finished_before_start"]
 
 
+@on_frozen_dates
 def test_late_submission(world, make):
     visit = utcnow() - timedelta(days=4)
     late = submit(make, world, started_at=visit, finished_at=visit + timedelta(minutes=10))
@@ -79,6 +82,7 @@ def test_late_submission(world, make):
     assert codes(in_time) == []
 
 
+@on_frozen_dates
 def test_outside_window(world, make):
     today = local_today(world.org.timezone)
     later = create_assignment(world.org.id, location=world.location, journey=world.journey, shopper=world.shopper,
@@ -90,6 +94,19 @@ def test_outside_window(world, make):
     assert codes(outside) == ["outside_window"]
     inside = submit(make, world, assignment_id=now.id)
     assert codes(inside) == []
+
+
+@on_frozen_dates
+def test_a_fix_sent_days_later_is_not_a_late_visit_report(world, make, frozen_clock):
+    """Late means the first sending came more than two days after the visit; fixing it later does not count."""
+    evaluation = submit(make, world, notes="First version")  # the visit an hour ago, sent now
+    return_to_evaluator(evaluation, make.user(world.org, "manager"), "Check the notes")
+    db.session.commit()
+    frozen_clock.shift(timedelta(days=5))
+    fixed = submit(make, world, client_uuid=evaluation.client_uuid, notes="Fixed version",
+                   started_at=evaluation.started_at, finished_at=evaluation.finished_at)
+    assert fixed.id == evaluation.id and fixed.revision == 2 and fixed.submitted_at == utcnow()
+    assert codes(fixed) == []
 
 
 def test_copied_note_word_for_word_after_trimming_and_case(world, make):

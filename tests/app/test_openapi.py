@@ -10,7 +10,7 @@ import copy
 import io
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -20,6 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from auditapp.api.openapi import openapi_document
+from auditapp.timeutil import utcnow
 
 BASE = "urn:auditapp:openapi"
 PREFIX = "/api/v1"
@@ -89,14 +90,14 @@ def world(make):
 
 
 def evaluation_body(world, **overrides) -> dict:
-    started = datetime.now(UTC) - timedelta(hours=3)
+    started = utcnow() - timedelta(hours=3)
     body = {
         "client_uuid": str(uuid.uuid4()),
         "journey_id": world["journey"].id,
         "location_id": world["location"].id,
         "source": "shopper",
-        "started_at": started.isoformat(),
-        "finished_at": (started + timedelta(minutes=25)).isoformat(),
+        "started_at": started.isoformat() + "Z",
+        "finished_at": (started + timedelta(minutes=25)).isoformat() + "Z",
         "notes": "Quiet morning ☕",
         "answers": [
             {"moment": "greeting", "question": "greeted", "value": "yes"},
@@ -234,7 +235,7 @@ def test_evaluation_post_413_matches(app, client, document, registry, world):
 def test_evaluation_pages_and_one_evaluation_match(client, document, registry, world, make):
     for hours in (5, 4, 3):
         make.evaluation(world["org"], world["journey"], world["location"], world["shopper"],
-                        started_at=datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=hours),
+                        started_at=utcnow() - timedelta(hours=hours),
                         answers={"farewell.comment": ("Fine", "a note"), "order.wait": 30})
     auth = world["manager_auth"]
     url = f"{PREFIX}/evaluations?limit=2&journey_id={world['journey'].id}"

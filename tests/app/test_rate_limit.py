@@ -62,6 +62,27 @@ def test_successful_logins_do_not_use_up_the_limit(make, limited_app):
     assert client.post("/login", data={"email": emails[0], "password": "wrong"}, environ_base=shop).status_code == 429
 
 
+def test_the_login_limit_lifts_when_its_minute_has_passed(_schema, app_config, frozen_clock):
+    """In memory (Redis expires its counters on its own clock, which a frozen test clock does not move)."""
+    config = {**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
+              "RATELIMIT_LOGIN": "3 per minute", "RATELIMIT_KEY_PREFIX": f"t{secrets.token_hex(4)}"}
+    app = create_app(config)
+    shop = {"REMOTE_ADDR": f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250)}"}
+    client = app.test_client()
+
+    def attempt() -> int:
+        return client.post("/login", data={"email": "x@example.com", "password": "wrong"}, environ_base=shop).status_code
+
+    try:
+        assert [attempt() for _ in range(4)] == [200, 200, 200, 429]
+        frozen_clock.shift(59)
+        assert attempt() == 429
+        frozen_clock.shift(2)
+        assert attempt() == 200
+    finally:
+        _dispose(app)
+
+
 def test_a_second_app_instance_shares_the_redis_counter(_schema, app_config):
     """Two workers (or hosts) see the same counter, so the limit holds across a scaled-out deployment."""
     if not REDIS_URL:

@@ -10,6 +10,7 @@ from auditapp.auth.models import AuditLog
 from auditapp.extensions import db
 from auditapp.results.models import Action
 from auditapp.timeutil import utcnow
+from tests.clock import in_org_zones, on_frozen_dates
 
 from .test_results_queries import ALL_MAGICAL, ALL_MISERABLE, ANSWERS_A, ANSWERS_B, ANSWERS_C
 
@@ -21,8 +22,8 @@ def moment_card(page: str, key: str) -> str:
 
 
 @pytest.fixture
-def site(make, auth):
-    org = make.org()
+def site(make, auth, tz):
+    org = make.org(timezone=tz)
     manager = make.user(org, "manager", email="boss@example.com")
     north = make.location(org, name="Harbour", region="North")
     south = make.location(org, name="Airport", region="South")
@@ -143,6 +144,7 @@ def test_api_with_a_manager_token(client, site, make):
     assert response.get_json()["score"] == pytest.approx(100.0)
 
 
+@on_frozen_dates
 def test_dashboard_shows_weakest_priority_warning_and_low_n(client, site):
     today = utcnow()
     for days in (40, 41, 42, 43, 44, 45):  # previous 30-day window: greeting magical
@@ -302,6 +304,8 @@ def test_actions_are_created_edited_listed_and_audited(client, site):
     assert "Wipe the counter" in client.get(f"/results/journeys/{site.journey.id}/actions?show=all").get_data(as_text=True)
 
 
+@on_frozen_dates
+@in_org_zones
 def test_trend_chart_marks_when_actions_started(client, site):
     start = utcnow() - timedelta(days=70)
     for days in (70, 40, 10):
@@ -319,6 +323,8 @@ def test_trend_chart_marks_when_actions_started(client, site):
     assert 'class="marker"' not in order
 
 
+@on_frozen_dates
+@in_org_zones
 def test_index_lists_journeys_with_headline_scores(client, site, make):
     site.evaluate(ALL_MAGICAL)
     site.evaluate(ALL_MISERABLE)
@@ -347,3 +353,26 @@ def test_dashboard_ids_are_unique(client, site):
     ids = Counter(re.findall(r'\sid="([^"]+)"', body))
     assert len(ids) > 20
     assert [i for i, n in ids.items() if n > 1] == []
+
+
+@on_frozen_dates
+@in_org_zones
+def test_dashboard_and_index_open_on_the_organisations_last_90_days(client, site, frozen_at, tz):
+    """The 90 days are local calendar days ending today: the first minute of day 1 counts, the minute before not."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    first_day = frozen_at.astimezone(zone).date() - timedelta(days=89)
+
+    def utc(day: date, hour: int, minute: int) -> datetime:
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+    site.evaluate(ALL_MAGICAL, utc(first_day, 0, 0))
+    site.evaluate(ALL_MISERABLE, utc(first_day - timedelta(days=1), 23, 59))
+    site.auth.login("boss@example.com")
+    page = client.get(f"/results/journeys/{site.journey.id}").get_data(as_text=True)
+    assert '<option selected value="90d">' in page
+    head = re.search(r'<p class="res-tile-value"><span class="score-pill[^"]*">(\d+)</span>', page)
+    assert head.group(1) == "100"
+    index = client.get("/results/").get_data(as_text=True).split("Café order", 1)[1].split("</li>", 1)[0]
+    assert ">100</span>" in index and "n=1" in index and "from 2 evaluations" in index

@@ -15,7 +15,7 @@ import secrets
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -24,11 +24,13 @@ from sqlalchemy import func, select
 
 from auditapp.evaluations.models import Answer, Evaluation
 from auditapp.extensions import db
+from auditapp.timeutil import utcnow
 from bench._servers import start_gunicorn
 
 from ..factories import PASSWORD
 
-pytestmark = pytest.mark.slow
+# The gunicorn instances keep the real clock, so the submissions made here must too.
+pytestmark = [pytest.mark.slow, pytest.mark.real_clock]
 
 SUBMISSIONS = 24
 
@@ -72,14 +74,14 @@ def request(server, method: str, path: str, body=None, headers: dict | None = No
 
 
 def submission(journey, location, n: int) -> dict:
-    started = datetime.now(UTC) - timedelta(hours=2, minutes=n)
+    started = utcnow() - timedelta(hours=2, minutes=n)
     return {
         "client_uuid": str(uuid.uuid4()),
         "journey_id": journey.id,
         "location_id": location.id,
         "source": "shopper",
-        "started_at": started.isoformat(),
-        "finished_at": (started + timedelta(minutes=20)).isoformat(),
+        "started_at": started.isoformat() + "Z",
+        "finished_at": (started + timedelta(minutes=20)).isoformat() + "Z",
         "notes": f"Visit {n}: Très bien ☕",
         "answers": [
             {"moment": "greeting", "question": "greeted", "value": "yes" if n % 2 else "no"},

@@ -24,6 +24,7 @@ from auditapp.extensions import db
 from auditapp.journeys.spec import JourneySpec, MomentSpec, QuestionSpec
 from auditapp.results import queries as rq
 from auditapp.results.queries import Filters
+from tests.clock import in_org_zones, on_frozen_dates
 
 INJECTIONS = ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://evil")']
 EVIL_LOCATION = '=HYPERLINK("http://evil")'
@@ -427,6 +428,21 @@ def test_empty_journey_exports_headers_only(app, client, auth, make, scene):
     assert len(sheets["Responses"]) == 1 and len(sheets["Notes"]) == 1
     assert next(r for r in sheets["Summary"] if r[0] == "Evaluations")[1] == 0
     assert "scorecard-nothing-yet" in response.headers["Content-Disposition"]
+
+
+@on_frozen_dates
+@in_org_zones
+def test_generated_time_is_the_organisations_local_time(client, auth, make, frozen_at, tz):
+    from zoneinfo import ZoneInfo
+
+    org = make.org(timezone=tz)
+    manager = make.user(org, "manager")
+    journey = make.journey(org)
+    auth.login(manager.email)
+    response = client.get("/exports/scorecard.xlsx", query_string={"journey_id": journey.id})
+    assert response.status_code == 200
+    generated = next(r for r in by_openpyxl(response.data)["Summary"] if r[0] == f"Generated ({tz})")
+    assert generated[1] == frozen_at.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
 
 
 def test_opens_in_libreoffice(app, scene, tmp_path):

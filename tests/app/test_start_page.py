@@ -2,7 +2,9 @@
 from datetime import date, timedelta
 
 from auditapp.extensions import db
+from auditapp.timeutil import local_today
 from auditapp.visits.models import Assignment
+from tests.clock import in_org_zones, on_frozen_dates
 
 
 def _visit(org, journey, location, shopper, start: date, end: date) -> Assignment:
@@ -13,11 +15,13 @@ def _visit(org, journey, location, shopper, start: date, end: date) -> Assignmen
     return visit
 
 
-def test_planned_visits_show_overdue_and_not_yet_open(client, auth, make):
-    org = make.org()
+@on_frozen_dates
+@in_org_zones
+def test_planned_visits_show_overdue_and_not_yet_open(client, auth, make, tz):
+    org = make.org(timezone=tz)
     shopper = make.user(org, "shopper", email="s@example.com")
     journey = make.journey(org)
-    today = date.today()
+    today = local_today(org.timezone)
     late = _visit(org, journey, make.location(org, name="Late branch"), shopper, today - timedelta(days=9),
                   today - timedelta(days=2))
     future = _visit(org, journey, make.location(org, name="Future branch"), shopper, today + timedelta(days=3),

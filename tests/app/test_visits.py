@@ -19,6 +19,7 @@ from auditapp.visits.services import (
     plan_bulk,
     shopper_visits,
 )
+from tests.clock import in_org_zones, on_frozen_dates
 
 
 @pytest.fixture
@@ -75,6 +76,7 @@ def test_only_shoppers_can_be_assigned(world):
     assert error.value.field == "shopper_id"
 
 
+@on_frozen_dates
 def test_lifecycle_scheduled_started_submitted(world, client, auth, make):
     assignment = assign(world)
     auth.login("sam@example.com")
@@ -99,6 +101,7 @@ def test_lifecycle_scheduled_started_submitted(world, client, auth, make):
     assert b"Done (1)" in page and b"Due (0)" in page
 
 
+@on_frozen_dates
 def test_overdue_is_derived_from_the_window_in_the_org_time_zone(world, client, auth):
     late = assign(world, start=world.today - timedelta(days=10), end=world.today - timedelta(days=2))
     on_time = assign(world, location=world.locations[1], start=world.today - timedelta(days=3), end=world.today)
@@ -214,3 +217,17 @@ def test_other_organisation_gets_404(world, client, auth, make):
     assert client.post(f"/visits/{assignment.id}/start").status_code == 404
     db.session.refresh(assignment)
     assert assignment.status == "scheduled"
+
+
+@on_frozen_dates
+@in_org_zones
+def test_bulk_plan_proposes_the_month_after_the_organisations_today(client, auth, make, frozen_at, tz):
+    from zoneinfo import ZoneInfo
+
+    org = make.org(timezone=tz)
+    make.user(org, "manager", email="planner@example.com")
+    today = frozen_at.astimezone(ZoneInfo(tz)).date()
+    following = date(today.year + 1, 1, 1) if today.month == 12 else date(today.year, today.month + 1, 1)
+    auth.login("planner@example.com")
+    page = client.get("/visits/plan").get_data(as_text=True)
+    assert f'value="{following:%Y-%m}"' in page
