@@ -5,7 +5,7 @@ scores, flags and history are what the product computes; only the clock is set b
 tells a story that happened over months. Deterministic for a given seed.
 
 The story the dashboard should find:
-- at City Centre (001) the dentist's "Asked to pay" moment degrades over the last seven weeks (bills above the
+- at City Centre (001) the dentist's "Asked to pay" moment degrades over the last five weeks (bills above the
   quote, long waits at the desk): a warning signal;
 - staff rate "Arrival at the surgery" far higher than the shoppers do: a perception gap;
 - a few evaluations are flagged (short visit, copied note, sent late, a reused photo, outside the visit window),
@@ -29,7 +29,7 @@ from ..timeutil import local_today, to_naive_utc, utcnow, zone
 from .integrity import check_late_submission, refresh_flags
 
 DAYS = 182
-DEGRADE_DAYS = 49  # the "asked to pay" moment at 001 falls apart over the last seven weeks
+DEGRADE_DAYS = 35  # the "asked to pay" moment at 001 falls apart over the last five weeks
 NAMES = ("Anna", "Jonas", "Maria", "Erik", "Sofia", "Lars", "Elin", "Oskar", "Karin", "Nils", "Ida", "Omar")
 
 # Quality 0..1 per moment (the chance things go well); tuned so the journeys have strong and weak moments.
@@ -171,7 +171,7 @@ def _quality(moment: Moment, visit: _Visit, rng: random.Random) -> float:
     if visit.source == "staff":
         quality += STAFF_SHIFT + (STAFF_BLIND_SPOT[1] if moment.key == STAFF_BLIND_SPOT[0] else 0.0)
     if moment.key == "payment" and visit.degrade:
-        quality -= 0.85 * min(1.0, 1.4 * visit.degrade) * (0.6 if visit.source == "staff" else 1.0)
+        quality -= 0.85 * min(1.0, 2.5 * visit.degrade) * (0.6 if visit.source == "staff" else 1.0)
     return _clamp(quality + rng.gauss(0, 0.1))
 
 
@@ -259,7 +259,7 @@ def _plan_visits(result, rng: random.Random, now: datetime, today: date, tz) -> 
     for visit in visits:
         days_ago = (now - visit.when).days
         if visit.location.code == "001" and visit.journey is dentist and days_ago < DEGRADE_DAYS:
-            visit.degrade = (DEGRADE_DAYS - days_ago) / DEGRADE_DAYS  # 0 seven weeks ago, 1 today
+            visit.degrade = (DEGRADE_DAYS - days_ago) / DEGRADE_DAYS  # 0 five weeks ago, 1 today (full effect from three weeks ago)
     visits.sort(key=lambda v: v.when)
     shopper_visits = [v for v in visits if v.source == "shopper" and (now - v.when).days > 20]
     for visit in rng.sample(shopper_visits, 3):
