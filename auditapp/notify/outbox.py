@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import g, has_request_context
 from sqlalchemy import select
@@ -14,6 +17,17 @@ from .models import NotificationOptOut, OutboxMessage
 
 MAX_SUBJECT = 300
 _SPACES = re.compile(r"\s+")
+_muted: ContextVar[bool] = ContextVar("notify_muted", default=False)
+
+
+@contextmanager
+def muted() -> Iterator[None]:
+    """Queue nothing inside this block: made-up data (the demo's months of visits) must not mail anyone."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
 
 
 def queue(kind: str, user: User, subject: str, body: str, *, key: str, org_id: int,
@@ -26,7 +40,7 @@ def queue(kind: str, user: User, subject: str, body: str, *, key: str, org_id: i
     """
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind '{kind}' (one of {', '.join(KINDS)})")
-    if not user.active or user.membership_in(org_id) is None or turned_off(user.id, kind):
+    if _muted.get() or not user.active or user.membership_in(org_id) is None or turned_off(user.id, kind):
         return None
     return _add(OutboxMessage(org_id=org_id, user_id=user.id, to_address=user.email, kind=kind,
                               subject=clean_subject(subject), body_text=body, body_html=html, dedupe_key=key))
@@ -39,6 +53,8 @@ def queue_to_address(kind: str, address: str, subject: str, body: str, *, key: s
     `secret_body`: the body holds a single-use link, blanked once the message is sent."""
     if kind not in SYSTEM_KINDS:
         raise ValueError(f"'{kind}' is not account mail (one of {', '.join(SYSTEM_KINDS)}): use queue()")
+    if _muted.get():
+        return None
     return _add(OutboxMessage(org_id=org_id, user_id=None, to_address=address.strip(), kind=kind,
                               subject=clean_subject(subject), body_text=body, dedupe_key=key, secret_body=secret_body))
 
