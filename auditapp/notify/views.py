@@ -18,6 +18,7 @@ from .models import OUTBOX_STATUSES, OutboxMessage
 from .settings import save_settings, turned_off_kinds
 
 OUTBOX_PAGE = 100
+KIND_LABELS = {"invite": "Invite", **{key: kind.label for key, kind in KINDS.items()}}
 
 
 @bp.before_app_request
@@ -72,7 +73,7 @@ def outbox():
     ).all())
     return render_template("notify/outbox.html", messages=messages, page=page, has_next=len(messages) == OUTBOX_PAGE,
                            counts=[(s, counts.get(s, 0)) for s in OUTBOX_STATUSES], status=status,
-                           configured=mail_configured(), kind_labels={k: v.label for k, v in KINDS.items()},
+                           configured=mail_configured(), kind_labels=KIND_LABELS,
                            confirm=ConfirmForm())
 
 

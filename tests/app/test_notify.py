@@ -327,12 +327,14 @@ def test_two_senders_at_once_send_each_message_exactly_once(app, make, site, smt
     for i, user in enumerate(users):
         queue("critical_fail", user, f"Notice {i}", "body", key=f"test:{i}", org_id=org.id)
     db.session.commit()
-    smtp_server.delay = 0.01  # keep both senders busy at the same time
+    smtp_server.delay = 0.02  # each send takes a while: both senders work through the same rows at the same time
     reports, errors = [], []
+    start = threading.Barrier(2)
 
     def sender():
         try:
             with app.app_context():
+                start.wait(10)
                 reports.append(deliver_pending(limit=100))
         except Exception as error:  # pragma: no cover (reported below)
             errors.append(error)
@@ -344,6 +346,7 @@ def test_two_senders_at_once_send_each_message_exactly_once(app, make, site, smt
         thread.join(60)
     assert errors == []
     assert sum(r.sent for r in reports) == 24
+    assert all(r.sent > 0 for r in reports)  # both took part: each row was claimed by exactly one of them
     assert sorted(smtp_server.to_addresses()) == sorted(u.email for u in users)
     message_ids = [r.message["Message-ID"] for r in smtp_server.received]
     assert len(set(message_ids)) == 24
