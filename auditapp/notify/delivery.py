@@ -85,7 +85,7 @@ def deliver_pending(limit: int = 100, *, ids: list[int] | None = None) -> Delive
                     smtp.send_message(build_email(config, message), from_addr=_sender(config),
                                       to_addrs=[message.to_address])
                 except _ConnectionFailed as error:
-                    _failed(session, message, error.__cause__ or error, report)
+                    _failed(session, message, error.__cause__ or error, report, about_message=False)
                     break  # the server is down: the other messages wait for the next run, untouched
                 except smtplib.SMTPServerDisconnected as error:
                     _failed(session, message, error, report)
@@ -141,10 +141,12 @@ def _sent(session: Session, message: OutboxMessage) -> None:
     session.commit()
 
 
-def _failed(session: Session, message: OutboxMessage, error: BaseException, report: DeliveryReport) -> None:
+def _failed(session: Session, message: OutboxMessage, error: BaseException, report: DeliveryReport, *,
+            about_message: bool = True) -> None:
+    """`about_message`: False when the server could not be reached or refused the session: never this message's fault."""
     message.attempts = (message.attempts or 0) + 1
     message.last_error = describe_error(error)[:2000]
-    if _permanent(error) or message.attempts >= MAX_ATTEMPTS:
+    if (about_message and _permanent(error)) or message.attempts >= MAX_ATTEMPTS:
         message.status = "failed"
         message.next_attempt_at = None
         report.given_up += 1
@@ -157,10 +159,13 @@ def _failed(session: Session, message: OutboxMessage, error: BaseException, repo
 
 
 def _permanent(error: BaseException) -> bool:
-    """A 5xx answer about this message (unknown recipient, rejected content) will not change by retrying."""
+    """A 5xx answer about this message (unknown recipient, rejected content) will not change by retrying. A refused
+    sender is our configuration (MAIL_FROM), not the message: retried, so fixing MAIL_FROM sends it."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
-    if isinstance(error, smtplib.SMTPResponseException) and not isinstance(error, smtplib.SMTPAuthenticationError):
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return False
+    if isinstance(error, smtplib.SMTPResponseException):
         return error.smtp_code >= 500
     return isinstance(error, ValueError)  # the message itself cannot be built (a malformed address)
 

@@ -1,6 +1,7 @@
 """The words of the notification mails (auditapp.notify.messages): plain values in, subject and body out."""
 from __future__ import annotations
 
+import smtplib
 from datetime import date
 
 import pytest
@@ -60,3 +61,20 @@ def test_subjects_are_one_line_and_bounded(raw, clean):
     from auditapp.notify.outbox import clean_subject
 
     assert clean_subject(raw) == clean
+
+
+@pytest.mark.parametrize(("error", "permanent"), [
+    (smtplib.SMTPRecipientsRefused({"a@x": (550, b"No such user")}), True),
+    (smtplib.SMTPRecipientsRefused({"a@x": (450, b"Mailbox busy")}), False),
+    (smtplib.SMTPDataError(554, b"Rejected as spam"), True),
+    (smtplib.SMTPDataError(451, b"Try later"), False),
+    (smtplib.SMTPSenderRefused(550, b"Not our domain", "audits@x"), False),  # MAIL_FROM is ours to fix: retry
+    (smtplib.SMTPServerDisconnected("gone"), False),
+    (ConnectionRefusedError(111, "Connection refused"), False),
+])
+def test_only_a_5xx_about_the_message_itself_is_given_up_at_once(error, permanent):
+    from auditapp.notify.delivery import _permanent, describe_error
+
+    assert _permanent(error) is permanent
+    assert describe_error(error)  # always something to show on the Outbox page
+
