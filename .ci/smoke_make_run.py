@@ -40,7 +40,8 @@ HOST = "127.0.0.1"
 # The app's own settings (auditapp/config.py ENV_KEYS): a new user has none of them, and one left in this shell
 # (DATABASE_URL above all) would point `make run` at another database.
 APP_ENV = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "AUDITAPP_ENV", "RATELIMIT_STORAGE_URI", "MAIL_SERVER",
-           "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM", "MAX_CONTENT_LENGTH", "TRUSTED_PROXIES")
+           "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM", "MAIL_STARTTLS", "MAIL_TIMEOUT", "BASE_URL",
+           "MAX_CONTENT_LENGTH", "TRUSTED_PROXIES")
 APP_ENV_PREFIXES = ("AUDITAPP_", "FLASK_")
 # What the demo prints (auditapp/demo.py): a line naming the password, then one `  <role> <email>` line per login.
 # Only that shape is relied on, not the wording: roles come and go (regional_manager, location_manager...).

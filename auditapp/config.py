@@ -17,6 +17,9 @@ ENV_KEYS = {
     "MAIL_USERNAME": "MAIL_USERNAME",
     "MAIL_PASSWORD": "MAIL_PASSWORD",
     "MAIL_FROM": "MAIL_FROM",
+    "MAIL_STARTTLS": "MAIL_STARTTLS",
+    "MAIL_TIMEOUT": "MAIL_TIMEOUT",
+    "BASE_URL": "BASE_URL",
     "MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
     "TRUSTED_PROXIES": "TRUSTED_PROXIES",
 }
@@ -45,6 +48,10 @@ class Config:
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
     MAIL_FROM = "auditapp@localhost"
+    MAIL_STARTTLS: bool | None = None  # None: STARTTLS exactly when MAIL_USERNAME is set (no password in the clear)
+    MAIL_TIMEOUT = 10  # seconds per SMTP operation
+    MAIL_SEND_AFTER_REQUEST = True  # send a request's mail right after it commits (else only `flask send-mail`)
+    BASE_URL: str | None = None  # e.g. https://audits.example.com: links in mail sent from the command line
     TRUSTED_PROXIES = 0
     PHOTO_MAX_PIXELS = 40_000_000
     PHOTO_MAX_SIDE = 1600
@@ -55,8 +62,14 @@ def env_overrides(environ: os._Environ | dict) -> dict:
     found = {}
     for env_name, key in ENV_KEYS.items():
         value = environ.get(env_name)
-        if value:
-            found[key] = int(value) if key in {"MAIL_PORT", "MAX_CONTENT_LENGTH", "TRUSTED_PROXIES"} else value
+        if not value:
+            continue
+        if key in {"MAIL_PORT", "MAIL_TIMEOUT", "MAX_CONTENT_LENGTH", "TRUSTED_PROXIES"}:
+            found[key] = int(value)
+        elif key == "MAIL_STARTTLS":
+            found[key] = value.strip().lower() in {"1", "true", "yes", "on"}
+        else:
+            found[key] = value
     return found
 
 

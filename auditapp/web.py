@@ -16,7 +16,7 @@ from .tenancy import current_role, load_membership
 
 # Domain packages, each with a blueprint `bp`; their CLI commands live in `<package>/commands.py` as COMMANDS.
 PACKAGES = ("auth", "locations", "journeys", "evaluations", "visits", "results", "exports", "api", "orgsettings",
-            "sites")
+            "sites", "notify")
 
 # (endpoint, label, roles): an entry shows only when its endpoint exists and the role may use it.
 NAV = [
@@ -32,6 +32,7 @@ NAV = [
     ("auth.users", "Users", ("admin",)),
     ("auth.audit_log", "Audit log", ("admin",)),
     ("orgsettings.edit", "Settings", ("admin",)),
+    ("notify.outbox", "Outbox", ("admin",)),
 ]
 
 CSP = (

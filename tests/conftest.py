@@ -174,3 +174,16 @@ def auth(client) -> AuthActions:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server on a free loopback port (tests/mailserver.py); the app is configured to send to it."""
+    from .mailserver import SmtpServer
+
+    server = SmtpServer().start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_FROM="audits@example.com", MAIL_TIMEOUT=5)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import re
 import secrets
-import smtplib
 from datetime import timedelta
-from email.message import EmailMessage
 
 from sqlalchemy import func, select
 
@@ -205,23 +203,6 @@ def accept_invite(invite: Invite, name: str, password: str) -> User:
     record("user.joined", user, summary=f"{user.email} accepted the invite as {invite.role}", org_id=invite.org_id,
            user=user)
     return user
-
-
-def send_invite_mail(config: dict, invite: Invite, link: str) -> bool:
-    """Mail the link when SMTP is configured; the admin can always copy the link instead."""
-    if not config.get("MAIL_SERVER"):
-        return False
-    message = EmailMessage()
-    message["Subject"] = f"You are invited to {invite.organisation.name} on auditapp"
-    message["From"] = config.get("MAIL_FROM") or "auditapp@localhost"
-    message["To"] = invite.email
-    message.set_content(f"Open this link to join (valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC):\n\n{link}\n")
-    with smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25), timeout=10) as smtp:
-        if config.get("MAIL_USERNAME"):
-            smtp.starttls()
-            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-        smtp.send_message(message)
-    return True
 
 
 def create_api_token(user: User, org_id: int, name: str = "") -> tuple[ApiToken, str]:

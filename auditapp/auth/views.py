@@ -11,6 +11,10 @@ from ..audit import record
 from ..extensions import db, limiter
 from ..formutil import choices
 from ..locations.models import Location
+from ..notify.delivery import deliver_request_queue, mail_configured
+from ..notify.models import OutboxMessage
+from ..notify.notices import queue_invite_mail
+from ..notify.urls import absolute_url
 from ..tenancy import admins_only, current_org, current_org_id, current_role, get_scoped_or_404, scoped
 from ..timeutil import utcnow
 from . import bp
@@ -25,7 +29,6 @@ from .services import (
     create_invite,
     find_invite,
     record_failed_login,
-    send_invite_mail,
     set_places,
 )
 
@@ -181,15 +184,10 @@ def users():
         except AccountError as error:
             getattr(form, error.field or "email").errors.append(_sentence(str(error)))
         else:
+            link = absolute_url("auth.accept", token=token)
+            message = queue_invite_mail(invite, link)  # in the invite's transaction: no invite without its mail
             db.session.commit()
-            link = url_for("auth.accept", token=token, _external=True)
-            try:
-                mailed = send_invite_mail(current_app.config, invite, link)
-            except OSError as error:
-                mailed = False
-                flash(f"The invite mail could not be sent ({error}); copy the link instead.", "error")
-            flash(f"Invite for {invite.email} created{' and mailed' if mailed else ''}. "
-                  "Copy the link below and send it: it is shown only once.", "success")
+            _flash_invite_outcome(invite, message)
             form = InviteForm(formdata=None)  # an empty form for the next person, not this one again
             _place_choices(form)
     memberships = db.session.scalars(
@@ -201,6 +199,22 @@ def users():
     return render_template("auth/users.html", form=form, memberships=memberships, invites=invites, link=link,
                            member_form=MemberForm(), confirm=ConfirmForm(), location_choices=_location_choices(),
                            place_choices=form.place_ids.choices, region_choices=form.regions.choices)
+
+
+def _flash_invite_outcome(invite: Invite, message) -> None:
+    """Send the invite mail now (the outbox keeps it either way) and say what happened."""
+    try:
+        deliver_request_queue()
+    except Exception:  # noqa: BLE001 (the invite exists; the mail waits in the outbox)
+        current_app.logger.exception("sending the invite mail failed")
+    status = db.session.get(OutboxMessage, message.id).status if message is not None else None
+    if status == "sent":
+        flash(f"Invite for {invite.email} created and mailed. The link below is shown only once.", "success")
+    elif status is not None and mail_configured():
+        flash(f"Invite for {invite.email} created, but the mail could not be sent yet: it is tried again "
+              "automatically (see Outbox). Copy the link below to send it yourself: it is shown only once.", "error")
+    else:
+        flash(f"Invite for {invite.email} created. Copy the link below and send it: it is shown only once.", "success")
 
 
 def _membership_or_404(membership_id: int) -> Membership:

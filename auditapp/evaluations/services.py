@@ -10,6 +10,9 @@ question left unanswered and without a note has no row. A row with `value` None 
 Idempotency: `client_uuid` is unique per organisation. The same uuid with the same content (sha256 of the canonical
 JSON payload) answers with the stored evaluation; different content is a 409, except when the stored evaluation was
 returned to its evaluator for changes: then it is updated in place (a resubmission, issue 5).
+
+Notifications: a stored or resubmitted secret-shopper evaluation with a critical fail queues a mail to the
+location's managers in the same transaction (auditapp.notify.notices.notify_critical_fail); replays queue nothing.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from ..extensions import db
 from ..journeys.models import Journey, JourneyVersion, Moment, Question
 from ..journeys.spec import VERDICT_KEY
 from ..locations.models import Location
+from ..notify.notices import notify_critical_fail
 from ..scoring.rules import ItemResult, answer_score, remembered_score, score_evaluation, score_moment
 from ..scoring.values import AnswerError, ParsedValue, parse_value
 from ..timeutil import to_naive_utc, utcnow
@@ -108,12 +112,17 @@ def submit_evaluation(org_id: int, user: User, role: str, payload: dict) -> Subm
         raise SubmissionError(403, "Forbidden", "Your role cannot send evaluations.")
     digest = content_hash(payload)
     client_uuid = payload.get("client_uuid")
+    existing = None
     if isinstance(client_uuid, str) and CLIENT_UUID_RE.match(client_uuid):
         existing = _find_by_uuid(org_id, client_uuid)
-        if existing is not None:
-            return _replay(existing, user, role, payload, digest)
-    checked = _check(org_id, user, role, payload, digest)
-    return _insert(org_id, user, checked, payload)
+    if existing is not None:
+        result = _replay(existing, user, role, payload, digest)
+    else:
+        result = _insert(org_id, user, _check(org_id, user, role, payload, digest), payload)
+    if result.created or result.resubmitted:  # a replay announces nothing again
+        # Queued in this transaction: the caller's commit sends it, a rollback drops it (auditapp.notify).
+        notify_critical_fail(result.evaluation)
+    return result
 
 
 # --- replays and resubmissions ----------------------------------------------------------------------------------

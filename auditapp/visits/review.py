@@ -58,7 +58,11 @@ def _decide(evaluation: Evaluation, user: User | None, status: str, comment: str
 
 
 def approve(evaluation: Evaluation, user: User | None, comment: str = "") -> EvaluationEvent:
-    return _decide(evaluation, user, "approved", comment, ("submitted", "rejected", "returned"), "approved")
+    from ..notify.notices import notify_critical_fail_approved
+
+    event = _decide(evaluation, user, "approved", comment, ("submitted", "rejected", "returned"), "approved")
+    notify_critical_fail_approved(evaluation)  # the site's managers see (and hear of) approved visits only
+    return event
 
 
 def reject(evaluation: Evaluation, user: User | None, reason: str) -> EvaluationEvent:

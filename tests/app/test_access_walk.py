@@ -17,6 +17,7 @@ from auditapp.auth.models import ApiToken, Invite, Membership
 from auditapp.auth.services import create_invite
 from auditapp.evaluations.models import Photo
 from auditapp.extensions import db
+from auditapp.notify.models import OutboxMessage
 from auditapp.results.models import Action
 from auditapp.timeutil import local_today
 from auditapp.visits.models import Assignment
@@ -57,7 +58,10 @@ def _objects(make, org, prefix: str, users: dict) -> dict:
                             instructions=f"{prefix} instructions")
     action = Action(org_id=org.id, journey_id=journey.id, moment_key=moment.key, idea=f"{prefix} idea",
                     owner=f"{prefix} owner", started_on=local_today(org.timezone))
-    db.session.add_all([photo, assignment, action])
+    message = OutboxMessage(org_id=org.id, user_id=users["manager"].id, to_address=users["manager"].email,
+                            kind="critical_fail", subject=f"{prefix} mail subject", body_text=f"{prefix} mail body",
+                            dedupe_key=f"walk:{prefix}", last_error=f"{prefix} error")
+    db.session.add_all([photo, assignment, action, message])
     invite, _ = create_invite(org, f"{prefix.lower()}-invitee@example.com", "shopper", None, 7)
     db.session.commit()
     make.token(shopper)
@@ -66,7 +70,8 @@ def _objects(make, org, prefix: str, users: dict) -> dict:
     return {"location_id": location.id, "journey_id": journey.id, "moment_id": moment.id, "question_id": question.id,
             "evaluation_id": evaluation.id, "public_id": photo.public_id, "assignment_id": assignment.id,
             "action_id": action.id, "invite_id": invite.id, "token_id": token.id, "membership_id": membership.id,
-            "version_id": journey.current_version_id, "id": evaluation.id}
+            "version_id": journey.current_version_id, "id": evaluation.id,
+            "message_id": message.id}
 
 
 def _org_with_users(make, name: str, slug: str) -> tuple:

@@ -15,8 +15,9 @@ import time_machine
 from sqlalchemy import func, select
 
 from auditapp.demo import DEMO_STEPS, build_demo
-from auditapp.evaluations.models import COUNTED_STATUSES, Evaluation, EvaluationEvent, EvaluationFlag
+from auditapp.evaluations.models import COUNTED_STATUSES, Evaluation, EvaluationEvent, EvaluationFlag, MomentResult
 from auditapp.extensions import db
+from auditapp.notify.models import OutboxMessage
 from auditapp.results.queries import Filters, filters_from_args, perception_gap, scorecard
 from auditapp.timeutil import local_today
 from auditapp.visits.demo_data import add_demo_activity
@@ -81,6 +82,9 @@ def _check_story(result) -> None:
     states = set(db.session.scalars(select(Assignment.status).distinct()))
     assert {"scheduled", "started", "submitted", "cancelled"} <= states
     assert count_overdue(org.id, local_today(org.timezone)) >= 1
+    # Critical fails happen in the story, but made-up visits mail nobody.
+    assert _count(MomentResult, MomentResult.critical_fail.is_(True)) > 0
+    assert _count(OutboxMessage) == 0
 
     # The moment whose score drops: "Asked to pay" at City Centre, warned about on the dashboard as it opens
     # (last 90 days, secret shoppers) and over all time.

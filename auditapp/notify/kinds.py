@@ -1,0 +1,42 @@
+"""The kinds of notification mail, who they are for, and how they are described on the settings page."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    key: str
+    label: str
+    description: str
+    # Roles that see this kind on their settings page. Roles that do not exist yet (the scoped roles) are listed
+    # already: a role nobody has changes nothing.
+    roles: tuple[str, ...]
+
+
+SITE_ROLES = ("location_manager", "regional_manager")
+
+KINDS: dict[str, Kind] = {k.key: k for k in (
+    Kind("critical_fail", "Critical fails",
+         "A secret shopper's visit failed a critical question at a location you look after.",
+         ("admin", "manager", *SITE_ROLES)),
+    Kind("dispute_opened", "Disputes opened",
+         "Someone disputes an answer of an evaluation you decide on.",
+         ("admin", "manager", *SITE_ROLES)),
+    Kind("dispute_decided", "Dispute decisions",
+         "A dispute you opened was accepted or declined.",
+         ("admin", "manager", *SITE_ROLES, "staff")),
+    Kind("action_due", "Actions due",
+         "An action you own is due soon.",
+         ("admin", "manager", *SITE_ROLES, "staff")),
+    Kind("action_overdue", "Actions overdue",
+         "An action you own is past its due date.",
+         ("admin", "manager", *SITE_ROLES, "staff")),
+)}
+
+# Mail that is part of an account's life, not a notification: it cannot be turned off.
+SYSTEM_KINDS = ("invite",)
+
+
+def kinds_for_role(role: str | None) -> list[Kind]:
+    return [kind for kind in KINDS.values() if role in kind.roles]

@@ -1,0 +1,207 @@
+"""Ready-made notices: each gathers what its mail says and queues one message per recipient (flushes only).
+
+Callers run these inside the transaction of the change they announce and commit as usual; the messages go out
+right after that commit (or with `flask send-mail`).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from ..auth.models import Organisation, User
+from ..extensions import db
+from ..scoring.rules import score_band, score_text
+from ..timeutil import to_local
+from . import messages
+from .models import OutboxMessage
+from .outbox import queue, queue_to_address
+from .recipients import org_managers, site_managers
+from .urls import absolute_url
+
+
+def _settings_url() -> str:
+    return absolute_url("notify.settings")
+
+
+def _queue_all(kind: str, recipients: Iterable[User], subject: str, body: str, *, key: str, org_id: int) -> list[OutboxMessage]:
+    """One message per recipient, each user once; `key` gets ":<user id>" appended."""
+    queued, seen = [], set()
+    for user in recipients:
+        if user.id in seen:
+            continue
+        seen.add(user.id)
+        message = queue(kind, user, subject, body, key=f"{key}:{user.id}", org_id=org_id)
+        if message is not None:
+            queued.append(message)
+    return queued
+
+
+# --- critical fails (wired into evaluations.services.submit_evaluation) ---------------------------------------------
+
+
+def notify_critical_fail(evaluation) -> list[OutboxMessage]:
+    """A stored or resubmitted evaluation with a critical fail: mail the organisation's managers (org_managers); the
+    site's own managers hear of it once it is approved (notify_critical_fail_approved).
+
+    Only secret-shopper evaluations notify: a staff self-assessment is coaching, not an audit finding. The evaluator
+    is not told about their own visit. One notice per evaluation and recipient (key
+    "critical_fail:<evaluation id>:<user id>"): a fixed and resubmitted evaluation that still fails is not announced
+    again, one that fails only after the fix is.
+    """
+    if evaluation.source != "shopper":
+        return []
+    failed = [result for result in evaluation.moment_results if result.critical_fail]
+    if not failed:
+        return []
+    org = db.session.get(Organisation, evaluation.org_id)
+    failures = []
+    for result in failed:
+        for answer in evaluation.answers:
+            if answer.moment_key == result.moment_key and answer.question is not None and answer.question.critical \
+                    and answer.score == 0:
+                failures.append(messages.CriticalFailure(
+                    moment=result.moment.name, question=answer.question.text, answer=answer.value or "", note=answer.note or ""))
+    location = evaluation.location
+    visit = to_local(evaluation.started_at, org.timezone)
+    band = score_band(evaluation.score, org.bands)
+    subject, body = messages.critical_fail_mail(
+        org_name=org.name, location=f"{location.code} {location.name}", journey=evaluation.journey.name,
+        visit_time=f"{visit:%Y-%m-%d %H:%M} ({org.timezone or 'UTC'})",
+        score=score_text(evaluation.score, org.bands) + (f" ({band})" if band else ""),
+        failures=failures, review_url=absolute_url("visits.review_detail", evaluation_id=evaluation.id),
+        settings_url=_settings_url())
+    recipients = [user for user in org_managers(org.id) if user.id != evaluation.evaluator_id]
+    return _queue_all("critical_fail", recipients, subject, body, key=f"critical_fail:{evaluation.id}", org_id=org.id)
+
+
+def notify_critical_fail_approved(evaluation) -> list[OutboxMessage]:
+    """An approved secret-shopper visit with a critical fail: mail the site's own managers (site_managers), who see
+    only reviewed visits, with a link to the visit's page on the sites' side. Same key as at submission, so each
+    person hears of a visit once."""
+    if evaluation.source != "shopper" or evaluation.status != "approved":
+        return []
+    failed = [result for result in evaluation.moment_results if result.critical_fail]
+    if not failed:
+        return []
+    org = db.session.get(Organisation, evaluation.org_id)
+    failures = [messages.CriticalFailure(moment=result.moment.name, question=answer.question.text,
+                                         answer=answer.value or "", note=answer.note or "")
+                for result in failed for answer in evaluation.answers
+                if answer.moment_key == result.moment_key and answer.question is not None and answer.question.critical
+                and answer.score == 0]
+    location = evaluation.location
+    visit = to_local(evaluation.started_at, org.timezone)
+    band = score_band(evaluation.score, org.bands)
+    subject, body = messages.critical_fail_mail(
+        org_name=org.name, location=f"{location.code} {location.name}", journey=evaluation.journey.name,
+        visit_time=f"{visit:%Y-%m-%d %H:%M} ({org.timezone or 'UTC'})",
+        score=score_text(evaluation.score, org.bands) + (f" ({band})" if band else ""),
+        failures=failures, review_url=absolute_url("sites.visit", evaluation_id=evaluation.id),
+        settings_url=_settings_url())
+    recipients = site_managers(org.id, evaluation.location_id)
+    return _queue_all("critical_fail", recipients, subject, body, key=f"critical_fail:{evaluation.id}", org_id=org.id)
+
+
+# --- disputes (for the disputes work: plain arguments, no Dispute model needed) -------------------------------------
+
+
+def notify_dispute_opened(*, org_id: int, dispute_id: int, evaluation_id: int, location_name: str, journey_name: str,
+                          moment_name: str, question_text: str, reason: str, opened_by_name: str,
+                          recipients: Iterable[User], link: str | None = None) -> list[OutboxMessage]:
+    """A dispute was opened: tell the other side, `recipients` (usually recipients.org_managers(org_id)).
+
+    `link` defaults to the evaluation's review page. Key "dispute_opened:<dispute id>:<user id>"."""
+    org = db.session.get(Organisation, org_id)
+    subject, body = messages.dispute_opened_mail(
+        org_name=org.name, location=location_name, journey=journey_name, moment=moment_name, question=question_text,
+        reason=reason, opened_by=opened_by_name,
+        link=link or absolute_url("visits.review_detail", evaluation_id=evaluation_id), settings_url=_settings_url())
+    return _queue_all("dispute_opened", recipients, subject, body, key=f"dispute_opened:{dispute_id}", org_id=org_id)
+
+
+def notify_dispute_decided(*, org_id: int, dispute_id: int, location_name: str, journey_name: str, moment_name: str,
+                           question_text: str, decision: str, reason: str, decided_by_name: str,
+                           recipients: Iterable[User], link: str | None = None) -> list[OutboxMessage]:
+    """A dispute was decided ("accepted" or "declined"): tell the side that opened it, `recipients`.
+
+    `link`: where the recipient can see the outcome (none by default: the opener may not see the review page).
+    Key "dispute_decided:<dispute id>:<user id>"."""
+    if decision not in ("accepted", "declined"):
+        raise ValueError("decision must be 'accepted' or 'declined'")
+    org = db.session.get(Organisation, org_id)
+    subject, body = messages.dispute_decided_mail(
+        org_name=org.name, location=location_name, journey=journey_name, moment=moment_name, question=question_text,
+        decision=decision, reason=reason, decided_by=decided_by_name, link=link, settings_url=_settings_url())
+    return _queue_all("dispute_decided", recipients, subject, body, key=f"dispute_decided:{dispute_id}", org_id=org_id)
+
+
+# --- actions (for the corrective-actions work) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ActionNotice:
+    """What an action mail says; `ActionNotice.of(action)` reads it from results.models.Action."""
+
+    org_id: int
+    action_id: int
+    idea: str
+    due_date: date
+    journey_name: str = ""
+    moment_name: str = ""
+    location_name: str = ""
+
+    @classmethod
+    def of(cls, action) -> ActionNotice:
+        if isinstance(action, cls):
+            return action
+        journey = getattr(action, "journey", None)
+        moment_name = action.moment_key
+        version = getattr(journey, "current_version", None)
+        if version is not None:
+            moment_name = next((m.name for m in version.moments if m.key == action.moment_key), action.moment_key)
+        location = getattr(action, "location", None)
+        return cls(org_id=action.org_id, action_id=action.id, idea=action.idea, due_date=action.due_date,
+                   journey_name=getattr(journey, "name", ""), moment_name=moment_name,
+                   location_name=f"{location.code} {location.name}" if location is not None else "")
+
+
+def _action_link(notice: ActionNotice, link: str | None) -> str:
+    return link or absolute_url("results.edit_action", action_id=notice.action_id)
+
+
+def notify_action_due(action, owner: User, *, link: str | None = None) -> OutboxMessage | None:
+    """Remind `owner` that the action (an Action or ActionNotice) is due. Once per action, due date and owner: key
+    "action_due:<action id>:<due date>:<user id>"; moving the due date reminds again."""
+    notice = ActionNotice.of(action)
+    org = db.session.get(Organisation, notice.org_id)
+    subject, body = messages.action_due_mail(
+        org_name=org.name, idea=notice.idea, due_date=notice.due_date, journey=notice.journey_name,
+        moment=notice.moment_name, location=notice.location_name, link=_action_link(notice, link),
+        settings_url=_settings_url())
+    return queue("action_due", owner, subject, body, key=f"action_due:{notice.action_id}:{notice.due_date}:{owner.id}",
+                 org_id=notice.org_id)
+
+
+def notify_action_overdue(action, owner: User, *, today: date, link: str | None = None) -> OutboxMessage | None:
+    """Tell `owner` the action is overdue. At most once per action, owner and day `today` (the organisation's local
+    date): key "action_overdue:<action id>:<today>:<user id>"; how often to repeat is the caller's choice."""
+    notice = ActionNotice.of(action)
+    org = db.session.get(Organisation, notice.org_id)
+    subject, body = messages.action_overdue_mail(
+        org_name=org.name, idea=notice.idea, due_date=notice.due_date, today=today, journey=notice.journey_name,
+        moment=notice.moment_name, location=notice.location_name, link=_action_link(notice, link),
+        settings_url=_settings_url())
+    return queue("action_overdue", owner, subject, body, key=f"action_overdue:{notice.action_id}:{today}:{owner.id}",
+                 org_id=notice.org_id)
+
+
+# --- account mail -----------------------------------------------------------------------------------------------------
+
+
+def queue_invite_mail(invite, link: str) -> OutboxMessage | None:
+    """The invite link by mail; the body is blanked once sent (the link is single-use)."""
+    subject, body = messages.invite_mail(org_name=invite.organisation.name, link=link,
+                                         expires=f"{invite.expires_at:%Y-%m-%d %H:%M} UTC")
+    return queue_to_address("invite", invite.email, subject, body, key=f"invite:{invite.id}", org_id=invite.org_id,
+                            secret_body=True)
