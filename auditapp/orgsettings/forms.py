@@ -38,9 +38,14 @@ class SettingsForm(FlaskForm):
     band_high = PercentField("Magical from", description="Scores from this up are shown as magical (green); "
                              "in between, neutral. Default 80.", validators=[InputRequired("Type a number, e.g. 80.")])
     report_shopper_name = RadioField(
-        "Shopper in visit reports", choices=choices(SHOPPER_NAME_CHOICES),
+        "Shopper in visit reports", choices=choices(SHOPPER_NAME_CHOICES), validate_choice=False,
         description="How the PDF visit report names the secret shopper; never by e-mail or full name.",
         validators=[InputRequired("Choose how visit reports name the shopper.")])
+
+    def validate_report_shopper_name(self, field):
+        if field.data not in SHOPPER_NAME_CHOICES:
+            raise ValidationError("Choose how visit reports name the shopper: "
+                                  + " or ".join(f"'{label}'" for label in SHOPPER_NAME_CHOICES.values()) + ".")
 
     def validate_timezone(self, field):
         zone = canonical_time_zone(field.data)

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
 RESOURCE_SCHEME = "report:"
-PRINT_MAX_SIDE = 900  # pixels on the longer side: about 270 dpi at half the width of an A4 page
+PRINT_MAX_SIDE = 900  # pixels on the longer side: about 270 dpi at half the width of an A4 page ...
+PRINT_MIN_SIDE = 800  # ... and at least this (240 dpi) when the stored photo is larger, so JPEG decodes at 1/2 scale
 PRINT_QUALITY = 75
 PHOTO_MAX_PIXELS = 40_000_000  # as for uploads; a stored photo is far smaller (PHOTO_MAX_SIDE)
 INSTALL_HINT = ("PDF reports need WeasyPrint and the Pango text library on the server "
@@ -73,13 +76,15 @@ def _fetcher_class(weasyprint):
     class LocalOnlyFetcher(weasyprint.urls.URLFetcher):
         """Answers `report:<name>` from memory; refuses (and notes) every other URL, data: included."""
 
-        def __init__(self, resources: Mapping[str, Resource]):
+        def __init__(self, resources: Mapping[str, Resource | Future]):
             super().__init__(allowed_protocols=(), allow_redirects=False, timeout=1)
             self.resources = dict(resources)
             self.refused: list[str] = []
 
         def fetch(self, url, headers=None):
             resource = self.resources.get(url.removeprefix(RESOURCE_SCHEME)) if url.startswith(RESOURCE_SCHEME) else None
+            if isinstance(resource, Future):  # a photo still being shrunk on another thread
+                resource = resource.result()
             if resource is None:
                 self.refused.append(url)
                 raise ValueError(f"the report fetches nothing from outside: {url[:200]!r} refused")
@@ -88,8 +93,11 @@ def _fetcher_class(weasyprint):
     return LocalOnlyFetcher
 
 
-def html_to_pdf(html: str, resources: Mapping[str, Resource] | None = None) -> RenderResult:
-    """Render `html` (which names its images `report:<name>`) to PDF bytes; raises ReportUnavailable."""
+def html_to_pdf(html: str, resources: Mapping[str, Resource | Future] | None = None) -> RenderResult:
+    """Render `html` (which names its images `report:<name>`) to PDF bytes; raises ReportUnavailable.
+
+    A resource may be a Future of one (None when it could not be made): the photos are shrunk on other threads
+    while WeasyPrint parses the document, and the fetcher waits for each when the layout needs it."""
     weasyprint = load_weasyprint()
     fetcher = _fetcher_class(weasyprint)(resources or {})
     # No base_url: a relative URL has nothing to resolve against, and the fetcher would refuse it anyway.
@@ -102,11 +110,15 @@ def print_photo(path: Path | str, *, max_side: int = PRINT_MAX_SIDE, quality: in
     Image.MAX_IMAGE_PIXELS = PHOTO_MAX_PIXELS
     try:
         with Image.open(path) as image:
-            image.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale, much faster
+            # JPEG can decode straight to 1/2, 1/4 or 1/8 of its size, far faster than decoding it whole and
+            # resizing: ask for the smallest such version whose longer side is still PRINT_MIN_SIDE.
+            ratio = min(1.0, min(max_side, PRINT_MIN_SIDE) / max(image.size))
+            image.draft("RGB", (math.ceil(image.width * ratio), math.ceil(image.height * ratio)))
             picture = image.convert("RGB")
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError):
         return None
-    picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    # Bicubic: at less than 2x down it looks the same as Lanczos on paper and takes a quarter less time.
+    picture.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
     out = io.BytesIO()
-    picture.save(out, format="JPEG", quality=quality, optimize=True)
+    picture.save(out, format="JPEG", quality=quality)
     return Resource(out.getvalue(), "image/jpeg")

@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from flask import render_template
@@ -18,13 +19,14 @@ from ..evaluations.services import visible_evaluations
 from ..extensions import db
 from ..journeys.models import JourneyVersion, Moment
 from ..timeutil import utcnow
-from .pdf import RenderResult, Resource, html_to_pdf, print_photo
+from .pdf import RenderResult, html_to_pdf, print_photo
 from .visit import VisitReport, build_visit_report
 
 # Roles that may ask for a report at all (the routes declare them). Staff may not: a shopper's report gives the date,
 # time and the shopper's code or first name of a visit to their own location, which would unmask the secret shopper
 # to the very people being assessed; their own self-assessment has its coaching card instead.
 REPORT_ROLES = ("admin", "manager", "shopper")
+PHOTO_THREADS = 2  # the machines have 2 cores; more threads only queue
 
 # The print palette: the same band colours as the charts and screens, never colour alone (the band word is written).
 PALETTE = {
@@ -70,19 +72,16 @@ class RenderedReport:
     refused: list[str]
 
 
-def _print_photos(evaluation: Evaluation, config) -> dict[str, Resource]:
-    """public id -> the photo shrunk for print, for each photo answer whose stored file can be read."""
+def _print_photos(evaluation: Evaluation, config, pool: ThreadPoolExecutor) -> dict[str, Future]:
+    """public id -> the photo being shrunk for print (Pillow works outside the GIL, so this overlaps WeasyPrint's
+    parsing), for each photo answer of the evaluation whose stored file is there."""
     refs = {a.value for a in evaluation.answers
             if a.question is not None and a.question.type == "photo" and a.value and a.value != "na"}
     if not refs:
         return {}
     photos = db.session.scalars(select(Photo).where(Photo.org_id == evaluation.org_id, Photo.public_id.in_(refs)))
-    printed = {}
-    for photo in photos:
-        resource = print_photo(photo_path(config, photo))
-        if resource is not None:
-            printed[photo.public_id] = resource
-    return printed
+    paths = {photo.public_id: photo_path(config, photo) for photo in photos}
+    return {public_id: pool.submit(print_photo, path) for public_id, path in paths.items() if path.is_file()}
 
 
 def visit_report(evaluation: Evaluation, org, *, photo_ids=(), now=None) -> VisitReport:
@@ -94,9 +93,10 @@ def visit_report(evaluation: Evaluation, org, *, photo_ids=(), now=None) -> Visi
 
 def render_visit_report(evaluation: Evaluation, org, config) -> RenderedReport:
     """The report as PDF bytes; raises pdf.ReportUnavailable when WeasyPrint cannot be loaded."""
-    printed = _print_photos(evaluation, config)
-    report = visit_report(evaluation, org, photo_ids=printed.keys())
-    resources = {f"photo-{p.number}": printed[p.public_id] for p in report.photos if p.available}
-    html = render_template("reports/visit.html", r=report, palette=PALETTE)
-    result: RenderResult = html_to_pdf(html, resources)
+    with ThreadPoolExecutor(max_workers=PHOTO_THREADS, thread_name_prefix="report-photo") as pool:
+        shrinking = _print_photos(evaluation, config, pool)
+        report = visit_report(evaluation, org, photo_ids=shrinking.keys())
+        resources = {f"photo-{p.number}": shrinking[p.public_id] for p in report.photos if p.available}
+        html = render_template("reports/visit.html", r=report, palette=PALETTE)
+        result: RenderResult = html_to_pdf(html, resources)
     return RenderedReport(report, result.pdf, result.refused)
