@@ -39,8 +39,9 @@ class SettingsForm(FlaskForm):
                              "in between, neutral. Default 80.", validators=[InputRequired("Type a number, e.g. 80.")])
     report_shopper_name = RadioField(
         "Shopper in visit reports", choices=choices(SHOPPER_NAME_CHOICES), validate_choice=False,
-        description="How the PDF visit report names the secret shopper; never by e-mail or full name.",
-        validators=[InputRequired("Choose how visit reports name the shopper.")])
+        description="How the PDF visit report names the secret shopper; never by e-mail or full name.")
+    # A form sent without this choice (one radio button is always checked in a browser; scripts may leave it out)
+    # keeps the organisation's current choice: WTForms leaves the value loaded from the object.
 
     def validate_report_shopper_name(self, field):
         if field.data not in SHOPPER_NAME_CHOICES:
