@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 RESOURCE_SCHEME = "report:"
 PRINT_MAX_SIDE = 900  # pixels on the longer side: about 270 dpi at half the width of an A4 page ...
@@ -45,11 +45,16 @@ def load_weasyprint():
         return _weasyprint
     with _lock:
         if _weasyprint is None:
+            lenient = ImageFile.LOAD_TRUNCATED_IMAGES
             try:
                 import weasyprint
             except (ImportError, OSError) as error:  # OSError: cffi could not open libpango / libgobject
                 log.warning("WeasyPrint cannot be loaded: %s", error)
                 raise ReportUnavailable(INSTALL_HINT) from error
+            finally:
+                # WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process when imported; photo
+                # uploads rely on Pillow refusing a cut-off file (evaluations/photos.py), so put it back.
+                ImageFile.LOAD_TRUNCATED_IMAGES = lenient
             _weasyprint = weasyprint
     return _weasyprint
 

@@ -218,6 +218,17 @@ def test_the_renderer_refuses_every_url_even_in_raw_html(app, spy_server):
     assert any(u.startswith("data:") for u in result.refused)
 
 
+def test_after_a_report_a_cut_off_photo_upload_is_still_refused(client, world):
+    """WeasyPrint makes Pillow accept truncated images when imported; the report must undo that for uploads."""
+    _get_pdf(client, world)
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    response = client.post("/api/v1/photos", data={"photo": (io.BytesIO(photo_like_jpeg(5)[:20_000]), "cut.jpg")},
+                           headers=_bearer(world, "shopper"), content_type="multipart/form-data")
+    assert response.status_code == 422 and "damaged" in response.get_json()["detail"]
+
+
 def test_a_score_next_to_a_band_edge_reads_as_its_band(client, world):
     """A moment at 49.88 with "miserable under 50" shows 49.9 Miserable, never 50."""
     evaluation = world["evaluation"]
