@@ -30,8 +30,12 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
-# Debian's Chromium for the browser tests, LibreOffice to open the scorecards, axe-core for accessibility checks.
+# Debian's Chromium for the browser tests, LibreOffice to open the scorecards, axe-core for accessibility checks;
+# Pango and fonts for WeasyPrint (PDF visit reports, also needed in production) and poppler-utils (pdftoppm,
+# pdftotext) to look at the PDFs in the tests.
 browser-deps:
+	dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+	command -v pdftoppm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends poppler-utils)
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	command -v soffice >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc)
 	test -f node_modules/axe-core/axe.min.js || npm install --no-audit --no-fund --silent

@@ -15,8 +15,8 @@ from .extensions import db, login_manager
 from .tenancy import current_role, load_membership
 
 # Domain packages, each with a blueprint `bp`; their CLI commands live in `<package>/commands.py` as COMMANDS.
-PACKAGES = ("auth", "locations", "journeys", "evaluations", "visits", "results", "exports", "api", "orgsettings",
-            "sites", "notify")
+PACKAGES = ("auth", "locations", "journeys", "evaluations", "visits", "results", "exports", "reports", "api",
+            "orgsettings", "sites", "notify")
 
 # (endpoint, label, roles): an entry shows only when its endpoint exists and the role may use it.
 NAV = [

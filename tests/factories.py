@@ -139,3 +139,75 @@ def _evaluation(self, org, journey, location, user, answers=None, **kw):
 
 
 Factory.evaluation = _evaluation
+
+
+def photo_like_jpeg(seed: int, size: tuple[int, int] = (1600, 1200)) -> bytes:
+    """A JPEG as heavy as a phone photo (shapes, blur and sensor-like noise): about 700 KB at 1600 x 1200,
+    about 120 KB once shrunk for print. Flat test images would compress to nothing and prove nothing about size."""
+    import io
+    import random
+
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rnd = random.Random(seed)
+    width, height = size
+    image = Image.blend(Image.linear_gradient("L").resize(size).convert("RGB"),
+                        Image.new("RGB", size, (rnd.randrange(256), rnd.randrange(256), rnd.randrange(256))), 0.6)
+    draw = ImageDraw.Draw(image)
+    for _ in range(150):
+        x, y = rnd.randrange(width), rnd.randrange(height)
+        box = [x, y, x + rnd.randrange(30, 400), y + rnd.randrange(30, 300)]
+        colour = (rnd.randrange(256), rnd.randrange(256), rnd.randrange(256))
+        (draw.ellipse if rnd.random() < 0.5 else draw.rectangle)(box, fill=colour)
+    image = Image.blend(image.filter(ImageFilter.GaussianBlur(1)), Image.effect_noise(size, 40).convert("RGB"), 0.5)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=82)
+    return out.getvalue()
+
+
+def ten_moment_spec(name: str = "Airport journey"):
+    """Ten moments over every channel, each with a critical yes/no, a rating, a text and a photo question (the first
+    two moments a second photo question too)."""
+    from auditapp.journeys.spec import CHANNELS, JourneySpec, MomentSpec, QuestionSpec
+
+    channels = list(CHANNELS)
+    return JourneySpec(name=name, moments=[
+        MomentSpec(key=f"m{i}", name=f"Moment {i} of the trip", channel=channels[(i - 1) % len(channels)],
+                   kind="decisive" if i % 3 == 0 else "basic", priority=i in (2, 5, 9), expected_seconds=60 * i,
+                   questions=[
+                       QuestionSpec(key="ok", text=f"Was step {i} done right?", type="yes_no", required=True,
+                                    critical=True),
+                       QuestionSpec(key="rate", text=f"How good was step {i}?", type="rating"),
+                       QuestionSpec(key="say", text="What was said?", type="text"),
+                       QuestionSpec(key="pic", text=f"Photo of step {i}", type="photo"),
+                       *([QuestionSpec(key="pic2", text=f"Second photo of step {i}", type="photo")] if i <= 2 else []),
+                   ])
+        for i in range(1, 11)
+    ])
+
+
+def _visit_with_photos(self, org, shopper, location, *, photos: int = 6, config=None, **kw):
+    """A submitted 10-moment visit (ten_moment_spec) with `photos` (at most 12) phone-sized photos on its first
+    moments (two each on the first two), notes on every moment and a duration for each; returns the Evaluation."""
+    from flask import current_app
+
+    from auditapp.evaluations.photos import save_photo
+
+    journey = self.journey(org, ten_moment_spec())
+    answers = {}
+    for i in range(1, 11):
+        answers[f"m{i}.ok"] = "no" if i == 4 else "yes"
+        answers[f"m{i}.rate"] = (i % 5) + 1
+        answers[f"m{i}.say"] = (f"They said step {i} was fine", f"Note on step {i}: queue of {i} people")
+        answers[f"m{i}.verdict"] = ("miserable", "neutral", "magical")[i % 3]
+    slots = ["m1.pic", "m1.pic2", "m2.pic", "m2.pic2"] + [f"m{i}.pic" for i in range(3, 11)]
+    for n, slot in enumerate(slots[:photos], start=1):
+        photo = save_photo(org.id, shopper, photo_like_jpeg(n), config or current_app.config)
+        answers[slot] = (photo.public_id, f"Photo note {n}")
+    db.session.commit()
+    durations = {f"m{i}": 45.0 * i + 7 for i in range(1, 11)}
+    return self.evaluation(org, journey, location, shopper, answers=answers, durations=durations,
+                           moment_notes={f"m{i}": f"Moment note {i}" for i in range(1, 11)}, **kw)
+
+
+Factory.visit_with_photos = _visit_with_photos

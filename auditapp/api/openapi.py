@@ -14,6 +14,7 @@ from . import bp
 API_VERSION = "1.0.0"
 SOURCES = ["shopper", "staff"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
 
 
 def _ref(name: str) -> dict:
@@ -334,6 +335,22 @@ def _paths() -> dict:
             "parameters": [{"name": "evaluation_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
             "responses": {"200": _json(_ref("Evaluation"), "The evaluation"), "401": _r("Unauthorized"),
                           "403": _r("Forbidden"), "404": _r("NotFound")},
+        }},
+        "/evaluations/{evaluation_id}/report.pdf": {"get": {
+            "operationId": "getEvaluationReport", "tags": ["results"],
+            "summary": "The visit report as a PDF: location, journey, time, overall score and band, then every moment "
+                       "with its answers, notes, photos, timings and critical fails",
+            "description": "Managers and admins get the report of any evaluation of their organisation, a shopper of "
+                           "their own evaluations; staff get 403. The shopper is named by a code or a first name "
+                           "(an organisation setting), never by e-mail or full name. Sent inline, with a file name "
+                           "like `visit-<id>-<location code>-<date>.pdf`.",
+            "parameters": [{"name": "evaluation_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {
+                "200": {"description": "The PDF", "content": {PDF: {"schema": {"type": "string", "contentMediaType": PDF}}}},
+                "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound"),
+                "503": _problem("PDF reports cannot be made on this server (WeasyPrint or the Pango library is "
+                                "missing); the detail says what to install"),
+            },
         }},
         "/photos": {"post": {
             "operationId": "uploadPhoto", "tags": ["capture"],

@@ -31,6 +31,8 @@ class Organisation(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     band_low: Mapped[float] = mapped_column(Float, default=50.0)  # under this: miserable (red)
     band_high: Mapped[float] = mapped_column(Float, default=80.0)  # from this: magical (green)
+    # How visit reports name the shopper: "code" or "first_name" (auditapp.reports.visit.SHOPPER_NAME_CHOICES).
+    report_shopper_name: Mapped[str] = mapped_column(String(16), default="code", server_default="code")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     @property

@@ -19,6 +19,19 @@ CHANNELS: dict[str, str] = {
     "app": "App",
     "social": "Social",
 }
+# Each channel's colour: the source of the `--ch-<channel>` variables in static/css/app.css (a unit test keeps the
+# two equal) and of the PDF visit report, so a moment has one colour on screen and on paper.
+CHANNEL_COLOURS: dict[str, str] = {
+    "face_to_face": "#1d4ed8",
+    "phone": "#7c3aed",
+    "email": "#0e7490",
+    "post": "#92400e",
+    "website": "#047857",
+    "webinar": "#be185d",
+    "chat": "#4338ca",
+    "app": "#0f766e",
+    "social": "#b45309",
+}
 KINDS: dict[str, str] = {"basic": "Basic", "decisive": "Decisive", "invisible": "Invisible"}
 QUESTION_TYPES: dict[str, str] = {
     "yes_no": "Yes / no",

@@ -1,4 +1,4 @@
-"""Organisation settings for admins: name, time zone and score bands."""
+"""Organisation settings for admins: name, time zone, score bands and how visit reports name the shopper."""
 from flask import Blueprint
 
 bp = Blueprint("orgsettings", __name__)

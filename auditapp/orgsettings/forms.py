@@ -1,7 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import FloatField, StringField
+from wtforms import FloatField, RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from ..formutil import choices
+from ..reports.visit import SHOPPER_NAME_CHOICES
 from .services import SettingsError, canonical_time_zone, check_bands
 
 
@@ -35,6 +37,16 @@ class SettingsForm(FlaskForm):
                             validators=[InputRequired("Type a number, e.g. 50.")])
     band_high = PercentField("Magical from", description="Scores from this up are shown as magical (green); "
                              "in between, neutral. Default 80.", validators=[InputRequired("Type a number, e.g. 80.")])
+    report_shopper_name = RadioField(
+        "Shopper in visit reports", choices=choices(SHOPPER_NAME_CHOICES), validate_choice=False,
+        description="How the PDF visit report names the secret shopper; never by e-mail or full name.")
+    # A form sent without this choice (one radio button is always checked in a browser; scripts may leave it out)
+    # keeps the organisation's current choice: WTForms leaves the value loaded from the object.
+
+    def validate_report_shopper_name(self, field):
+        if field.data not in SHOPPER_NAME_CHOICES:
+            raise ValidationError("Choose how visit reports name the shopper: "
+                                  + " or ".join(f"'{label}'" for label in SHOPPER_NAME_CHOICES.values()) + ".")
 
     def validate_timezone(self, field):
         zone = canonical_time_zone(field.data)

@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 from ..audit import record
 from ..auth.models import Organisation
 from ..extensions import db
+from ..reports.visit import SHOPPER_NAME_CHOICES
 
 DEFAULT_BANDS = (50.0, 80.0)
 
@@ -45,8 +46,11 @@ def check_bands(band_low: float, band_high: float) -> None:
         raise SettingsError(f"The upper band must be above the lower band ({band_low:g}).", "band_high")
 
 
-def update_settings(org: Organisation, *, name: str, timezone: str, band_low: float, band_high: float) -> dict:
-    """Save the settings and audit-log what changed; returns {field: [old, new]} (empty when nothing changed)."""
+def update_settings(org: Organisation, *, name: str, timezone: str, band_low: float, band_high: float,
+                    report_shopper_name: str | None = None) -> dict:
+    """Save the settings and audit-log what changed; returns {field: [old, new]} (empty when nothing changed).
+
+    `report_shopper_name` None keeps the current choice."""
     name = (name or "").strip()
     if not name:
         raise SettingsError("Give the organisation a name.", "name")
@@ -56,7 +60,13 @@ def update_settings(org: Organisation, *, name: str, timezone: str, band_low: fl
                             "timezone")
     band_low, band_high = float(band_low), float(band_high)
     check_bands(band_low, band_high)
-    new = {"name": name, "timezone": zone, "band_low": band_low, "band_high": band_high}
+    if report_shopper_name is None:
+        report_shopper_name = org.report_shopper_name or "code"
+    if report_shopper_name not in SHOPPER_NAME_CHOICES:
+        raise SettingsError("Choose how visit reports name the shopper: " + " or ".join(SHOPPER_NAME_CHOICES) + ".",
+                            "report_shopper_name")
+    new = {"name": name, "timezone": zone, "band_low": band_low, "band_high": band_high,
+           "report_shopper_name": report_shopper_name}
     changed = {key: [getattr(org, key), value] for key, value in new.items() if getattr(org, key) != value}
     for key, (_, value) in changed.items():
         setattr(org, key, value)

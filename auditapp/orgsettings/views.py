@@ -20,7 +20,8 @@ def edit():
     if form.validate_on_submit():
         try:
             changed = update_settings(org, name=form.name.data, timezone=form.timezone.data,
-                                      band_low=form.band_low.data, band_high=form.band_high.data)
+                                      band_low=form.band_low.data, band_high=form.band_high.data,
+                                      report_shopper_name=form.report_shopper_name.data)
         except SettingsError as error:
             db.session.rollback()
             form[error.field].errors.append(str(error))

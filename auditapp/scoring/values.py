@@ -121,6 +121,19 @@ def format_number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
+def display_value(qtype: str, value: str | None) -> str:
+    """A stored answer as a reviewer reads it: "Yes", "4 of 5", "Magical", "N/A", "–" for no answer."""
+    if value is None or value == "":
+        return "–"
+    if value == NA:
+        return "N/A"
+    if qtype in ("yes_no", "mnm"):
+        return value.capitalize()
+    if qtype == "rating":
+        return f"{value} of 5"
+    return value
+
+
 def _parse_choice(raw: object, options: tuple) -> ParsedValue:
     labels = [getattr(option, "label", option) for option in options]
     if not labels:

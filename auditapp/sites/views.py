@@ -54,7 +54,7 @@ def visits():
 
 
 def _report_url(evaluation_id: int) -> str | None:
-    for endpoint in ("reports.visit_report", "api.evaluation_report"):
+    for endpoint in ("reports.visit_pdf", "api.evaluation_report_pdf"):
         if endpoint in current_app.view_functions:
             return url_for(endpoint, evaluation_id=evaluation_id)
     return None

@@ -16,6 +16,7 @@ from ..auth.models import User
 from ..evaluations.models import STATUSES, Evaluation, EvaluationEvent, EvaluationFlag, Photo
 from ..extensions import db
 from ..scoring.rules import DEFAULT_BANDS, score_band
+from ..scoring.values import display_value
 from ..timeutil import utcnow
 from .integrity import flag_label
 
@@ -150,19 +151,6 @@ def _photo_urls(evaluation: Evaluation) -> dict[str, str]:
     found = db.session.scalars(select(Photo.public_id).where(Photo.org_id == evaluation.org_id,
                                                              Photo.public_id.in_(refs)))
     return {public_id: f"/api/v1/photos/{public_id}" for public_id in found}
-
-
-def display_value(qtype: str, value: str | None) -> str:
-    """An answer as a reviewer reads it: "Yes", "4 of 5", "Magical", "N/A", "–" for no answer."""
-    if value is None or value == "":
-        return "–"
-    if value == "na":
-        return "N/A"
-    if qtype in ("yes_no", "mnm"):
-        return value.capitalize()
-    if qtype == "rating":
-        return f"{value} of 5"
-    return value
 
 
 def review_page(evaluation: Evaluation, bands: tuple[float, float] = DEFAULT_BANDS) -> dict:

@@ -307,3 +307,22 @@ def test_scorecard_and_workbook_match(client, document, registry, world, make):
     response = check_response(document, registry, client.get(f"{PREFIX}/scorecard.xlsx?journey_id={journey_id}&grain=day",
                                                               headers=auth), "/scorecard.xlsx")
     assert response.status_code == 422
+
+
+def test_visit_report_pdf_matches(client, document, registry, world, make):
+    evaluation = make.evaluation(world["org"], world["journey"], world["location"], world["shopper"])
+    path = "/evaluations/{evaluation_id}/report.pdf"
+    url = f"{PREFIX}/evaluations/{evaluation.id}/report.pdf"
+    response = check_response(document, registry, client.get(url, headers=world["manager_auth"]), path)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    response = check_response(document, registry, client.get(url, headers=world["shopper_auth"]), path)
+    assert response.status_code == 200
+    staff = make.user(world["org"], "staff")
+    response = check_response(document, registry, client.get(url, headers={"Authorization": f"Bearer {make.token(staff)}"}),
+                              path)
+    assert response.status_code == 403
+    other = make.user(world["org"], "shopper")
+    response = check_response(document, registry, client.get(url, headers={"Authorization": f"Bearer {make.token(other)}"}),
+                              path)
+    assert response.status_code == 404
+    check_response(document, registry, client.get(url), path)
