@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, delete, false, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -165,20 +165,19 @@ def _resubmit(evaluation: Evaluation, user: User, role: str, payload: dict, dige
     """A returned evaluation, fixed by its evaluator: replace its content in place and record what changed."""
     checked = _check(evaluation.org_id, user, role, payload, digest, resubmitting=evaluation)
     before = _snapshot(evaluation)
-    for answer in list(evaluation.answers):
-        evaluation.answers.remove(answer)
-    for result in list(evaluation.moment_results):
-        evaluation.moment_results.remove(result)
-    db.session.flush()  # the unique (evaluation, moment_key) rows must be gone before the new ones arrive
+    # The old rows go in SQL: the unique (evaluation, moment_key) rows must be gone before the new ones arrive.
+    db.session.execute(delete(Answer).where(Answer.evaluation_id == evaluation.id))
+    db.session.execute(delete(MomentResult).where(MomentResult.evaluation_id == evaluation.id))
     for photo in db.session.scalars(select(Photo).where(Photo.evaluation_id == evaluation.id)):
         photo.evaluation_id = None  # a photo dropped from the fixed version is no longer evidence of this visit
     for photo in checked.photos:
         photo.evaluation_id = evaluation.id
-    _fill(evaluation, checked)
+    rows = _fill(evaluation, checked)
     evaluation.revision = (evaluation.revision or 1) + 1
     evaluation.status = "submitted"
     evaluation.submitted_at = utcnow()
     db.session.flush()
+    _store_rows(evaluation, rows)
     changes = _diff(before, _snapshot(evaluation))
     db.session.add(EvaluationEvent(evaluation=evaluation, user_id=user.id, action="resubmitted", changes=changes))
     record("evaluation.resubmitted", evaluation, user=user,
@@ -516,7 +515,7 @@ def _check_moment_notes(moments: dict[str, Moment], raw, err) -> dict[str, str]:
 def _insert(org_id: int, user: User, checked: _Checked, payload: dict) -> SubmitResult:
     evaluation = Evaluation(org_id=org_id, client_uuid=checked.client_uuid, evaluator_id=user.id, status="submitted",
                             revision=1, submitted_at=utcnow())
-    _fill(evaluation, checked)
+    rows = _fill(evaluation, checked)
     _begin_sqlite_transaction()
     try:
         # A savepoint: when a concurrent request stored the same client_uuid first, only this insert is undone.
@@ -529,6 +528,7 @@ def _insert(org_id: int, user: User, checked: _Checked, payload: dict) -> Submit
             raise
         membership = user.membership_in(org_id)
         return _replay(existing, user, membership.role if membership else "", payload, checked.content_hash)
+    _store_rows(evaluation, rows)
     for photo in checked.photos:
         photo.evaluation_id = evaluation.id
     db.session.add(EvaluationEvent(evaluation=evaluation, user_id=user.id, action="submitted"))
@@ -552,8 +552,17 @@ def _begin_sqlite_transaction() -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def _fill(evaluation: Evaluation, checked: _Checked) -> None:
-    """Set the evaluation's content, answers, per-moment results and scores from a checked payload."""
+@dataclass(slots=True)
+class _Rows:
+    """An evaluation's answers and per-moment results as plain rows, inserted in one statement each."""
+
+    answers: list[dict]
+    results: list[dict]
+
+
+def _fill(evaluation: Evaluation, checked: _Checked) -> _Rows:
+    """Set the evaluation's content and scores from a checked payload; its answers and per-moment results come back
+    as rows for _store_rows (one multi-row INSERT each, not one INSERT per answer as the ORM would do)."""
     evaluation.journey_id = checked.journey.id
     evaluation.version_id = checked.version.id
     evaluation.location_id = checked.location.id
@@ -565,6 +574,7 @@ def _fill(evaluation: Evaluation, checked: _Checked) -> None:
     if checked.assignment is not None:
         evaluation.assignment_id = checked.assignment.id
         checked.assignment.status = "submitted"
+    answers, results = [], []
     moment_scores: list[tuple[float, float | None]] = []
     for position, moment in enumerate(checked.version.moments):
         items = []
@@ -576,22 +586,33 @@ def _fill(evaluation: Evaluation, checked: _Checked) -> None:
             _, value, note = entry
             score = answer_score(question.type, value, options=question.option_specs, target=question.target)
             if value is not None or note:
-                evaluation.answers.append(Answer(
-                    question_id=question.id, moment_key=moment.key, question_key=question.key,
-                    value=value.text if value is not None else None,
-                    number=value.number if value is not None else None, score=score, note=note))
+                answers.append({
+                    "question_id": question.id, "moment_key": moment.key, "question_key": question.key,
+                    "value": value.text if value is not None else None,
+                    "number": value.number if value is not None else None, "score": score, "note": note})
             if score is not None:
                 items.append(ItemResult(weight=question.weight, fraction=score, critical=question.critical))
             if question.key == VERDICT_KEY and value is not None and not value.na:
                 verdict = value.text
         result = score_moment(items)
-        evaluation.moment_results.append(MomentResult(
-            moment_id=moment.id, moment_key=moment.key, position=position, score=result.score,
-            critical_fail=result.critical_fail, verdict=verdict, duration_seconds=checked.durations.get(moment.key),
-            note=checked.moment_notes.get(moment.key, "")))
+        results.append({
+            "moment_id": moment.id, "moment_key": moment.key, "position": position, "score": result.score,
+            "critical_fail": result.critical_fail, "verdict": verdict,
+            "duration_seconds": checked.durations.get(moment.key), "note": checked.moment_notes.get(moment.key, "")})
         moment_scores.append((moment.weight, result.score))
     evaluation.score = score_evaluation(moment_scores)
     evaluation.remembered_score = remembered_score([score for _, score in moment_scores])
+    return _Rows(answers, results)
+
+
+def _store_rows(evaluation: Evaluation, rows: _Rows) -> None:
+    """Insert the rows of a flushed evaluation (it has its id); its collections load afresh when next read."""
+    for table, items in ((Answer, rows.answers), (MomentResult, rows.results)):
+        if items:
+            # The Core table, not the ORM entity: one executemany, where the ORM's bulk path groups rows by their
+            # None values and sends several statements.
+            db.session.execute(insert(table.__table__), [{**item, "evaluation_id": evaluation.id} for item in items])
+    db.session.expire(evaluation, ["answers", "moment_results"])
 
 
 # --- reading ------------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from ..scoring.rules import score_band, score_text
 from ..timeutil import to_local
 from . import messages
 from .models import OutboxMessage
-from .outbox import queue, queue_to_address
+from .outbox import is_muted, queue, queue_to_address
 from .recipients import org_managers, site_managers
 from .urls import absolute_url
 
@@ -49,7 +49,7 @@ def notify_critical_fail(evaluation) -> list[OutboxMessage]:
     "critical_fail:<evaluation id>:<user id>"): a fixed and resubmitted evaluation that still fails is not announced
     again, one that fails only after the fix is.
     """
-    if evaluation.source != "shopper":
+    if evaluation.source != "shopper" or is_muted():
         return []
     failed = [result for result in evaluation.moment_results if result.critical_fail]
     if not failed:
@@ -79,7 +79,7 @@ def notify_critical_fail_approved(evaluation) -> list[OutboxMessage]:
     """An approved secret-shopper visit with a critical fail: mail the site's own managers (site_managers), who see
     only reviewed visits, with a link to the visit's page on the sites' side. Same key as at submission, so each
     person hears of a visit once."""
-    if evaluation.source != "shopper" or evaluation.status != "approved":
+    if evaluation.source != "shopper" or evaluation.status != "approved" or is_muted():
         return []
     failed = [result for result in evaluation.moment_results if result.critical_fail]
     if not failed:
