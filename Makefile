@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The suite runs on every core (pytest-xdist); each worker has databases of its own.
+TEST_WORKERS ?= auto
 
 .PHONY: run test install lint browser-deps clean
 
@@ -28,7 +30,7 @@ lint: install
 
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 # Debian's Chromium for the browser tests, LibreOffice to open the scorecards, axe-core for accessibility checks;
 # Pango and fonts for WeasyPrint (PDF visit reports, also needed in production) and poppler-utils (pdftoppm,

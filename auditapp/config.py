@@ -40,6 +40,9 @@ class Config:
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
     WTF_CSRF_TIME_LIMIT = None  # a form opened hours ago must still submit; the token is tied to the session
     INVITE_DAYS = 7
+    # werkzeug's scrypt (n=2^15): slow on purpose. The test suite sets a cheap method (tests/conftest.py); a test
+    # checks that this default is what production gets.
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a method name, not a password)
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
     RATELIMIT_HEADERS_ENABLED = True

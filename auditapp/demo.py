@@ -7,9 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
-from .auth.models import Organisation, User
+from .auth.models import Organisation, User, hash_password
 from .auth.services import add_user, get_or_create_org
 from .extensions import db
 from .locations.models import Location
@@ -56,7 +55,7 @@ def build_demo(seed: int = 7) -> DemoResult:
         db.session.add(location)
         result.locations[code] = location
     db.session.flush()
-    password_hash = generate_password_hash(DEMO_PASSWORD)  # once: every demo user has the same password
+    password_hash = hash_password(DEMO_PASSWORD)  # once: every demo user has the same password
     for email, name, role, place in DEMO_USERS:
         location = result.locations.get(place) if place else None
         result.users[email] = add_user(

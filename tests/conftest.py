@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import time_machine
+from hypothesis import HealthCheck, settings
 from werkzeug.serving import make_server
 
 from auditapp import create_app
@@ -23,6 +24,11 @@ from auditapp.extensions import db
 
 from . import clock
 from .factories import Factory
+
+# Property tests on a shared 2-core machine: a slow example is load, not a bug. No deadline, no too_slow health
+# check, and a fixed number of examples, so a run's length does not depend on the machine's neighbours.
+settings.register_profile("auditapp", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "auditapp"))
 
 
 def _postgres_test_database(base_url: str):
@@ -114,17 +120,47 @@ def app_config(database_url, tmp_path):
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
+        # Production hashes with scrypt (most of a second on this machine, on purpose); the suite logs in thousands of
+        # times, so it hashes cheaply. tests/app/test_auth.py checks the production default.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 
+# One app per configuration for the whole run: create_app compiles ~100 URL rules (about 0.1 s), thousands of times
+# over. Each test gets the app with the configuration it was made with (plus its own UPLOAD_DIR), and whatever a test
+# changes in app.config is put back after it. A test that adds routes or blueprints asks for its own app with
+# @pytest.mark.fresh_app (Flask refuses setup calls on an app that has served a request, so a forgotten mark fails).
+_SHARED_APPS: dict[str, tuple] = {}
+_PER_TEST_KEYS = ("UPLOAD_DIR",)
+
+
+def _app_for(config: dict, fresh: bool):
+    if fresh:
+        return create_app(config), None
+    key = repr(sorted((k, repr(v)) for k, v in config.items() if k not in _PER_TEST_KEYS))
+    if key not in _SHARED_APPS:
+        shared = create_app(config)
+        _SHARED_APPS[key] = (shared, dict(shared.config))
+    shared, pristine = _SHARED_APPS[key]
+    shared.config.clear()
+    shared.config.update(pristine)
+    shared.config.update({k: config[k] for k in _PER_TEST_KEYS if k in config})
+    return shared, pristine
+
+
 @pytest.fixture
-def app(_schema, app_config):
-    app = create_app(app_config)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        _empty_all_tables()
-        db.engine.dispose()
+def app(request, _schema, app_config):
+    app, pristine = _app_for(app_config, fresh=request.node.get_closest_marker("fresh_app") is not None)
+    try:
+        with app.app_context():
+            yield app
+            db.session.remove()
+            _empty_all_tables()
+            db.engine.dispose()
+    finally:
+        if pristine is not None:
+            app.config.clear()
+            app.config.update(pristine)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,6 +18,12 @@ ROLE_LABELS = {"admin": "Admin", "manager": "Manager", "regional_manager": "Regi
                "location_manager": "Location manager", "shopper": "Secret shopper", "staff": "Staff"}
 # Roles scoped to places: they see their own locations (location_manager) or regions (regional_manager) only.
 PLACE_ROLES = ("regional_manager", "location_manager")
+
+
+def hash_password(password: str) -> str:
+    """The stored form of a password, by the app's PASSWORD_HASH_METHOD (scrypt unless a test suite says else)."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
+    return generate_password_hash(password, method=method or "scrypt")
 
 
 def token_digest(token: str) -> str:
@@ -54,7 +61,7 @@ class User(UserMixin, db.Model):
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)  # scrypt by default
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

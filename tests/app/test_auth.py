@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+from auditapp import create_app
 from auditapp.auth.models import ApiToken, AuditLog, Invite, Membership, User
 from auditapp.extensions import db
 from auditapp.timeutil import utcnow
@@ -104,7 +105,22 @@ def test_password_change_errors_are_specific(client, auth, make):
 def test_passwords_are_hashed_with_a_current_algorithm(make):
     user = make.user(make.org(), "admin")
     assert PASSWORD not in user.password_hash
-    assert user.password_hash.startswith(("scrypt:", "pbkdf2:sha256"))
+    assert user.check_password(PASSWORD) and not user.check_password(PASSWORD + "x")
+
+
+def test_production_hashes_passwords_with_scrypt(app):
+    """The suite hashes cheaply (tests/conftest.py); an app configured as production is not told to."""
+    from auditapp.auth.models import hash_password
+    from auditapp.config import Config
+
+    assert Config.PASSWORD_HASH_METHOD == "scrypt"
+    production = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "s"})
+    with production.app_context():
+        stored = hash_password(PASSWORD)
+        user = User(email="p@example.com", name="P")
+        user.set_password(PASSWORD)
+    assert stored.startswith("scrypt:32768:8:1$") and user.password_hash.startswith("scrypt:")
+    assert app.config["PASSWORD_HASH_METHOD"].startswith("pbkdf2:")
 
 
 def _invite(client, auth, make, role="shopper"):

@@ -12,9 +12,8 @@ from datetime import date, timedelta
 import pytest
 import time_machine
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
-from auditapp.auth.models import AuditLog
+from auditapp.auth.models import AuditLog, hash_password
 from auditapp.auth.services import add_user
 from auditapp.evaluations.models import Evaluation
 from auditapp.evaluations.services import submit_evaluation
@@ -35,7 +34,7 @@ VISIT_START = "2026-03-10T09:30:00Z"  # 10:30 in Amsterdam (CET)
 
 @functools.cache
 def _password_hash() -> str:
-    return generate_password_hash(PASSWORD)  # scrypt takes most of a second on purpose: once per run
+    return hash_password(PASSWORD)  # once per run
 
 
 def _user(org, role: str, email: str, name: str, location=None):

@@ -36,6 +36,12 @@ DEMO_DAYS = [
     "2026-12-02T09:00:00",  # the day the first-run failure was reported
 ]
 
+# On PostgreSQL (CI runs the suite twice) the demo's SQL is what differs, not its calendar: a month end, the leap
+# day, both clock changes and new year's eve.
+OTHER_DATABASE_DAYS = {"2027-04-30T22:30:00", "2028-02-29T12:00:00", "2027-03-28T01:30:00", "2026-10-25T00:30:00",
+                       "2026-12-31T23:30:00"}
+assert set(DEMO_DAYS) >= OTHER_DATABASE_DAYS
+
 
 def _at(instant: str):
     return time_machine.travel(datetime.fromisoformat(instant).replace(tzinfo=UTC), tick=False)
@@ -48,6 +54,8 @@ def test_demo_step_order():
 @pytest.mark.slow
 @pytest.mark.parametrize("instant", DEMO_DAYS)
 def test_demo_tells_the_story_on_any_day(app, instant):
+    if db.engine.dialect.name != "sqlite" and instant not in OTHER_DATABASE_DAYS:
+        pytest.skip("the calendar is the same on every database: all the days run on SQLite, a few on PostgreSQL")
     with _at(instant):
         result = build_demo(seed=7)
         db.session.commit()
