@@ -6,7 +6,7 @@ adds an EvaluationEvent (who, when, what changed) and an audit log record, in th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -114,6 +114,11 @@ def review_query(org_id: int, filters: ReviewFilters):
             flagged = flagged.where(EvaluationFlag.code == filters.flag)
         query = query.where(exists(flagged))
     return query
+
+
+def review_count(org_id: int, filters: ReviewFilters) -> int:
+    """How many evaluations the filters match (for 'page 2 of 7')."""
+    return db.session.scalar(select(func.count()).select_from(review_query(org_id, filters).subquery())) or 0
 
 
 def review_list(org_id: int, filters: ReviewFilters, *, limit: int = 50, offset: int = 0,
@@ -265,3 +270,63 @@ def form_values(evaluation: Evaluation) -> dict[str, str]:
         if result.duration_seconds is not None:
             values[f"durations.{result.moment_key}"] = _number_text(result.duration_seconds)
     return values
+
+
+# --- bulk approval --------------------------------------------------------------------------------------------
+
+BULK_APPROVE_LIMIT = 100  # one confirmation page a reviewer can still read through
+
+
+def _unflagged_waiting(org_id: int, filters: ReviewFilters):
+    """Waiting evaluations without any integrity flag, within the other filters (a flag filter matches none)."""
+    if filters.flag:
+        return None
+    flagged = select(EvaluationFlag.id).where(EvaluationFlag.evaluation_id == Evaluation.id)
+    return review_query(org_id, replace(filters, status="submitted")).where(~exists(flagged))
+
+
+def bulk_candidates(org_id: int, filters: ReviewFilters, *, limit: int = BULK_APPROVE_LIMIT) -> tuple[list[Evaluation], int]:
+    """The unflagged waiting evaluations a bulk approval would approve (oldest first, at most `limit`) and how many
+    match in all."""
+    query = _unflagged_waiting(org_id, filters)
+    if query is None:
+        return [], 0
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if not limit or not total:
+        return [], total
+    rows = db.session.scalars(
+        query.options(joinedload(Evaluation.location), joinedload(Evaluation.journey), joinedload(Evaluation.evaluator))
+        .order_by(Evaluation.submitted_at, Evaluation.id).limit(limit)).unique()
+    return list(rows), total
+
+
+@dataclass
+class BulkResult:
+    approved: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)  # changed since the confirmation page: decided, flagged, gone
+
+
+def bulk_approve(org_id: int, evaluation_ids: list[int], user: User | None) -> BulkResult:
+    """Approve the confirmed evaluations that are still waiting and unflagged, in the caller's transaction.
+
+    Only the ids the reviewer saw on the confirmation page are touched; one that was decided or flagged since then
+    is skipped, not approved behind the reviewer's back.
+    """
+    wanted = sorted(set(evaluation_ids))[:BULK_APPROVE_LIMIT]
+    result = BulkResult()
+    if not wanted:
+        return result
+    query = _unflagged_waiting(org_id, ReviewFilters()).where(Evaluation.id.in_(wanted)).order_by(Evaluation.id)
+    still = {e.id: e for e in db.session.scalars(query.with_for_update())}
+    for evaluation_id in wanted:
+        evaluation = still.get(evaluation_id)
+        if evaluation is None:
+            result.skipped.append(evaluation_id)
+            continue
+        approve(evaluation, user, "")
+        result.approved.append(evaluation_id)
+    if result.approved:
+        record("evaluation.bulk_approved", None, user=user, org_id=org_id,
+               summary=f"Approved {len(result.approved)} unflagged evaluations at once",
+               detail={"approved": result.approved, "skipped": result.skipped})
+    return result

@@ -6,10 +6,11 @@ organisation's time zone. Services flush; views and CLI commands commit.
 """
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..audit import record
@@ -18,7 +19,7 @@ from ..evaluations.models import Evaluation
 from ..extensions import db
 from ..journeys.models import Journey
 from ..locations.models import Location
-from ..timeutil import utcnow
+from ..timeutil import local_day_bounds, to_local, utcnow
 from .models import Assignment
 from .scheduling import PlannedVisit, plan_visits
 
@@ -268,9 +269,7 @@ def _with_relations(query):
                          joinedload(Assignment.shopper))
 
 
-def list_assignments(org_id: int, filters: AssignmentFilters, today: date, *, limit: int = 200,
-                     offset: int = 0) -> list[dict]:
-    """The manager's list: overdue first, then by the window's end; rows ready for the template."""
+def _filtered(org_id: int, filters: AssignmentFilters, today: date):
     query = select(Assignment).where(Assignment.org_id == org_id)
     if filters.status == "overdue":
         query = query.where(overdue_clause(today))
@@ -282,12 +281,61 @@ def list_assignments(org_id: int, filters: AssignmentFilters, today: date, *, li
         query = query.where(Assignment.location_id == filters.location_id)
     if filters.journey_id:
         query = query.where(Assignment.journey_id == filters.journey_id)
+    return query
+
+
+def count_assignments(org_id: int, filters: AssignmentFilters, today: date) -> int:
+    return db.session.scalar(select(func.count()).select_from(_filtered(org_id, filters, today).subquery())) or 0
+
+
+def list_assignments(org_id: int, filters: AssignmentFilters, today: date, *, limit: int = 200,
+                     offset: int = 0) -> list[dict]:
+    """The manager's list: overdue first, then by the window's end; rows ready for the template."""
+    query = _filtered(org_id, filters, today)
     overdue_first = overdue_clause(today).desc()
     open_first = Assignment.status.in_(OPEN_STATUSES).desc()
     query = _with_relations(query).order_by(overdue_first, open_first, Assignment.window_end, Assignment.id)
     assignments = list(db.session.scalars(query.limit(limit).offset(offset)).unique())
     evaluations = _evaluations_of([a.id for a in assignments])
     return [_row(a, today, evaluations.get(a.id)) for a in assignments]
+
+
+@dataclass
+class CalendarDay:
+    day: date
+    in_month: bool
+    visits: list[dict] = field(default_factory=list)
+
+
+def calendar_day_of(assignment: Assignment, tz_name: str | None) -> date:
+    """Where a visit sits on the calendar: the day it was made, or while not made yet, the last day of its window."""
+    if assignment.started_at is not None:
+        return to_local(assignment.started_at, tz_name).date()
+    return assignment.window_end
+
+
+def month_calendar(org_id: int, filters: AssignmentFilters, year: int, month: int, today: date,
+                   tz_name: str | None) -> list[list[CalendarDay]]:
+    """The month's weeks (Monday first), each day with its visits (calendar_day_of) as list rows."""
+    first = date(year, month, 1)
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    grid_start = first - timedelta(days=first.weekday())
+    grid_end = last + timedelta(days=6 - last.weekday())
+    start_utc, end_utc = local_day_bounds(grid_start, grid_end, tz_name)
+    query = _filtered(org_id, filters, today).where(or_(
+        and_(Assignment.started_at >= start_utc, Assignment.started_at < end_utc),
+        and_(Assignment.started_at.is_(None), Assignment.window_end.between(grid_start, grid_end))))
+    assignments = list(db.session.scalars(_with_relations(query).order_by(Assignment.window_end, Assignment.id)).unique())
+    evaluations = _evaluations_of([a.id for a in assignments])
+    days = {grid_start + timedelta(days=n): CalendarDay(grid_start + timedelta(days=n),
+                                                        (grid_start + timedelta(days=n)).month == month)
+            for n in range((grid_end - grid_start).days + 1)}
+    for assignment in assignments:
+        day = days.get(calendar_day_of(assignment, tz_name))
+        if day is not None:
+            day.visits.append(_row(assignment, today, evaluations.get(assignment.id)))
+    ordered = [days[key] for key in sorted(days)]
+    return [ordered[i:i + 7] for i in range(0, len(ordered), 7)]
 
 
 def count_overdue(org_id: int, today: date) -> int:

@@ -4,6 +4,8 @@ Thin: load through the tenancy helpers, check the role, call a service, commit, 
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -22,15 +24,19 @@ from ..tenancy import current_org, current_org_id, current_role, get_scoped_or_4
 from ..timeutil import local_today
 from . import bp
 from .coaching import coaching_card
-from .forms import ApproveForm, AssignmentForm, BulkPlanForm, ReasonForm
+from .forms import MONTH_FORMAT, ApproveForm, AssignmentForm, BulkPlanForm, ReasonForm
 from .integrity import FLAG_LABELS
 from .models import Assignment
 from .review import (
+    BULK_APPROVE_LIMIT,
     ReviewError,
     ReviewFilters,
     approve,
+    bulk_approve,
+    bulk_candidates,
     reject,
     return_to_evaluator,
+    review_count,
     review_list,
     review_page,
     status_counts,
@@ -42,18 +48,20 @@ from .services import (
     VisitError,
     active_locations,
     cancel_assignment,
+    count_assignments,
     count_overdue,
     create_assignment,
     create_bulk,
     list_assignments,
+    month_calendar,
     org_shoppers,
     plan_bulk,
     shopper_visits,
     start_assignment,
 )
 
-PAGE_SIZE = 100
-REVIEW_PAGE = 50
+PAGE_SIZE = 25  # a compact table: about three screens
+REVIEW_PAGE = 20  # about three phone screens of cards
 
 
 def _today():
@@ -80,21 +88,62 @@ def _fill_url(assignment: Assignment) -> str | None:
 # --- managers: assignments ------------------------------------------------------------------------------------
 
 
+def _assignment_filters() -> AssignmentFilters:
+    status = request.args.get("status", "")
+    return AssignmentFilters(status=status if status in STATUS_LABELS else "", shopper_id=_int_arg("shopper"),
+                             location_id=_int_arg("location"), journey_id=_int_arg("journey"))
+
+
+def _assignment_args(filters: AssignmentFilters) -> dict:
+    args = {"status": filters.status or None, "shopper": filters.shopper_id, "location": filters.location_id,
+            "journey": filters.journey_id}
+    return {k: v for k, v in args.items() if v}
+
+
+def _filter_choices(org_id: int) -> dict:
+    return {"statuses": STATUS_LABELS, "shoppers": org_shoppers(org_id), "locations": active_locations(org_id),
+            "journeys": published_journeys(org_id)}
+
+
 @bp.route("/")
 @managers_only
 def manage():
     org_id = current_org_id()
-    filters = AssignmentFilters(status=request.args.get("status", "") if request.args.get("status") in STATUS_LABELS else "",
-                                shopper_id=_int_arg("shopper"), location_id=_int_arg("location"),
-                                journey_id=_int_arg("journey"))
-    page = _page()
+    filters = _assignment_filters()
     today = _today()
+    total = count_assignments(org_id, filters, today)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(_page(), pages)
     rows = list_assignments(org_id, filters, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render_template(
-        "visits/manage.html", rows=rows, filters=filters, page=page, has_next=len(rows) == PAGE_SIZE,
-        statuses=STATUS_LABELS, shoppers=org_shoppers(org_id), locations=active_locations(org_id),
-        journeys=published_journeys(org_id), overdue_count=count_overdue(org_id, today), today=today,
-        cancel_form=ConfirmForm(),
+        "visits/manage.html", rows=rows, filters=filters, page=page, pages=pages, total=total, has_next=page < pages,
+        args=_assignment_args(filters), overdue_count=count_overdue(org_id, today), today=today,
+        cancel_form=ConfirmForm(), **_filter_choices(org_id),
+    )
+
+
+@bp.route("/calendar")
+@managers_only
+def month_view():
+    """The visits of a month on a calendar: made ones on the day they were made, open ones on their last day."""
+    org_id = current_org_id()
+    filters = _assignment_filters()
+    today = _today()
+    try:
+        shown = datetime.strptime(request.args.get("month", ""), MONTH_FORMAT).date()
+    except ValueError:
+        shown = today.replace(day=1)
+    if not 2000 <= shown.year <= 2100:
+        shown = today.replace(day=1)
+    weeks = month_calendar(org_id, filters, shown.year, shown.month, today, current_org().timezone)
+    previous = (shown - timedelta(days=1)).replace(day=1)
+    following = (shown + timedelta(days=32)).replace(day=1)
+    return render_template(
+        "visits/calendar.html", weeks=weeks, shown=shown, today=today, filters=filters,
+        args=_assignment_args(filters), previous=previous.strftime(MONTH_FORMAT),
+        following=following.strftime(MONTH_FORMAT), visit_count=sum(len(d.visits) for w in weeks for d in w
+                                                                     if d.in_month),
+        **_filter_choices(org_id),
     )
 
 
@@ -242,26 +291,71 @@ def _evaluators(org_id: int) -> list:
     ))
 
 
+def _review_filters() -> ReviewFilters:
+    """The review filters from the query string (a bulk approval posts to a URL that carries them too)."""
+    values = request.args
+    flag = values.get("flag", "")
+    source = values.get("source", "")
+    status = values.get("status", "")
+    return ReviewFilters(location_id=_int_value(values, "location"), journey_id=_int_value(values, "journey"),
+                         evaluator_id=_int_value(values, "evaluator"),
+                         status=status if status in REVIEW_STATUSES else "",
+                         flag=flag if flag == "any" or flag in FLAG_LABELS else "",
+                         source=source if source in ("shopper", "staff") else "")
+
+
+def _int_value(values, name: str) -> int | None:
+    raw = values.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+def _review_args(filters: ReviewFilters) -> dict:
+    args = {"location": filters.location_id, "journey": filters.journey_id, "evaluator": filters.evaluator_id,
+            "status": filters.status or None, "flag": filters.flag or None, "source": filters.source or None}
+    return {k: v for k, v in args.items() if v}
+
+
 @bp.route("/review")
 @managers_only
 def review():
     org_id = current_org_id()
-    flag = request.args.get("flag", "")
-    filters = ReviewFilters(location_id=_int_arg("location"), journey_id=_int_arg("journey"),
-                            evaluator_id=_int_arg("evaluator"),
-                            status=request.args.get("status", "") if request.args.get("status") in REVIEW_STATUSES else "",
-                            flag=flag if flag == "any" or flag in FLAG_LABELS else "",
-                            source=request.args.get("source", "") if request.args.get("source") in ("shopper", "staff") else "")
-    page = _page()
+    filters = _review_filters()
+    total = review_count(org_id, filters)
+    pages = max(1, -(-total // REVIEW_PAGE))
+    page = min(_page(), pages)
     rows = review_list(org_id, filters, limit=REVIEW_PAGE, offset=(page - 1) * REVIEW_PAGE, bands=current_org().bands)
-    args = {"location": filters.location_id, "journey": filters.journey_id, "evaluator": filters.evaluator_id,
-            "status": filters.status or None, "flag": filters.flag or None, "source": filters.source or None}
+    _, approvable = bulk_candidates(org_id, filters, limit=0)
     return render_template(
-        "visits/review.html", rows=rows, filters=filters, page=page, has_next=len(rows) == REVIEW_PAGE,
-        args={k: v for k, v in args.items() if v}, statuses=REVIEW_STATUSES, flags=FLAG_LABELS,
+        "visits/review.html", rows=rows, filters=filters, page=page, pages=pages, total=total,
+        has_next=page < pages, args=_review_args(filters), statuses=REVIEW_STATUSES, flags=FLAG_LABELS,
         counts=status_counts(org_id), locations=active_locations(org_id), journeys=published_journeys(org_id),
-        evaluators=_evaluators(org_id),
+        evaluators=_evaluators(org_id), approvable=approvable,
     )
+
+
+@bp.route("/review/approve-unflagged", methods=["GET", "POST"])
+@managers_only
+def bulk_approve_unflagged():
+    """Approve the waiting evaluations without integrity flags, after the reviewer has seen the list."""
+    org_id = current_org_id()
+    filters = _review_filters()
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            flash("The confirmation expired; check the list and confirm again.", "error")
+            return redirect(url_for("visits.bulk_approve_unflagged", **_review_args(filters)))
+        ids = [int(raw) for raw in request.form.getlist("evaluation_id") if raw.isdigit() and len(raw) < 19]
+        result = bulk_approve(org_id, ids, current_user)
+        db.session.commit()
+        message = f"{len(result.approved)} evaluation{'s' if len(result.approved) != 1 else ''} approved."
+        if result.skipped:
+            message += (f" {len(result.skipped)} left alone: decided or flagged since you confirmed "
+                        f"(#{', #'.join(map(str, result.skipped[:10]))}).")
+        flash(message, "success" if result.approved else "error")
+        return redirect(url_for("visits.review", **_review_args(filters)))
+    rows, total = bulk_candidates(org_id, filters)
+    return render_template("visits/bulk_approve.html", rows=rows, total=total, filters=filters, form=form,
+                           args=_review_args(filters), limit=BULK_APPROVE_LIMIT, bands=current_org().bands)
 
 
 @bp.route("/review/<int:evaluation_id>")
