@@ -19,6 +19,7 @@ from .evaluations.models import (  # noqa: F401
     ParkedForm,
     Photo,
 )
+from .exports.models import ExportJob  # noqa: F401
 from .journeys.models import Journey, JourneyVersion, Moment, Question  # noqa: F401
 from .locations.models import Location  # noqa: F401
 from .notify.models import NotificationOptOut, OutboxMessage  # noqa: F401
