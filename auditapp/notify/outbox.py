@@ -91,6 +91,10 @@ def _add(message: OutboxMessage) -> OutboxMessage | None:
     if has_request_context():
         # Sent right after this request commits (notify.views.deliver_after_request).
         g.setdefault("notify_outbox_ids", []).append(message.id)
+    from ..queue import after_commit
+    from .tasks import send_message
+
+    after_commit(send_message, message.id)  # and by a worker, with retries (whichever claims it first sends it)
     return message
 
 

@@ -273,3 +273,24 @@ def test_a_real_worker_delivers(app, make, scene, receiver, tmp_path, queue_mode
     db.session.expire_all()
     delivery = db.session.scalars(db.select(WebhookDelivery)).one()
     assert delivery.attempts == 2 and delivery.status == "delivered"
+
+
+def test_outbox_mail_goes_through_the_queue_with_retries(app, make, scene, smtp_server, frozen_clock):
+    """Notification mail: the row is the record; a queue task sends it, and retries after the outbox's backoff."""
+    from auditapp.notify import outbox
+    from auditapp.notify.models import OutboxMessage
+
+    app.config["MAIL_SEND_AFTER_REQUEST"] = False
+    smtp_server.refuse.add(scene["manager"].email)
+    smtp_server.stop()  # down: the first attempt fails
+    outbox.queue("critical_fail", scene["manager"], "Critical fail", "Body", key="t:1", org_id=scene["org"].id)
+    db.session.commit()
+    assert run_pending() == 1
+    message = db.session.scalars(db.select(OutboxMessage)).one()
+    assert message.status == "pending" and message.attempts == 1 and message.last_error
+    smtp_server.refuse.clear()
+    smtp_server.start()
+    assert run_pending() == 0  # the retry waits for the backoff
+    frozen_clock.shift(timedelta(minutes=1, seconds=2))
+    assert run_pending() == 1
+    assert message.status == "sent" and smtp_server.to_addresses() == [scene["manager"].email]
