@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     queue.init_app(app)
     from .exports import jobs  # noqa: F401  (tasks known to the queue, in the web process and in workers)
     from .notify import tasks  # noqa: F401
+    from .schedules import services as schedules  # noqa: F401
     from .webhooks import services  # noqa: F401
     return app
 
