@@ -1,4 +1,6 @@
-# make run: venv, install, migrate, demo data on first run, serve on http://127.0.0.1:5000
+# make run: venv, install, migrate, demo data on first run, a background worker (flask worker: exports, scheduled
+# scorecards, webhooks, mail; its queue is a SQLite file in instance/ unless TASK_QUEUE_URL says otherwise) and the
+# server on http://127.0.0.1:5000. Ctrl-C (or ending the process group) stops both; the worker stops with the server.
 # make test: install and run the whole test suite (browser tests skip when Chromium is missing)
 PYTHON ?= python3
 VENV ?= .venv
@@ -23,6 +25,8 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/flask --app auditapp db upgrade
 	$(BIN)/flask --app auditapp demo --if-empty
+	@$(BIN)/flask --app auditapp worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app auditapp run --host $(HOST) --port $(PORT)
 
 lint: install

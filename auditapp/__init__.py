@@ -32,6 +32,13 @@ def create_app(config: dict | None = None) -> Flask:
     from .web import register_web
 
     register_web(app)
+    from . import queue
+
+    queue.init_app(app)
+    from .exports import jobs  # noqa: F401  (tasks known to the queue, in the web process and in workers)
+    from .notify import tasks  # noqa: F401
+    from .schedules import services as schedules  # noqa: F401
+    from .webhooks import services  # noqa: F401
     return app
 
 
@@ -45,6 +52,8 @@ def _finish_config(app: Flask) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    if not app.config.get("EXPORT_DIR"):
+        app.config["EXPORT_DIR"] = str(Path(app.instance_path) / "exports")
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(Path(app.instance_path) / "uploads")
     if app.config["AUDITAPP_ENV"] == "production":

@@ -176,3 +176,7 @@ def restore(archive: Path, yes: bool) -> None:
 
 
 COMMANDS += [backup, restore]
+
+from .queue_commands import worker  # noqa: E402
+
+COMMANDS.append(worker)

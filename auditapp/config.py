@@ -22,6 +22,12 @@ ENV_KEYS = {
     "BASE_URL": "BASE_URL",
     "MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
     "TRUSTED_PROXIES": "TRUSTED_PROXIES",
+    "TASK_QUEUE_URL": "TASK_QUEUE_URL",
+    "TASK_QUEUE_NAME": "TASK_QUEUE_NAME",
+    "EXPORT_DIR": "EXPORT_DIR",
+    "EXPORT_KEEP_DAYS": "EXPORT_KEEP_DAYS",
+    "EXPORT_INLINE_MAX_ROWS": "EXPORT_INLINE_MAX_ROWS",
+    "WEBHOOK_ALLOW_PRIVATE": "WEBHOOK_ALLOW_PRIVATE",
 }
 
 
@@ -58,6 +64,21 @@ class Config:
     TRUSTED_PROXIES = 0
     PHOTO_MAX_PIXELS = 40_000_000
     PHOTO_MAX_SIDE = 1600
+    # Background work (auditapp/queue.py): None = a SQLite queue in the instance folder; redis://... in production.
+    TASK_QUEUE_URL: str | None = None
+    TASK_QUEUE_NAME = "auditapp"  # one name per deployment sharing a Redis
+    TASK_LEASE_SECONDS = 120  # a running job not heard of for this long is taken over (its worker died)
+    EXPORT_DIR: str | None = None  # default: instance/exports
+    EXPORT_KEEP_DAYS = 7  # finished export files are deleted after this many days
+    EXPORT_INLINE_MAX_ROWS = 20_000  # answers; a download with more becomes a job with a progress bar
+    EXPORT_MAX_ATTEMPTS = 3  # a job whose worker died this many times is given up
+    SCHEDULE_ATTACH_MAX_BYTES = 5 * 1024 * 1024  # a scheduled scorecard larger than this is sent as a link
+    WEBHOOK_TIMEOUT = 10  # seconds per delivery attempt
+    WEBHOOK_RETRY_SECONDS = 30  # first retry after this; doubled each time
+    WEBHOOK_MAX_ATTEMPTS = 6
+    # Webhook URLs that resolve to private, loopback or link-local addresses are refused unless this is set (or the
+    # app runs in debug or testing, where http://127.0.0.1 receivers are allowed too).
+    WEBHOOK_ALLOW_PRIVATE = False
 
 
 def env_overrides(environ: os._Environ | dict) -> dict:
@@ -67,9 +88,10 @@ def env_overrides(environ: os._Environ | dict) -> dict:
         value = environ.get(env_name)
         if not value:
             continue
-        if key in {"MAIL_PORT", "MAIL_TIMEOUT", "MAX_CONTENT_LENGTH", "TRUSTED_PROXIES"}:
+        if key in {"MAIL_PORT", "MAIL_TIMEOUT", "MAX_CONTENT_LENGTH", "TRUSTED_PROXIES", "EXPORT_KEEP_DAYS",
+                   "EXPORT_INLINE_MAX_ROWS"}:
             found[key] = int(value)
-        elif key == "MAIL_STARTTLS":
+        elif key in ("MAIL_STARTTLS", "WEBHOOK_ALLOW_PRIVATE"):
             found[key] = value.strip().lower() in {"1", "true", "yes", "on"}
         else:
             found[key] = value

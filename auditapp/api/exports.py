@@ -1,11 +1,12 @@
 """API endpoints: exports (contract section 4: scorecard.xlsx, the same file as the download button and the CLI)."""
 from __future__ import annotations
 
-from flask import request
+from flask import jsonify, request, url_for
 
-from ..exports.views import export_options, send_scorecard
-from ..results.queries import FilterError, NotFound
-from ..tenancy import RESULT_VIEWERS, current_org, place_scope, roles_required
+from ..exports.views import export_options, own_job_or_404, send_job_file, send_scorecard
+from ..extensions import db
+from ..results.queries import FilterError, NotFound, load_journey
+from ..tenancy import RESULT_VIEWERS, current_org, load_membership, place_scope, roles_required
 from ..web import problem
 from . import bp
 
@@ -23,3 +24,50 @@ def scorecard_xlsx():
         return send_scorecard(org, filters, per_location=per_location, grain=grain)
     except NotFound:
         return problem(404, "Not Found", "There is no such journey in your organisation.")
+
+
+@bp.post("/exports")
+@roles_required(*RESULT_VIEWERS)
+def start_export():
+    """`{kind: scorecard|responses, journey_id, ...the scorecard filters}` -> 202, Location: /api/v1/exports/{id}."""
+    from ..exports.jobs import ExportRequest, job_status, options_from_json
+    from ..exports.jobs import start_export as start
+
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return problem(422, "Unprocessable Entity", "The body must be a JSON object.",
+                       [{"field": "body", "message": "must be a JSON object"}])
+    kind = body.get("kind")
+    errors = [] if kind in ("scorecard", "responses") else [{"field": "kind", "message": "must be scorecard or responses"}]
+    org = current_org()
+    try:
+        filters, per_location, grain = export_options(options_from_json(body), org, scope=place_scope())
+    except FilterError as error:
+        return problem(422, "Unprocessable Entity", "Some fields are not valid.", errors + error.errors)
+    if errors:
+        return problem(422, "Unprocessable Entity", "Some fields are not valid.", errors)
+    try:
+        load_journey(org, filters.journey_id)
+    except NotFound:
+        return problem(404, "Not Found", "There is no such journey in your organisation.")
+    job = start(load_membership(), ExportRequest(kind, filters, per_location, grain))
+    db.session.commit()
+    response = jsonify(job_status(job, None))
+    response.status_code = 202
+    response.headers["Location"] = url_for(".export_job", job_id=job.id)
+    return response
+
+
+@bp.get("/exports/<int:job_id>")
+@roles_required(*RESULT_VIEWERS)
+def export_job(job_id: int):
+    from ..exports.jobs import job_status
+
+    job = own_job_or_404(job_id)
+    return job_status(job, url_for(".export_file", job_id=job.id, _external=False))
+
+
+@bp.get("/exports/<int:job_id>/file")
+@roles_required(*RESULT_VIEWERS)
+def export_file(job_id: int):
+    return send_job_file(own_job_or_404(job_id))

@@ -238,6 +238,13 @@ def _schemas() -> dict:
             "width": {"type": "integer", "minimum": 1, "description": "of the stored copy (re-encoded JPEG)"},
             "height": {"type": "integer", "minimum": 1},
         }, ["id", "width", "height"]),
+        "ExportJob": {"type": "object", "required": ["id", "status", "progress"], "properties": {
+            "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["scorecard", "responses"]},
+            "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+            "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            "rows_done": {"type": "integer"}, "rows_total": {"type": "integer"},
+            "error": {"type": ["string", "null"], "description": "why it failed, in plain words"},
+            "download_url": {"type": ["string", "null"]}, "expires_at": {"type": ["string", "null"]}}},
     }
 
 
@@ -385,6 +392,51 @@ def _paths() -> dict:
                 "200": {"description": "Workbook", "content": {XLSX: {"schema": {"type": "string", "contentMediaType": XLSX}}}},
                 "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound"), "422": _r("Invalid"),
             },
+        }},
+        "/exports": {"post": {
+            "operationId": "startExport", "tags": ["results"],
+            "summary": "Start a background export (the scorecard workbook or the responses CSV) for the scorecard filters",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["kind", "journey_id"],
+                "properties": {"kind": {"type": "string", "enum": ["scorecard", "responses"]},
+                               "journey_id": {"type": "integer"}, "location_id": {"type": "integer"},
+                               "region": {"type": "string"}, "from": {"type": "string", "format": "date"},
+                               "to": {"type": "string", "format": "date"}, "source": {"type": "string"},
+                               "status": {"type": "string"}, "period": {"type": "string", "enum": PERIODS},
+                               "per_location": {"type": "boolean"}, "grain": {"type": "string", "enum": ["month", "week"]}}}}}},
+            "responses": {"202": _json(_ref("ExportJob"), "Queued; Location: /api/v1/exports/{id}"),
+                          "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound"),
+                          "413": _r("TooLarge"), "422": _r("Invalid")},
+        }},
+        "/exports/{job_id}": {"get": {
+            "operationId": "getExport", "tags": ["results"],
+            "summary": "An export job's status and progress; download_url once it is done (the asker's jobs only)",
+            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": _json(_ref("ExportJob"), "The job"), "401": _r("Unauthorized"),
+                          "403": _r("Forbidden"), "404": _r("NotFound")},
+        }},
+        "/exports/{job_id}/file": {"get": {
+            "operationId": "getExportFile", "tags": ["results"],
+            "summary": "The finished file: the same as the synchronous export",
+            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "The file", "content": {
+                XLSX: {"schema": {"type": "string", "contentMediaType": XLSX}},
+                "text/csv": {"schema": {"type": "string"}}}},
+                "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound")},
+        }},
+        "/webhooks": {"post": {
+            "operationId": "createWebhook", "tags": ["meta"],
+            "summary": "Register a webhook (admins); the signing secret is in this answer only",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["url", "events"],
+                "properties": {"url": {"type": "string", "format": "uri"},
+                               "events": {"type": "array", "items": {"type": "string", "enum": [
+                                   "evaluation.submitted", "evaluation.approved", "evaluation.critical_fail",
+                                   "dispute.opened", "dispute.decided", "action.overdue"]}}}}}}},
+            "responses": {"201": _json({"type": "object", "required": ["id", "secret"], "properties": {
+                "id": {"type": "integer"}, "url": {"type": "string"}, "events": {"type": "array", "items": {"type": "string"}},
+                "secret": {"type": "string"}}}, "Registered"),
+                "401": _r("Unauthorized"), "403": _r("Forbidden"), "413": _r("TooLarge"), "422": _r("Invalid")},
         }},
     }
 

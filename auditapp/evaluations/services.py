@@ -122,6 +122,9 @@ def submit_evaluation(org_id: int, user: User, role: str, payload: dict) -> Subm
     if result.created or result.resubmitted:  # a replay announces nothing again
         # Queued in this transaction: the caller's commit sends it, a rollback drops it (auditapp.notify).
         notify_critical_fail(result.evaluation)
+        from ..webhooks.services import emit_evaluation
+
+        emit_evaluation(result.evaluation, "evaluation.submitted")  # recorded here, sent after the commit
     return result
 
 

@@ -8,11 +8,14 @@ from collections.abc import Mapping
 from datetime import date
 from tempfile import SpooledTemporaryFile
 
-from flask import Response, abort, request, stream_with_context
+from flask import Response, abort, jsonify, redirect, render_template, request, send_file, stream_with_context, url_for
+from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
+from ..extensions import db
 from ..results.queries import GRAINS, FilterError, Filters, NotFound, filters_from_args, load_journey
-from ..tenancy import RESULT_VIEWERS, current_org, place_scope, roles_required
+from ..tenancy import RESULT_VIEWERS, current_org, current_org_id, load_membership, place_scope, roles_required
 from . import bp
 from .csvexport import responses_csv
 from .queries import load_scorecard, responses
@@ -99,15 +102,28 @@ def _options_or_400(org) -> tuple[Filters, bool, str | None]:
                                + "; ".join(f"{item['field']} {item['message']}" for item in error.errors) + ".")
 
 
+def _in_background(kind: str, org, filters: Filters, per_location: bool = False, grain: str | None = None):
+    """A big export (or ?background=yes) becomes a job: its page shows the progress and then the link."""
+    from .jobs import ExportRequest, is_small, start_export
+
+    if (request.args.get("background") or "").lower() not in YES and is_small(org, filters):
+        return None
+    job = start_export(load_membership(), ExportRequest(kind, filters, per_location, grain))
+    db.session.commit()
+    return redirect(url_for(".job", job_id=job.id), 303)
+
+
 @bp.get("/scorecard.xlsx")
 @roles_required(*RESULT_VIEWERS)
 def scorecard():
     org = current_org()
     filters, per_location, grain = _options_or_400(org)
     try:
-        return send_scorecard(org, filters, per_location=per_location, grain=grain)
+        load_journey(org, filters.journey_id)
     except NotFound:
         abort(404)
+    return _in_background("scorecard", org, filters, per_location, grain) or \
+        send_scorecard(org, filters, per_location=per_location, grain=grain)
 
 
 @bp.get("/responses.csv", endpoint="responses_csv")
@@ -119,6 +135,66 @@ def responses_csv_download():
         journey = load_journey(org, filters.journey_id)
     except NotFound:
         abort(404)
+    if background := _in_background("responses", org, filters):
+        return background
     name = download_name("responses", journey.name, filters, "csv")
     body = stream_with_context(responses_csv(responses(org, filters), org.timezone or "UTC"))
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# --- export jobs: the asker's own, in their organisation (anyone else: 404) -------------------------------------
+
+
+def own_job_or_404(job_id: int):
+    from .models import ExportJob
+
+    job = db.session.get(ExportJob, job_id)
+    if job is None or job.org_id != current_org_id() or job.user_id != current_user.id:
+        abort(404)
+    return job
+
+
+def send_job_file(job):
+    """The finished file, as the synchronous download sends it (same name and type); 404 when gone."""
+    from pathlib import Path
+
+    from .jobs import MIMETYPES
+
+    if job.status != "done" or not job.file_path or not Path(job.file_path).is_file():
+        abort(404)
+    response = send_file(job.file_path, mimetype=MIMETYPES[job.kind], max_age=0)
+    response.headers["Content-Disposition"] = f'attachment; filename="{job.file_name}"'  # as the synchronous download
+    return response
+
+
+@bp.get("/jobs")
+@roles_required(*RESULT_VIEWERS)
+def jobs():
+    from .models import ExportJob
+
+    listed = db.session.scalars(select(ExportJob).where(ExportJob.org_id == current_org_id(),
+                                                        ExportJob.user_id == current_user.id)
+                                .order_by(ExportJob.created_at.desc(), ExportJob.id.desc()).limit(50)).all()
+    return render_template("exports/jobs.html", jobs=listed)
+
+
+@bp.get("/jobs/<int:job_id>")
+@roles_required(*RESULT_VIEWERS)
+def job(job_id: int):
+    found = own_job_or_404(job_id)
+    return render_template("exports/job.html", job=found)
+
+
+@bp.get("/jobs/<int:job_id>/status")
+@roles_required(*RESULT_VIEWERS)
+def job_status(job_id: int):
+    from .jobs import job_status as status
+
+    found = own_job_or_404(job_id)
+    return jsonify(status(found, url_for(".job_file", job_id=found.id)))
+
+
+@bp.get("/jobs/<int:job_id>/file")
+@roles_required(*RESULT_VIEWERS)
+def job_file(job_id: int):
+    return send_job_file(own_job_or_404(job_id))

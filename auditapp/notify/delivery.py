@@ -225,4 +225,12 @@ def build_email(config, message: OutboxMessage) -> EmailMessage:
     email.set_content(message.body_text)
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")
+    if message.attachment_path:
+        from pathlib import Path
+
+        from ..exports.jobs import MIMETYPES
+
+        data = Path(message.attachment_path).read_bytes()  # gone: OSError, retried and then given up, said why
+        maintype, _, subtype = MIMETYPES["scorecard"].partition("/")
+        email.add_attachment(data, maintype=maintype, subtype=subtype, filename=message.attachment_name or "scorecard.xlsx")
     return email

@@ -35,7 +35,8 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
 )}
 
 # Mail that is part of an account's life, not a notification: it cannot be turned off.
-SYSTEM_KINDS = ("invite",)
+# A scheduled scorecard is stopped by the manager who set it up (schedules), not by the recipient's settings.
+SYSTEM_KINDS = ("invite", "scorecard")
 
 
 def kinds_for_role(role: str | None) -> list[Kind]:

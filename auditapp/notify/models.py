@@ -30,6 +30,9 @@ class OutboxMessage(db.Model):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     # Bodies holding a single-use link (invites) are blanked once sent: the database keeps no usable link.
     secret_body: Mapped[bool] = mapped_column(default=False)
+    # A file sent along (a scheduled scorecard): read when the mail is built, so the row stays small.
+    attachment_path: Mapped[str | None] = mapped_column(String(500))
+    attachment_name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -52,16 +52,19 @@ def queue(kind: str, user: User, subject: str, body: str, *, key: str, org_id: i
 
 
 def queue_to_address(kind: str, address: str, subject: str, body: str, *, key: str, org_id: int,
-                     secret_body: bool = False) -> OutboxMessage | None:
+                     secret_body: bool = False, attachment: tuple[str, str] | None = None) -> OutboxMessage | None:
     """Queue account mail (an invite) to an address that may have no account yet; it cannot be turned off.
 
-    `secret_body`: the body holds a single-use link, blanked once the message is sent."""
+    `secret_body`: the body holds a single-use link, blanked once the message is sent. `attachment`: (path, file
+    name) of a file to attach when the mail is sent."""
     if kind not in SYSTEM_KINDS:
         raise ValueError(f"'{kind}' is not account mail (one of {', '.join(SYSTEM_KINDS)}): use queue()")
     if _muted.get():
         return None
+    path, name = attachment or (None, None)
     return _add(OutboxMessage(org_id=org_id, user_id=None, to_address=address.strip(), kind=kind,
-                              subject=clean_subject(subject), body_text=body, dedupe_key=key, secret_body=secret_body))
+                              subject=clean_subject(subject), body_text=body, dedupe_key=key, secret_body=secret_body,
+                              attachment_path=path, attachment_name=name))
 
 
 def turned_off(user_id: int, kind: str) -> bool:
@@ -91,6 +94,10 @@ def _add(message: OutboxMessage) -> OutboxMessage | None:
     if has_request_context():
         # Sent right after this request commits (notify.views.deliver_after_request).
         g.setdefault("notify_outbox_ids", []).append(message.id)
+    from ..queue import after_commit
+    from .tasks import send_message
+
+    after_commit(send_message, message.id)  # and by a worker, with retries (whichever claims it first sends it)
     return message
 
 

@@ -18,7 +18,7 @@ from .models import OUTBOX_STATUSES, OutboxMessage
 from .settings import save_settings, turned_off_kinds
 
 OUTBOX_PAGE = 100
-KIND_LABELS = {"invite": "Invite", **{key: kind.label for key, kind in KINDS.items()}}
+KIND_LABELS = {"invite": "Invite", "scorecard": "Scheduled scorecard", **{key: kind.label for key, kind in KINDS.items()}}
 
 
 @bp.before_app_request

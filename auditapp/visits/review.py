@@ -63,6 +63,9 @@ def approve(evaluation: Evaluation, user: User | None, comment: str = "") -> Eva
 
     event = _decide(evaluation, user, "approved", comment, ("submitted", "rejected", "returned"), "approved")
     notify_critical_fail_approved(evaluation)  # the site's managers see (and hear of) approved visits only
+    from ..webhooks.services import emit_evaluation
+
+    emit_evaluation(evaluation, "evaluation.approved")
     return event
 
 

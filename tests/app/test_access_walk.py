@@ -16,18 +16,22 @@ import pytest
 from auditapp.auth.models import ApiToken, Invite, Membership
 from auditapp.auth.services import create_invite
 from auditapp.evaluations.models import Photo
+from auditapp.exports.models import ExportJob
 from auditapp.extensions import db
 from auditapp.notify.models import OutboxMessage
 from auditapp.results.models import Action
+from auditapp.schedules.models import ScorecardSchedule
 from auditapp.timeutil import local_today
 from auditapp.visits.models import Assignment
+from auditapp.webhooks.models import Webhook
 
 MARKER = "ZQXFOREIGN"  # appears in every text of the other organisation; must never show up
 ROLES = ("admin", "manager", "regional_manager", "location_manager", "shopper", "staff")
 
 # Endpoints anyone may open without logging in.
 PUBLIC = {"auth.login", "auth.accept", "auth.favicon", "static", "api.openapi", "evaluations.manifest",
-          "evaluations.service_worker", "auth.home", "auth.logout"}
+          "evaluations.service_worker", "auth.home", "auth.logout",
+          "schedules.shared_file"}  # a signed, expiring link to one scheduled scorecard (the token is the access)
 # Endpoints every logged-in user may use (they act on the user's own things only).
 ANY_ROLE = {"auth.account", "auth.tokens", "auth.revoke_token"}
 # Path arguments that are not ids of tenant objects, with a harmless value.
@@ -61,7 +65,12 @@ def _objects(make, org, prefix: str, users: dict) -> dict:
     message = OutboxMessage(org_id=org.id, user_id=users["manager"].id, to_address=users["manager"].email,
                             kind="critical_fail", subject=f"{prefix} mail subject", body_text=f"{prefix} mail body",
                             dedupe_key=f"walk:{prefix}", last_error=f"{prefix} error")
-    db.session.add_all([photo, assignment, action, message])
+    export_job = ExportJob(org_id=org.id, user_id=users["manager"].id, kind="scorecard", status="failed",
+                           filters={"args": {"journey_id": str(journey.id)}}, error=f"{prefix} export error")
+    webhook = Webhook(org_id=org.id, url=f"https://example.com/{prefix}", events=["dispute.opened"], secret="s")
+    schedule = ScorecardSchedule(org_id=org.id, journey_id=journey.id, frequency="weekly",
+                                 recipients=[f"{prefix.lower()}@example.com"])
+    db.session.add_all([photo, assignment, action, message, export_job, webhook, schedule])
     invite, _ = create_invite(org, f"{prefix.lower()}-invitee@example.com", "shopper", None, 7)
     db.session.commit()
     make.token(shopper)
@@ -71,7 +80,7 @@ def _objects(make, org, prefix: str, users: dict) -> dict:
             "evaluation_id": evaluation.id, "public_id": photo.public_id, "assignment_id": assignment.id,
             "action_id": action.id, "invite_id": invite.id, "token_id": token.id, "membership_id": membership.id,
             "version_id": journey.current_version_id, "id": evaluation.id,
-            "message_id": message.id}
+            "message_id": message.id, "job_id": export_job.id, "webhook_id": webhook.id, "schedule_id": schedule.id}
 
 
 def _org_with_users(make, name: str, slug: str) -> tuple:
@@ -258,7 +267,8 @@ def site_world(app, make) -> SiteWorld:
     db.session.add_all([photo, action, own_action, assignment])
     db.session.commit()
     common = {"journey_id": journey.id, "moment_id": moment.id, "question_id": moment.questions[0].id,
-              "version_id": journey.current_version_id, "invite_id": 0, "token_id": 0, "membership_id": 0}
+              "version_id": journey.current_version_id, "invite_id": 0, "token_id": 0, "membership_id": 0,
+              "job_id": 0, "webhook_id": 0, "schedule_id": 0}
     return SiteWorld(
         users=users,
         own={**common, "location_id": own_site.id, "evaluation_id": own.id, "id": own.id, "public_id": "none",
