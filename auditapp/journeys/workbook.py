@@ -48,6 +48,8 @@ __all__ = [
     "WorkbookProblem",
     "WorkbookError",
     "read_journey_workbook",
+    "read_opened_journey_workbook",
+    "open_workbook",
     "write_journey_workbook",
     "blank_template",
 ]
@@ -106,14 +108,19 @@ def read_journey_workbook(source: bytes | str | Path | BinaryIO) -> JourneySpec:
     `source` is the file's bytes, a path, or a binary file object. The journey returned has a verdict question
     in every moment (added last where the workbook has none).
     """
-    book = _open(source)
+    book = open_workbook(source)
     try:
-        return _Reader(book).read()
+        return read_opened_journey_workbook(book)
     finally:
         book.close()
 
 
-def _open(source: bytes | str | Path | BinaryIO):
+def read_opened_journey_workbook(book) -> JourneySpec:
+    """read_journey_workbook for a workbook opened with open_workbook (which the caller closes)."""
+    return _Reader(book).read()
+
+
+def open_workbook(source: bytes | str | Path | BinaryIO):
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, Path)):
@@ -127,11 +134,6 @@ def _open(source: bytes | str | Path | BinaryIO):
             return load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # zipfile.BadZipFile, KeyError, InvalidFileException, lxml errors...: not a workbook we read
         raise WorkbookError([WorkbookProblem("workbook", None, None, _NOT_XLSX)]) from None
-
-
-def damaged_sheet_message(row: int, error: Exception) -> str:
-    return (f"the sheet is damaged from row {row} on ({type(error).__name__}: {str(error)[:120]}); open the file in "
-            "Excel or LibreOffice and save it again as an .xlsx workbook")
 
 
 def read_rows(sheet, name: str, problems: list[WorkbookProblem]) -> list[tuple[int, list[_Cell]]] | None:
