@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field, replace
 
 MAX_LENGTH = {"code": 64, "name": 200, "region": 200}
