@@ -605,7 +605,7 @@ class _XLSFormReader:
             self.problem(SURVEY, number, "name", f"name is required; every {what} needs one")
             return None
         key = re.sub(r"[^a-z0-9_]+", "_", name.casefold()).strip("_") if not KEY_RE.match(name) else name
-        if key.startswith("_") and (_NEEDS_ESCAPE_RE.match(key[1:]) or key[1:] in _RESERVED_NAMES):
+        if key.startswith("_") and _needs_escape(key[1:]):
             key = key[1:]  # the escape write_xlsform adds to keys that are no XML names
         limit = MAX_LENGTHS[(MOMENTS_SHEET, "key")]
         if not key or not KEY_RE.match(key):
@@ -713,9 +713,15 @@ def _split_type(qtype: str) -> tuple[str, str]:
     return words[0], " ".join(words[1:])
 
 
+def _needs_escape(key: str) -> bool:
+    """No XML name ('1st', 'xml_x', 'meta'), or a key that looks escaped already ('_1st', '__1st')."""
+    return bool(_NEEDS_ESCAPE_RE.match(key)) or key in _RESERVED_NAMES or (key.startswith("_") and
+                                                                             _needs_escape(key[1:]))
+
+
 def _xml_name(key: str) -> str:
     """A key as an XLSForm name (an XML name); the reader takes the leading '_' off again."""
-    return f"_{key}" if _NEEDS_ESCAPE_RE.match(key) or key in _RESERVED_NAMES else key
+    return f"_{key}" if _needs_escape(key) else key
 
 
 def write_xlsform(spec: JourneySpec) -> bytes:

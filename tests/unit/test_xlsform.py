@@ -252,3 +252,12 @@ def test_round_trip_property(spec):
     data = write_xlsform(spec)
     assert read_any_workbook(data).spec == spec
     convert(data, warnings=[])  # and pyxform takes it
+
+
+def test_keys_that_look_escaped_keep_apart():
+    """Found by the round-trip property: keys '0' and '_0' were both read back as '0'."""
+    keys = ["0", "_0", "__0", "_a", "meta", "xml_x", "a"]
+    spec = ensure_verdicts(JourneySpec(name="Keys", moments=[MomentSpec(key=k, name=k, channel="app") for k in keys]))
+    data = write_xlsform(spec)
+    assert [m.key for m in read_xlsform(data).spec.moments] == keys
+    convert(data, warnings=[])
