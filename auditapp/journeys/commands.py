@@ -1,4 +1,4 @@
-"""Journey workbook commands of the CLI (contract section 1): import-journey and export-journey."""
+"""Journey workbook commands of the CLI (contract section 1): import-journey and export-journey (also XLSForm)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +12,8 @@ from ..extensions import db
 from . import services, versioning
 from .models import Journey
 from .services import version_to_spec
-from .workbook import WorkbookError, read_journey_workbook, write_journey_workbook
+from .workbook import WorkbookError, write_journey_workbook
+from .xlsform import read_any_workbook, write_xlsform
 
 IF_EXISTS = ("fail", "new-version", "copy")
 
@@ -27,11 +28,21 @@ IF_EXISTS = ("fail", "new-version", "copy")
               help="With --if-exists copy: the new journey's name (default: the first free 'Name (2)', 'Name (3)'...).")
 @click.option("--journey", "journey_id", type=int, default=None, metavar="ID",
               help="With --if-exists new-version, when several journeys share the name: the one to get the version.")
+@click.option("--accept-unsupported", is_flag=True, default=False,
+              help="For an XLSForm: import it without the parts a journey cannot hold (repeats, calculations, "
+                   "relevant and other expressions, select_multiple, geopoints, metadata...). Without this flag such "
+                   "a form imports nothing, lists those parts and exits 1.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def import_journey_command(org_slug: str, if_exists: str, copy_name: str | None, journey_id: int | None,
-                           path: Path) -> None:
-    """Import a journey workbook as a published journey; print the journey id on the last line.
+                           accept_unsupported: bool, path: Path) -> None:
+    """Import a journey workbook or an XLSForm as a published journey; print the journey id on the last line.
+
+    PATH is a journey workbook (sheets journey, moments, questions) or an XLSForm from KoboToolbox or ODK (sheets
+    survey, choices, settings): each outer group becomes a moment (questions outside groups go into a moment
+    named General), select_one a choice scored from the choices' score column (yes/no lists: yes_no), integer and
+    decimal a number with a constraint '. <= N' as its target, range 1-5 a rating, text text, image photo, note
+    help, acknowledge yes_no. Every part that has no place in a journey is listed (sheet, row, what, why).
 
     Without --if-exists, a workbook whose journey name is taken imports nothing and exits 1. With new-version the
     id printed last is the existing journey's.
@@ -44,10 +55,21 @@ def import_journey_command(org_slug: str, if_exists: str, copy_name: str | None,
     if org is None:
         raise click.ClickException(f"no organisation with slug '{org_slug}'")
     try:
-        spec = read_journey_workbook(path)
+        result = read_any_workbook(path, filename=path.name)
     except WorkbookError as error:
         click.echo(f"Nothing imported: {error}", err=True)
         raise SystemExit(1) from None
+    spec = result.spec
+    if result.unsupported:
+        count = len(result.unsupported)
+        listing = "\n".join(f"- {item}" for item in result.unsupported)
+        if not accept_unsupported:
+            click.echo(f"Nothing imported: {count} part{'s' if count != 1 else ''} of the XLSForm cannot be part of "
+                       f"a journey:\n{listing}\nRun again with --accept-unsupported to import the journey without "
+                       f"{'them' if count != 1 else 'it'}.", err=True)
+            raise SystemExit(1)
+        click.echo(f"Left out of the journey (--accept-unsupported), {count} part{'s' if count != 1 else ''}:\n"
+                   f"{listing}")
     moments = len(spec.moments)
     questions = sum(len(m.questions) for m in spec.moments)
     matches = services.journeys_named(org.id, spec.name)
@@ -124,18 +146,27 @@ def _pick(matches: list[Journey], journey_id: int | None) -> Journey:
 
 
 @click.command("export-journey")
+@click.option("--format", "fmt", type=click.Choice(("journey", "xlsform")), default="journey", show_default=True,
+              help="journey: the journey workbook (sheets journey, moments, questions), which import-journey reads "
+                   "back as the same journey. xlsform: an XLSForm (sheets survey, choices, settings) for ODK Collect, "
+                   "Enketo, KoboToolbox or ODK Central, which pyxform converts to an XForm: each moment a group, "
+                   "yes_no and mnm select_one lists with a score column, rating a 1-5 range, number a decimal "
+                   "with its target as the constraint, photo an image; import-journey reads it back as the same "
+                   "journey.")
 @click.argument("journey_id", type=int)
 @click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @with_appcontext
-def export_journey_command(journey_id: int, path: Path) -> None:
-    """Write a journey's current published version as a journey workbook."""
+def export_journey_command(fmt: str, journey_id: int, path: Path) -> None:
+    """Write a journey's current published version as a journey workbook, or with --format xlsform an XLSForm."""
     journey = db.session.get(Journey, journey_id)
     if journey is None:
         raise click.ClickException(f"no journey with id {journey_id}")
     if journey.current_version is None:
         raise click.ClickException(f"journey {journey_id} has never been published: there is no version to export")
-    path.write_bytes(write_journey_workbook(version_to_spec(journey, journey.current_version)))
-    click.echo(f"Wrote '{journey.name}' version {journey.current_version.number} to {path}.")
+    spec = version_to_spec(journey, journey.current_version)
+    path.write_bytes(write_xlsform(spec) if fmt == "xlsform" else write_journey_workbook(spec))
+    what = "an XLSForm" if fmt == "xlsform" else "a journey workbook"
+    click.echo(f"Wrote '{journey.name}' version {journey.current_version.number} to {path} as {what}.")
 
 
 COMMANDS = [import_journey_command, export_journey_command]

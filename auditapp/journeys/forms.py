@@ -154,7 +154,7 @@ class VerdictForm(FlaskForm):
 
 
 class WorkbookUploadForm(FlaskForm):
-    workbook = FileField("Journey workbook (.xlsx)", validators=[
+    workbook = FileField("Journey workbook or XLSForm (.xlsx)", validators=[
         FileRequired("Choose an .xlsx file to upload."),
         FileAllowed(["xlsx"], "Only .xlsx workbooks can be imported: save the file from Excel or LibreOffice as .xlsx."),
     ])
@@ -178,3 +178,9 @@ class ImportChoiceForm(FlaskForm):
                             validators=[Optional()])
     copy_name = StringField("Name of the copy", validators=[Length(max=1000)],
                             description="Must differ from every journey's name (ignoring case and spaces).")
+
+
+class ImportConfirmForm(FlaskForm):
+    """An XLSForm with parts a journey cannot hold: `upload` carries the checked journey (auditapp.journeys.pending)."""
+
+    upload = HiddenField(validators=[InputRequired()])

@@ -16,11 +16,12 @@ from ..formutil import choices
 from ..tenancy import current_org_id, get_scoped_or_404, managers_only
 from ..web import wants_json
 from . import bp, pending, services, versioning
-from .forms import COPY, ImportChoiceForm, JourneyForm, MomentForm, QuestionForm, VerdictForm, WorkbookUploadForm
+from .forms import COPY, ImportChoiceForm, ImportConfirmForm, JourneyForm, MomentForm, QuestionForm, VerdictForm, WorkbookUploadForm
 from .library import library_journeys
 from .models import Journey, Moment, Question
 from .spec import CHANNELS, KINDS, QUESTION_TYPES, VERDICT_KEY, format_options
-from .workbook import WorkbookError, blank_template, read_journey_workbook, write_journey_workbook
+from .workbook import WorkbookError, blank_template, write_journey_workbook
+from .xlsform import read_any_workbook, write_xlsform
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -452,10 +453,21 @@ def export(journey_id: int):
     return _xlsx(data, _filename(journey.name, f"-v{version.number}"))
 
 
+@bp.route("/<int:journey_id>/xlsform.xlsx")
+@managers_only
+def export_xlsform(journey_id: int):
+    """The published version as an XLSForm, to fill in ODK Collect or Enketo (KoboToolbox, ODK Central)."""
+    journey = _journey(journey_id)
+    if journey.current_version is None:
+        abort(404)
+    data = write_xlsform(services.version_to_spec(journey, journey.current_version))
+    return _xlsx(data, _filename(journey.name, f"-v{journey.current_version.number}-xlsform"))
+
+
 def _read_upload(form: WorkbookUploadForm):
-    """The uploaded workbook as a spec, or (None, problems)."""
+    """The uploaded journey workbook or XLSForm as an ImportedWorkbook, or (None, problems)."""
     try:
-        return read_journey_workbook(form.workbook.data.read()), []
+        return read_any_workbook(form.workbook.data.read(), filename=form.workbook.data.filename or ""), []
     except WorkbookError as error:
         return None, error.problems
 
@@ -463,31 +475,75 @@ def _read_upload(form: WorkbookUploadForm):
 @bp.route("/import", methods=["GET", "POST"])
 @managers_only
 def import_new():
-    """Step 1: upload. A workbook whose journey name is new is imported at once; a taken name asks first."""
+    """Step 1: upload. A workbook whose journey name is new is imported at once; a taken name asks first, and so
+    does an XLSForm with parts a journey cannot hold (import without them?)."""
     form = WorkbookUploadForm()
     problems = []
     if form.validate_on_submit():
-        spec, problems = _read_upload(form)
-        if spec is not None:
+        result, problems = _read_upload(form)
+        if result is not None:
             filename = form.workbook.data.filename or ""
-            matches = services.journeys_named(current_org_id(), spec.name)
-            if matches:
-                try:
-                    token = pending.seal(spec, filename, user_id=_uid(), org_id=current_org_id(),
-                                         published_numbers=_published_numbers(matches),
-                                         secret_key=current_app.secret_key)
-                except pending.PendingImportError as error:
-                    form.workbook.errors = [*form.workbook.errors, str(error)]
-                else:
-                    choice = ImportChoiceForm(formdata=None, upload=token,
-                                              copy_name=services.free_copy_name(current_org_id(), spec.name))
-                    return _choice_page(choice, spec, filename, matches)
-            else:
-                journey = services.import_journey(current_org_id(), spec, user_id=_uid(), source=filename)
-                db.session.commit()
-                flash(f"Journey '{journey.name}' imported and published with {len(spec.moments)} moments.", "success")
-                return _to_journey(journey)
+            try:
+                if result.unsupported:
+                    return _confirm_page(result, filename)
+                return _import_or_choose(result.spec, filename)
+            except pending.PendingImportError as error:
+                form.workbook.errors = [*form.workbook.errors, str(error)]
     return render_template("journeys/import.html", form=form, problems=problems, journey=None)
+
+
+def _import_or_choose(spec, filename: str, left_out: int = 0):
+    """Import a checked journey, or ask first when its name is taken. Raises pending.PendingImportError."""
+    matches = services.journeys_named(current_org_id(), spec.name)
+    if matches:
+        token = pending.seal(spec, filename, user_id=_uid(), org_id=current_org_id(),
+                             published_numbers=_published_numbers(matches), secret_key=current_app.secret_key)
+        choice = ImportChoiceForm(formdata=None, upload=token,
+                                  copy_name=services.free_copy_name(current_org_id(), spec.name))
+        return _choice_page(choice, spec, filename, matches)
+    journey = services.import_journey(current_org_id(), spec, user_id=_uid(), source=filename)
+    db.session.commit()
+    flash(f"Journey '{journey.name}' imported and published with {len(spec.moments)} moments.{_left_out(left_out)}",
+          "success")
+    return _to_journey(journey)
+
+
+def _left_out(count: int) -> str:
+    return f" {count} part{'s' if count != 1 else ''} of the XLSForm left out, as you confirmed." if count else ""
+
+
+def _confirm_page(result, filename: str, journey: Journey | None = None):
+    """An XLSForm with unsupported parts: list them and ask before importing anything (the form is in the page)."""
+    token = pending.seal(result.spec, filename, user_id=_uid(), org_id=current_org_id(), published_numbers={},
+                         secret_key=current_app.secret_key, purpose=pending.CONFIRM,
+                         draft_of=journey.id if journey else None, left_out=tuple(map(str, result.unsupported)))
+    form = ImportConfirmForm(formdata=None, upload=token)
+    return render_template("journeys/import_unsupported.html", form=form, spec=result.spec, filename=filename,
+                           unsupported=result.unsupported, journey=journey, minutes=_import_max_age() // 60)
+
+
+@bp.route("/import/confirm", methods=["POST"])
+@managers_only
+def import_confirm():
+    """Step 2 for an XLSForm with unsupported parts: the manager agreed to import it without them."""
+    form = ImportConfirmForm()
+    try:
+        if not form.validate_on_submit():
+            raise pending.PendingImportError("This upload could not be read: nothing was imported. Upload the "
+                                             "workbook again.")
+        waiting = pending.unseal(form.upload.data, user_id=_uid(), org_id=current_org_id(),
+                                 secret_key=current_app.secret_key, max_age=_import_max_age(), purpose=pending.CONFIRM)
+        if waiting.draft_of is not None:
+            journey = _journey(waiting.draft_of)
+            version = services.replace_from_spec(journey, waiting.spec, user_id=_uid())
+            db.session.commit()
+            flash(f"Draft version {version.number} made from the XLSForm.{_left_out(len(waiting.left_out))} Check it, "
+                  "then publish it.", "success")
+            return _to_journey(journey)
+        return _import_or_choose(waiting.spec, waiting.filename, len(waiting.left_out))
+    except pending.PendingImportError as error:
+        return render_template("journeys/import.html", form=WorkbookUploadForm(formdata=None), problems=[],
+                               journey=None, upload_error=str(error)), 400
 
 
 def _published_numbers(journeys: list[Journey]) -> dict[int, int | None]:
@@ -558,8 +614,14 @@ def import_draft(journey_id: int):
     form = WorkbookUploadForm()
     problems = []
     if form.validate_on_submit():
-        spec, problems = _read_upload(form)
-        if spec is not None:
+        result, problems = _read_upload(form)
+        if result is not None and result.unsupported:
+            try:
+                return _confirm_page(result, form.workbook.data.filename or "", journey)
+            except pending.PendingImportError as error:
+                form.workbook.errors = [*form.workbook.errors, str(error)]
+        elif result is not None:
+            spec = result.spec
             version = services.replace_from_spec(journey, spec, user_id=_uid())
             db.session.commit()
             flash(f"Draft version {version.number} made from the workbook. Check it, then publish it.", "success")

@@ -48,6 +48,8 @@ __all__ = [
     "WorkbookProblem",
     "WorkbookError",
     "read_journey_workbook",
+    "read_opened_journey_workbook",
+    "open_workbook",
     "write_journey_workbook",
     "blank_template",
 ]
@@ -106,14 +108,19 @@ def read_journey_workbook(source: bytes | str | Path | BinaryIO) -> JourneySpec:
     `source` is the file's bytes, a path, or a binary file object. The journey returned has a verdict question
     in every moment (added last where the workbook has none).
     """
-    book = _open(source)
+    book = open_workbook(source)
     try:
-        return _Reader(book).read()
+        return read_opened_journey_workbook(book)
     finally:
         book.close()
 
 
-def _open(source: bytes | str | Path | BinaryIO):
+def read_opened_journey_workbook(book) -> JourneySpec:
+    """read_journey_workbook for a workbook opened with open_workbook (which the caller closes)."""
+    return _Reader(book).read()
+
+
+def open_workbook(source: bytes | str | Path | BinaryIO):
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, Path)):
@@ -127,6 +134,37 @@ def _open(source: bytes | str | Path | BinaryIO):
             return load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # zipfile.BadZipFile, KeyError, InvalidFileException, lxml errors...: not a workbook we read
         raise WorkbookError([WorkbookProblem("workbook", None, None, _NOT_XLSX)]) from None
+
+
+def read_rows(sheet, name: str, problems: list[WorkbookProblem]) -> list[tuple[int, list[_Cell]]] | None:
+    """Every row of a read-only sheet as _Cells, or None when the sheet is damaged.
+
+    openpyxl reads a sheet's XML only now, so a damaged sheet (a number cell holding 'abc', a shared string that is
+    not there, cut XML) fails here. That becomes one problem naming the sheet and the row it failed on (its column
+    cannot be known), instead of an exception; the half-read rows are dropped, as they would only add misleading
+    problems (missing columns, unknown keys).
+    """
+    rows: list[tuple[int, list[_Cell]]] = []
+    number = 0
+    try:
+        for number, cells in enumerate(sheet.iter_rows(), start=1):
+            rows.append((number, [_cell(c, number, i) for i, c in enumerate(cells)]))
+    except Exception as error:  # ValueError, IndexError, OverflowError, XML parse errors: openpyxl cannot read it
+        problems.append(WorkbookProblem(name, number + 1, None, damaged_sheet_message(error)))
+        return None
+    return rows
+
+
+def damaged_sheet_message(error: Exception) -> str:
+    detail = " ".join(str(error).split())[:120]
+    return (f"the sheet is damaged from this row on and cannot be read ({type(error).__name__}: {detail}); open the "
+            "file in Excel or LibreOffice and save it again as an Excel workbook (.xlsx)")
+
+
+def _cell(cell, row: int, index: int) -> _Cell:
+    value = getattr(cell, "value", None)
+    formula = getattr(cell, "data_type", None) == "f" or isinstance(value, (ArrayFormula, DataTableFormula))
+    return _Cell(value, formula, row, get_column_letter(index + 1))
 
 
 class _Cell:
@@ -177,17 +215,6 @@ class _Reader:
                              f"questions) are required (sheets found: {titles})")
         return sheets
 
-    def _rows(self, sheet) -> list[tuple[int, list[_Cell | None]]]:
-        rows = []
-        for number, cells in enumerate(sheet.iter_rows(), start=1):
-            rows.append((number, [self._cell(c, number, i) for i, c in enumerate(cells)]))
-        return rows
-
-    @staticmethod
-    def _cell(cell, row: int, index: int) -> _Cell:
-        value = getattr(cell, "value", None)
-        formula = getattr(cell, "data_type", None) == "f" or isinstance(value, (ArrayFormula, DataTableFormula))
-        return _Cell(value, formula, row, get_column_letter(index + 1))
 
     # -- journey sheet
 
@@ -196,7 +223,10 @@ class _Reader:
             return "", ""
         values: dict[str, str | None] = {}
         first_row: dict[str, int] = {}
-        for number, cells in self._rows(sheet):
+        rows = read_rows(sheet, JOURNEY_SHEET, self.problems)
+        if rows is None:
+            return "", ""
+        for number, cells in rows:
             field_cell = cells[0] if cells else None
             value_cell = cells[1] if len(cells) > 1 else None
             if field_cell is None or field_cell.blank or field_cell.formula:
@@ -225,7 +255,9 @@ class _Reader:
 
     def _table(self, sheet, sheet_name: str, columns: tuple[str, ...], required: tuple[str, ...]):
         """Header positions and the non-empty data rows, as {column name: cell}; None when unusable."""
-        rows = self._rows(sheet)
+        rows = read_rows(sheet, sheet_name, self.problems)
+        if rows is None:
+            return None
         header_at = next((i for i, (_, cells) in enumerate(rows) if any(c and not c.blank for c in cells)), None)
         if header_at is None:
             self.problem(sheet_name, None, None,
@@ -524,13 +556,10 @@ def _text(value: Any) -> str:
 def _to_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    else:
-        try:
-            number = float(_text(value))
-        except ValueError:
-            return None
+    try:  # float(10**400) overflows: a cell may hold any number of digits
+        number = float(value) if isinstance(value, (int, float)) else float(_text(value))
+    except (ValueError, OverflowError):
+        return None
     if not math.isfinite(number):
         return None
     return number

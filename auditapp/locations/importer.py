@@ -8,8 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 MAX_LENGTH = {"code": 64, "name": 200, "region": 200}
 COLUMNS = ("code", "name", "region")
@@ -35,9 +34,12 @@ class Problem:
     row: int | None  # None: the whole file
     column: str
     message: str
+    sheet: str = ""  # the sheet read, for an .xlsx file
 
     def __str__(self) -> str:
         where = f"row {self.row}" if self.row is not None else "file"
+        if self.sheet:
+            where = f"sheet {self.sheet}, {where}"
         return f"{where}, {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
 
 
@@ -53,7 +55,11 @@ class ParseResult:
 
 
 class _FileError(Exception):
-    """The file as a whole cannot be read."""
+    """The file as a whole, or a sheet of it from `row` on, cannot be read."""
+
+    def __init__(self, message: str, *, sheet: str = "", row: int | None = None):
+        super().__init__(message)
+        self.sheet, self.row = sheet, row
 
 
 def clean_text(value: str) -> tuple[str, bool]:
@@ -72,16 +78,21 @@ def formula_problem(value: str) -> str | None:
 def parse_locations(data: bytes, filename: str) -> ParseResult:
     """The rows of a .csv or .xlsx locations file, or every problem found in it."""
     name = (filename or "").lower()
+    sheet = ""
     try:
         if name.endswith(".xlsx"):
-            table = _read_xlsx(data)
+            sheet, table = _read_xlsx(data)
         elif name.endswith((".csv", ".txt")):
             table = _read_csv(data)
         else:
             raise _FileError("the file must be a .csv or an .xlsx file")
     except _FileError as error:
-        return ParseResult(problems=[Problem(None, "", str(error))])
-    return _validate(table)
+        return ParseResult(problems=[Problem(error.row, "", str(error), sheet=error.sheet)])
+    result = _validate(table)
+    if sheet:  # every problem and note of an .xlsx names the sheet it is on
+        result.problems = [replace(p, sheet=sheet) for p in result.problems]
+        result.notes = [replace(p, sheet=sheet) for p in result.notes]
+    return result
 
 
 # A table is a list of (row number, [cell, ...]) where a cell is a str or a _Formula.
@@ -107,22 +118,32 @@ def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
         raise _FileError(f"the CSV cannot be read: {error}") from None
 
 
-def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
+def _read_xlsx(data: bytes) -> tuple[str, list[tuple[int, list[str]]]]:
+    """The title of the sheet read (`locations`, else the first) and its rows."""
     import openpyxl
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+    except Exception as error:  # BadZipFile, KeyError, InvalidFileException, XML parse errors...: not a workbook
         raise _FileError(f"the file is not a readable .xlsx workbook ({error.__class__.__name__})") from None
     try:
-        names = {n.lower(): n for n in workbook.sheetnames}
-        sheet = workbook[names["locations"]] if "locations" in names else workbook.worksheets[0]
+        sheets = workbook.worksheets  # chart sheets have no cells
+        if not sheets:
+            raise _FileError("the workbook has no sheet with cells; put the locations on a sheet named locations")
+        sheet = next((s for s in sheets if s.title.strip().lower() == "locations"), sheets[0])
         table = []
-        for number, row in enumerate(sheet.iter_rows(), start=1):
-            if number > MAX_ROWS + 1:
-                break
-            table.append((number, [_xlsx_cell(cell) for cell in row[:MAX_COLUMNS + 1]]))
-        return table
+        number = 0
+        try:  # openpyxl reads the sheet's XML only now: a damaged cell fails here
+            for number, row in enumerate(sheet.iter_rows(), start=1):
+                if number > MAX_ROWS + 1:
+                    break
+                table.append((number, [_xlsx_cell(cell) for cell in row[:MAX_COLUMNS + 1]]))
+        except Exception as error:
+            detail = " ".join(str(error).split())[:120]
+            raise _FileError(f"the sheet is damaged from this row on and cannot be read ({type(error).__name__}: "
+                             f"{detail}); open the file in Excel or LibreOffice and save it again as .xlsx",
+                             sheet=sheet.title, row=number + 1) from None
+        return sheet.title, table
     finally:
         workbook.close()
 
@@ -205,10 +226,11 @@ def _row(number: int, cells: list[str], columns: dict[str, int], width: int,
          result: ParseResult) -> tuple[LocationRow | None, str]:
     """The row (None when it has a problem) and its code as read, for the duplicate check."""
     bad = False
-    extra = [c for c in cells[width:] if str(c).strip()]
+    extra = [i for i, c in enumerate(cells) if i >= width and str(c).strip()]
     if extra:
-        result.problems.append(Problem(number, "", f"the row has {width + len(extra)} values but the header only {width} "
-                                                   "columns (a separator inside a value? put the value in quotes)"))
+        result.problems.append(Problem(number, _column_letter(extra[0]),
+                                       f"the row has {width + len(extra)} values but the header only {width} "
+                                       "columns (a separator inside a value? put the value in quotes)"))
         bad = True
     values = {}
     for name in COLUMNS:
@@ -237,3 +259,13 @@ def _row(number: int, cells: list[str], columns: dict[str, int], width: int,
     if bad:
         return None, code
     return LocationRow(row=number, code=code, name=values["name"], region=values.get("region", "")), code
+
+
+def _column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: how a spreadsheet names the column a value is in."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters

@@ -105,3 +105,16 @@ def test_a_journey_too_big_to_carry_is_refused(monkeypatch):
 ])
 def test_names_compare_ignoring_case_and_spaces(a, b, same):
     assert (normalise_journey_name(a) == normalise_journey_name(b)) is same
+
+
+def test_a_confirmation_token_carries_its_step_draft_and_left_out_parts():
+    token = seal(purpose=pending.CONFIRM, draft_of=5, left_out=("survey, row 8: repeat 'dishes': not supported",))
+    waiting = pending.unseal(token, user_id=7, org_id=3, secret_key=SECRET, purpose=pending.CONFIRM)
+    assert (waiting.purpose, waiting.draft_of) == (pending.CONFIRM, 5)
+    assert waiting.left_out == ("survey, row 8: repeat 'dishes': not supported",) and waiting.spec == spec()
+
+
+@pytest.mark.parametrize(("made_for", "used_for"), [(pending.CONFIRM, pending.CHOOSE), (pending.CHOOSE, pending.CONFIRM)])
+def test_a_token_of_one_step_cannot_be_used_at_the_other(made_for, used_for):
+    with pytest.raises(pending.PendingImportError, match="another step"):
+        pending.unseal(seal(purpose=made_for), user_id=7, org_id=3, secret_key=SECRET, purpose=used_for)

@@ -89,7 +89,7 @@ def test_every_bad_row_is_reported_and_no_row_is_returned():
         (5, "code", "code '001' is also on row 2"),
         (6, "code", "too long: 65 characters, at most 64"),
         (7, "name", "starts with '=' and would be a spreadsheet formula; remove the '='"),
-        (8, "", "the row has 4 values but the header only 3 columns (a separator inside a value? put the value in quotes)"),
+        (8, "D", "the row has 4 values but the header only 3 columns (a separator inside a value? put the value in quotes)"),
     ]
 
 
