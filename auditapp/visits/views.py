@@ -245,6 +245,8 @@ def _evaluators(org_id: int) -> list:
 @bp.route("/review")
 @managers_only
 def review():
+    from ..disputes.services import open_count
+
     org_id = current_org_id()
     flag = request.args.get("flag", "")
     filters = ReviewFilters(location_id=_int_arg("location"), journey_id=_int_arg("journey"),
@@ -260,7 +262,7 @@ def review():
         "visits/review.html", rows=rows, filters=filters, page=page, has_next=len(rows) == REVIEW_PAGE,
         args={k: v for k, v in args.items() if v}, statuses=REVIEW_STATUSES, flags=FLAG_LABELS,
         counts=status_counts(org_id), locations=active_locations(org_id), journeys=published_journeys(org_id),
-        evaluators=_evaluators(org_id),
+        evaluators=_evaluators(org_id), open_disputes=open_count(org_id),
     )
 
 
@@ -272,10 +274,15 @@ def review_detail(evaluation_id: int):
 
 
 def _render_review(evaluation, reject_form, return_form, approve_form, status: int = 200):
+    from ..disputes.services import visit_panel
+
     return_form.comment.label.text = "What should be fixed?"
-    page = review_page(evaluation, current_org().bands)
+    org = current_org()
+    page = review_page(evaluation, org.bands)
     return render_template("visits/review_detail.html", page=page, ev=evaluation, reject_form=reject_form,
                            return_form=return_form, approve_form=approve_form,
+                           disputes=visit_panel(evaluation, org, current_user, current_role())
+                           if evaluation.source == "shopper" else None,
                            coaching_url=url_for("visits.coaching", evaluation_id=evaluation.id)
                            if evaluation.source == "staff" else None), status
 
