@@ -493,6 +493,7 @@ class QueryRate:
     location_id: int | None  # None for the total line
     code: str
     name: str
+    region: str
     approved: int  # approved secret-shopper evaluations
     disputed: int  # of them, those with at least one dispute (open, accepted or declined)
 
@@ -510,10 +511,13 @@ def query_rates(org: Organisation, filters) -> tuple[list[QueryRate], QueryRate]
     terms = evaluation_conditions(org, replace(filters, status="approved", source=SCOPED_SOURCE))
     disputed = select(Dispute.evaluation_id).where(Dispute.org_id == org.id).distinct().subquery()
     rows = db.session.execute(
-        select(Location.id, Location.code, Location.name, func.count(Evaluation.id), func.count(disputed.c.evaluation_id))
+        select(Location.id, Location.code, Location.name, Location.region, func.count(Evaluation.id),
+               func.count(disputed.c.evaluation_id))
         .select_from(Evaluation).join(Location, Location.id == Evaluation.location_id)
         .outerjoin(disputed, disputed.c.evaluation_id == Evaluation.id)
-        .where(*terms).group_by(Location.id, Location.code, Location.name).order_by(Location.name, Location.code))
-    lines = [QueryRate(location_id, code, name, int(n), int(d)) for location_id, code, name, n, d in rows]
-    total = QueryRate(None, "", "All locations", sum(r.approved for r in lines), sum(r.disputed for r in lines))
+        .where(*terms).group_by(Location.id, Location.code, Location.name, Location.region)
+        .order_by(Location.name, Location.code))
+    lines = [QueryRate(location_id, code, name, region or "", int(n), int(d))
+             for location_id, code, name, region, n, d in rows]
+    total = QueryRate(None, "", "All locations", "", sum(r.approved for r in lines), sum(r.disputed for r in lines))
     return lines, total

@@ -1,7 +1,9 @@
 """Dispute pages: the list, opening one from a visit, its page with the thread, deciding it, its evidence."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from urllib.parse import quote
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth.models import PLACE_ROLES
@@ -119,7 +121,7 @@ def message(dispute_id: int):
             add_message(dispute, current_user, current_role(), form.body.data)
         except DisputeError as error:
             db.session.rollback()
-            loose = put_errors(form, error.errors)
+            loose = put_errors(form, error.errors) if error.status == 422 else [error.detail]
             return _render(dispute, message_form=form, loose=loose, status=error.status)
         db.session.commit()
         flash("Message added.", "success")
@@ -138,7 +140,8 @@ def decide(dispute_id: int):
                            reason=form.reason.data, value=form.value.data)
         except DisputeError as error:
             db.session.rollback()
-            loose = put_errors(form, error.errors)
+            # Already decided (409): the form is gone from the page, so the message stands on its own.
+            loose = put_errors(form, error.errors) if error.status == 422 else [error.detail]
             return _render(dispute, decision_form=form, loose=loose, status=error.status)
         db.session.commit()
         flash(f"Dispute #{dispute.id} {dispute.status}.", "success")
@@ -155,10 +158,13 @@ def evidence(dispute_id: int):
     path = evidence_path(current_app.config, dispute.evidence_path)
     if not path.is_file():
         abort(404)
+    # Read whole (photos are small, PDFs at most DISPUTE_PDF_MAX_BYTES): no file left open per response.
     if dispute.evidence_kind == "photo":  # a re-encoded JPEG: safe to show on the page
-        return send_file(path, mimetype="image/jpeg", download_name=dispute.evidence_name, max_age=0)
-    # A PDF is kept as sent: a download only, never opened inside this site.
-    response = send_file(path, mimetype="application/pdf", as_attachment=True, download_name=dispute.evidence_name,
-                         max_age=0)
-    response.headers["Content-Security-Policy"] = "sandbox"
+        response = Response(path.read_bytes(), mimetype="image/jpeg")
+        response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(dispute.evidence_name)}"
+    else:  # a PDF is kept as sent: a download only, never opened inside this site
+        response = Response(path.read_bytes(), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(dispute.evidence_name)}"
+        response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
