@@ -27,6 +27,7 @@ from ..journeys.models import Moment, Question
 from ..journeys.spec import VERDICT_KEY
 from ..locations.models import Location
 from ..notify.notices import notify_dispute_decided, notify_dispute_opened
+from ..notify.outbox import is_muted
 from ..notify.recipients import org_managers
 from ..notify.urls import absolute_url
 from ..places import SCOPED_SOURCE, SCOPED_STATUSES
@@ -208,15 +209,20 @@ def open_dispute(evaluation: Evaluation, user: User, role: str | None, *, moment
            summary=f"Dispute #{dispute.id} opened on evaluation {evaluation.id}, {moment_name}: {question.text}",
            detail={"evaluation_id": evaluation.id, "moment": moment_key, "question": question_key,
                    "evidence": dispute.evidence_kind or None})
-    location = evaluation.location
-    notify_dispute_opened(
-        org_id=org.id, dispute_id=dispute.id, evaluation_id=evaluation.id,
-        location_name=f"{location.code} {location.name}", journey_name=evaluation.journey.name,
-        moment_name=moment_name, question_text=question.text, reason=reason, opened_by_name=user.name,
-        recipients=[u for u in org_managers(org.id) if u.id != user.id],
-        link=absolute_url("disputes.show", dispute_id=dispute.id))
+    if not is_muted():  # the demo's made-up disputes mail no one (and need no links)
+        _notify_opened(dispute, evaluation, question, user)
     db.session.flush()
     return dispute
+
+
+def _notify_opened(dispute: Dispute, evaluation: Evaluation, question: Question, user: User) -> None:
+    location = evaluation.location
+    notify_dispute_opened(
+        org_id=dispute.org_id, dispute_id=dispute.id, evaluation_id=evaluation.id,
+        location_name=f"{location.code} {location.name}", journey_name=evaluation.journey.name,
+        moment_name=question.moment.name, question_text=question.text, reason=dispute.reason,
+        opened_by_name=user.name, recipients=[u for u in org_managers(dispute.org_id) if u.id != user.id],
+        link=absolute_url("disputes.show", dispute_id=dispute.id))
 
 
 def _begin_sqlite_transaction() -> None:
@@ -307,16 +313,21 @@ def decide_dispute(dispute: Dispute, user: User, role: str | None, *, decision, 
     record(f"dispute.{decision}", dispute, user=user,
            summary=f"Dispute #{dispute.id} {decision}" + (f": {reason}" if reason else ""),
            detail={"evaluation_id": evaluation.id, "changes": changes})
+    if not is_muted():
+        _notify_decided(dispute, evaluation, question, user)
+    db.session.flush()
+    return dispute
+
+
+def _notify_decided(dispute: Dispute, evaluation: Evaluation, question: Question, user: User) -> None:
     location = evaluation.location
     opener = dispute.opened_by
     notify_dispute_decided(
         org_id=dispute.org_id, dispute_id=dispute.id, location_name=f"{location.code} {location.name}",
         journey_name=evaluation.journey.name, moment_name=question.moment.name, question_text=question.text,
-        decision=decision, reason=reason, decided_by_name=user.name,
+        decision=dispute.status, reason=dispute.decision_reason, decided_by_name=user.name,
         recipients=[opener] if opener is not None and opener.id != user.id else [],
         link=absolute_url("disputes.show", dispute_id=dispute.id))
-    db.session.flush()
-    return dispute
 
 
 def _apply_answer(evaluation: Evaluation, question: Question, moment_key: str, question_key: str, parsed) -> list[dict]:

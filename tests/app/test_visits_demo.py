@@ -15,11 +15,12 @@ import time_machine
 from sqlalchemy import func, select
 
 from auditapp.demo import DEMO_STEPS, build_demo
+from auditapp.disputes.models import Dispute
 from auditapp.evaluations.models import COUNTED_STATUSES, Evaluation, EvaluationEvent, EvaluationFlag, MomentResult
 from auditapp.extensions import db
 from auditapp.notify.models import OutboxMessage
 from auditapp.results.queries import Filters, filters_from_args, perception_gap, scorecard
-from auditapp.timeutil import local_today
+from auditapp.timeutil import local_today, utcnow
 from auditapp.visits.demo_data import add_demo_activity
 from auditapp.visits.models import Assignment
 from auditapp.visits.services import count_overdue
@@ -99,6 +100,17 @@ def _check_story(result) -> None:
     assert gaps["arrival"].flagged and gaps["arrival"].gap >= 15
     counted = _count(Evaluation, Evaluation.status.in_(COUNTED_STATUSES))
     assert scorecard(org, Filters(journey_id=dentist.id)).evaluations < counted
+
+    # Disputes from City Centre's manager, one in each state, each on an approved visit there, after its approval.
+    disputes = list(db.session.scalars(select(Dispute).order_by(Dispute.id)))
+    assert sorted(d.status for d in disputes) == ["accepted", "declined", "open"]
+    site = result.users["site@demo.example"]
+    for dispute in disputes:
+        evaluation = dispute.evaluation
+        assert dispute.opened_by_id == site.id and evaluation.location_id == city and evaluation.status == "approved"
+        assert evaluation.reviewed_at < dispute.opened_at <= (dispute.decided_at or dispute.opened_at) < utcnow()
+    accepted = next(d for d in disputes if d.status == "accepted")
+    assert (accepted.value_before, accepted.value_after) == ("no", "yes")
 
 
 @pytest.mark.slow
