@@ -132,3 +132,7 @@ def test_demo_pages_open_on_the_first_day(app, client, instant):
         client.post("/login", data={"email": "shopper@demo.example", "password": DEMO_PASSWORD})
         form = client.get(f"/evaluations/new?location={result.locations['001'].id}&journey={dentist.id}")
         assert form.status_code == 200 and b"Asked to pay" in form.data
+        client.post("/logout")
+        client.post("/login", data={"email": "site@demo.example", "password": DEMO_PASSWORD})
+        disputes = client.get("/disputes/?status=all").get_data(as_text=True)
+        assert disputes.count('class="badge dispute-') == 3
