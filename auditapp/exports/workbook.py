@@ -401,6 +401,7 @@ class _Book:
                        text_cell(ws, q.region), self._styled(ws, q.approved, fmt=COUNT_FORMAT, font=font),
                        self._styled(ws, q.disputed, fmt=COUNT_FORMAT, font=font),
                        self._styled(ws, q.rate, fmt=RATE_FORMAT, font=font), text_cell(ws, q.note)])
+        ws.auto_filter.ref = f"A3:{get_column_letter(len(columns))}{3 + len(lines)}"
 
     def stream(self, name: str, columns: list[tuple[str, int]], to_cells, rows: Iterable):
         """Write rows into `name`, spilling into "name (2)"... before the row limit; an empty sheet keeps its header."""
