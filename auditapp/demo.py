@@ -86,3 +86,7 @@ DEMO_STEPS.append(add_demo_activity)
 from .results.actions import add_demo_actions  # noqa: E402  (needs the journeys and the manager)
 
 DEMO_STEPS.append(add_demo_actions)
+
+from .disputes.demo_data import add_demo_disputes  # noqa: E402  (needs the approved visits and the location manager)
+
+DEMO_STEPS.append(add_demo_disputes)

@@ -10,6 +10,7 @@ from .auth.models import (  # noqa: F401
     Organisation,
     User,
 )
+from .disputes.models import Dispute, DisputeMessage  # noqa: F401
 from .evaluations.models import (  # noqa: F401
     Answer,
     Evaluation,

@@ -16,7 +16,7 @@ from .tenancy import current_role, load_membership
 
 # Domain packages, each with a blueprint `bp`; their CLI commands live in `<package>/commands.py` as COMMANDS.
 PACKAGES = ("auth", "locations", "journeys", "evaluations", "visits", "results", "exports", "reports", "api",
-            "orgsettings", "sites", "notify", "webhooks", "schedules")
+            "orgsettings", "sites", "notify", "webhooks", "schedules", "disputes")
 
 # (endpoint, label, roles): an entry shows only when its endpoint exists and the role may use it.
 NAV = [
@@ -27,6 +27,7 @@ NAV = [
     ("visits.manage", "Visits", ("admin", "manager")),
     ("visits.review", "Review", ("admin", "manager")),
     ("schedules.index", "Schedules", ("admin", "manager")),
+    ("disputes.index", "Disputes", ("admin", "manager", "regional_manager", "location_manager")),
     ("visits.mine", "My visits", ("shopper",)),
     ("evaluations.start", "Evaluate", ("shopper", "staff")),
     ("evaluations.mine", "Sent", ("shopper", "staff")),

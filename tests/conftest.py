@@ -19,7 +19,7 @@ import time_machine
 from hypothesis import HealthCheck, settings
 from werkzeug.serving import make_server
 
-from auditapp import create_app
+from auditapp import create_app, queue
 from auditapp.extensions import db
 
 from . import clock
@@ -145,6 +145,9 @@ def _app_for(config: dict, fresh: bool):
     shared.config.clear()
     shared.config.update(pristine)
     shared.config.update({k: config[k] for k in _PER_TEST_KEYS if k in config})
+    # The task queue is one Huey object per process, pointed at the last app made: point it back at this one, on a
+    # fresh in-memory queue (a test may have moved it to SQLite or Redis with tests/queueing.use_queue).
+    queue.init_app(shared)
     return shared, pristine
 
 

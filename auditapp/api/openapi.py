@@ -45,6 +45,7 @@ SCORE = {"type": "number", "minimum": 0, "maximum": 100, "description": "0 to 10
 
 def _schemas() -> dict:
     # Imported here: the limits live with the service that enforces them, and this keeps import order free.
+    from ..disputes.services import MAX_REASON
     from ..evaluations.models import STATUSES
     from ..evaluations.services import MAX_ANSWER_NOTE, MAX_DURATION, MAX_MOMENT_NOTE, MAX_NOTES
 
@@ -245,6 +246,35 @@ def _schemas() -> dict:
             "rows_done": {"type": "integer"}, "rows_total": {"type": "integer"},
             "error": {"type": ["string", "null"], "description": "why it failed, in plain words"},
             "download_url": {"type": ["string", "null"]}, "expires_at": {"type": ["string", "null"]}}},
+        "DisputeIn": _object({
+            "moment": {"type": "string", "description": "the moment's key, e.g. `order`"},
+            "question": {"type": "string", "description": "the question's key in that moment, e.g. `clean`"},
+            "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON,
+                       "description": "what is wrong with the answer (required)"},
+        }, ["moment", "question", "reason"], extra=False),
+        "DisputeDecisionIn": _object({
+            "decision": {"type": "string", "enum": ["accepted", "declined"]},
+            "reason": {"type": "string", "maxLength": MAX_REASON, "description": "required when declined"},
+            "value": {"type": ["string", "number", "boolean", "null"],
+                      "description": "accepted only: the corrected answer in the question's own form (as in "
+                                     "EvaluationIn), or `na` to mark it N/A"},
+        }, ["decision"], extra=False),
+        "Dispute": _object({
+            "id": {"type": "integer"},
+            "status": {"type": "string", "enum": ["open", "accepted", "declined"]},
+            "evaluation_id": {"type": "integer"},
+            "moment": {"type": "string"},
+            "question": {"type": "string"},
+            "reason": {"type": "string"},
+            "value_before": _nullable({"type": "string", "description": "the answer when the dispute was opened"}),
+            "value_after": _nullable({"type": "string", "description": "the answer an accepted dispute set"}),
+            "decision_reason": {"type": "string"},
+            "evidence": _nullable({"type": "string", "enum": ["photo", "pdf", None],
+                                   "description": "evidence sent with it on the web page"}),
+            "opened_at": {"type": "string", "format": "date-time"},
+            "decided_at": _nullable({"type": "string", "format": "date-time"}),
+            "evaluation_score": _nullable(SCORE),
+        }, ["id", "status", "evaluation_id", "moment", "question", "reason", "opened_at"]),
     }
 
 
@@ -359,6 +389,37 @@ def _paths() -> dict:
                                 "missing); the detail says what to install"),
             },
         }},
+        "/evaluations/{evaluation_id}/disputes": {"post": {
+            "operationId": "openDispute", "tags": ["disputes"],
+            "summary": "Dispute one answer of an approved secret-shopper visit; location and regional managers only",
+            "description": "Within the organisation's dispute window after the visit's approval (7 days by "
+                           "default, to the end of that local day). One open dispute per answer. The organisation's "
+                           "managers are told by mail. Another site's or organisation's visit, and a visit not "
+                           "approved, is 404.",
+            "parameters": [{"name": "evaluation_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("DisputeIn")}}},
+            "responses": {
+                "201": _json(_ref("Dispute"), "Opened (Location: its page)"),
+                "400": _r("BadRequest"), "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound"),
+                "409": _problem("The dispute window is closed, or this answer already has an open dispute; "
+                                "`errors` says which"),
+                "413": _r("TooLarge"), "422": _r("Invalid"),
+            },
+        }},
+        "/disputes/{dispute_id}/decision": {"post": {
+            "operationId": "decideDispute", "tags": ["disputes"],
+            "summary": "Accept (the answer becomes `value` and the scores are recomputed) or decline (with a reason) "
+                       "an open dispute; managers and admins only",
+            "description": "The visit's history keeps the answer and the scores before and after. The manager who "
+                           "opened the dispute is told by mail.",
+            "parameters": [{"name": "dispute_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("DisputeDecisionIn")}}},
+            "responses": {
+                "200": _json(_ref("Dispute"), "Decided"),
+                "400": _r("BadRequest"), "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound"),
+                "409": _problem("The dispute was already decided"), "413": _r("TooLarge"), "422": _r("Invalid"),
+            },
+        }},
         "/photos": {"post": {
             "operationId": "uploadPhoto", "tags": ["capture"],
             "summary": "Upload a photo (JPEG, PNG, WebP, or HEIC/HEIF from an iPhone); use the returned id as a photo question's value",
@@ -455,7 +516,7 @@ def openapi_document() -> dict:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}, {"session": []}],
-        "tags": [{"name": "capture"}, {"name": "results"}, {"name": "meta"}],
+        "tags": [{"name": "capture"}, {"name": "results"}, {"name": "disputes"}, {"name": "meta"}],
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

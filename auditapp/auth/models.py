@@ -40,6 +40,8 @@ class Organisation(db.Model):
     band_high: Mapped[float] = mapped_column(Float, default=80.0)  # from this: magical (green)
     # How visit reports name the shopper: "code" or "first_name" (auditapp.reports.visit.SHOPPER_NAME_CHOICES).
     report_shopper_name: Mapped[str] = mapped_column(String(16), default="code", server_default="code")
+    # Days after a visit's approval in which its site's managers may dispute an answer (auditapp.disputes); 0: never.
+    dispute_window_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     @property

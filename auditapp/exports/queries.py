@@ -24,7 +24,7 @@ from ..results.queries import Filters, _bounds, _conditions
 from ..results.sqlhelpers import local_period_key
 from ..scoring.stats import Estimate, estimate
 from ..timeutil import local_today, to_local, utcnow
-from .scorecard import GapLine, GridRow, LocationCard, MomentLine, NoteRow, ResponseRow, Scorecard, Stat
+from .scorecard import GapLine, GridRow, LocationCard, MomentLine, NoteRow, QueryLine, ResponseRow, Scorecard, Stat
 
 BATCH = 2000
 E, MR = Evaluation, MomentResult
@@ -262,6 +262,15 @@ def load_scorecard(org, filters: Filters, *, grain: str | None = None, today: da
         for g in rq.perception_gap(org, filters)
     )
 
+    from ..disputes.rules import BASELINE_TEXT, baseline_note
+    from ..disputes.services import query_rates
+
+    rate_lines, rate_total = query_rates(org, filters)
+
+    def query_line(line) -> QueryLine:
+        return QueryLine(code=line.code, name=line.name, region=line.region, approved=line.approved,
+                         disputed=line.disputed, rate=line.rate, note=baseline_note(line.rate))
+
     def location_cards():
         for loc in heat.locations:
             one = rq.scorecard(org, replace(filters, location_id=loc.id), today=today)
@@ -276,6 +285,8 @@ def load_scorecard(org, filters: Filters, *, grain: str | None = None, today: da
         period_to=filters.date_to, bands=(org.band_low, org.band_high), evaluations=card.evaluations,
         overall=Stat(card.estimate.n, card.score, card.estimate.low, card.estimate.high), moments=moments,
         comparison=card.comparison.explanation, locations=locations, trend=periods, trend_grain=grain, gap=gap,
+        queries=tuple(query_line(line) for line in rate_lines), query_total=query_line(rate_total),
+        query_baseline=BASELINE_TEXT,
         responses=lambda: responses(org, filters), notes=lambda: notes(org, filters), location_cards=location_cards,
         widths=text_widths(org, filters),
     )

@@ -62,6 +62,19 @@ class GapLine:
     flagged: bool
 
 
+@dataclass(frozen=True, slots=True)
+class QueryLine:
+    """One location's query rate: approved secret-shopper evaluations and how many of them were disputed."""
+
+    code: str
+    name: str
+    region: str
+    approved: int
+    disputed: int
+    rate: float | None  # disputed / approved; None without approved evaluations
+    note: str  # against the industry baseline, in words
+
+
 class ResponseRow(NamedTuple):
     """One answer (a NamedTuple: hundreds of thousands are made while streaming)."""
 
@@ -134,6 +147,9 @@ class Scorecard:
     trend: tuple[GridRow, ...] = ()
     trend_grain: str = "month"
     gap: tuple[GapLine, ...] = ()
+    queries: tuple[QueryLine, ...] = ()  # the query rate per location (auditapp.disputes)
+    query_total: QueryLine | None = None
+    query_baseline: str = ""
     responses: Callable[[], Iterable[ResponseRow]] = _nothing  # called once while writing; may stream from SQL
     notes: Callable[[], Iterable[NoteRow]] = _nothing
     location_cards: Callable[[], Iterable[LocationCard]] = _nothing  # only for the per-location option

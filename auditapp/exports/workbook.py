@@ -33,7 +33,7 @@ from .scorecard import GridRow, LocationCard, MomentLine, NoteRow, ResponseRow, 
 EXCEL_MAX_ROWS = 1_048_576  # rows in one sheet, header included
 PRINT_WIDTH = 200  # column-width units that fit across one landscape page at a still readable size
 LOW_N = 3  # fewer evaluations than this: the score is greyed, as on screen
-SHEET_ORDER = ("Summary", "Locations", "Trend", "Gap", "Responses", "Notes")
+SHEET_ORDER = ("Summary", "Locations", "Trend", "Gap", "Responses", "Notes", "Queries")
 
 SCORE_FORMAT = "0"  # screens show whole points; the cell keeps the full value
 # Near a band edge whole points would cross it (49.88 shown as 50 beside "Miserable"): like the screen
@@ -42,6 +42,7 @@ SCORE_FORMATS = {0: "0", 1: "0.0", 2: "0.00"}
 COUNT_FORMAT = "0"
 CHANGE_FORMAT = "+0.0;-0.0;0.0"
 FRACTION_FORMAT = "0%"
+RATE_FORMAT = "0.0%"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 
@@ -80,6 +81,7 @@ def write_scorecard(target: IO[bytes], data: Scorecard, *, per_location: bool = 
     book.gap()
     book.stream("Responses", _response_columns(data), book.response_cells, data.responses())
     book.stream("Notes", _note_columns(data), book.note_cells, data.notes())
+    book.queries()
     if per_location:
         for card in data.location_cards():
             book.location_card(card)
@@ -376,6 +378,30 @@ class _Book:
         if self.data.gap:
             ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{1 + len(self.data.gap)}"
         self._colour_scale(ws, scaled)
+
+    def queries(self):
+        """The query rate per location: approved secret-shopper evaluations, how many were disputed, the rate."""
+        d = self.data
+        ws = self._sheet("Queries")
+        columns = [("Code", 10), ("Location", _text_width((q.name for q in d.queries), 20)), ("Region", 14),
+                   ("Approved shopper evaluations", 14), ("Disputed", 10), ("Query rate", 10),
+                   ("Against the baseline", 26)]
+        widths = [w for _, w in columns]
+        self._setup(ws, widths, freeze="A4", title_rows="3:3", title_cols="A:B")
+        ws.append([self._styled(ws, "Query rate per location", font=_TITLE_FONT)])
+        ws.append([text_cell(ws, d.query_baseline or "")])
+        self._header(ws, [label for label, _ in columns], row=3, widths=widths)
+        lines = list(d.queries)
+        if d.query_total is not None and len(lines) > 1:
+            lines.append(d.query_total)
+        for index, q in enumerate(lines):
+            total = d.query_total is not None and index == len(d.queries)
+            font = Font(bold=True) if total else None
+            ws.append([text_cell(ws, q.code), self._styled(ws, q.name, font=font),
+                       text_cell(ws, q.region), self._styled(ws, q.approved, fmt=COUNT_FORMAT, font=font),
+                       self._styled(ws, q.disputed, fmt=COUNT_FORMAT, font=font),
+                       self._styled(ws, q.rate, fmt=RATE_FORMAT, font=font), text_cell(ws, q.note)])
+        ws.auto_filter.ref = f"A3:{get_column_letter(len(columns))}{3 + len(lines)}"
 
     def stream(self, name: str, columns: list[tuple[str, int]], to_cells, rows: Iterable):
         """Write rows into `name`, spilling into "name (2)"... before the row limit; an empty sheet keeps its header."""

@@ -1,10 +1,10 @@
 from flask_wtf import FlaskForm
-from wtforms import FloatField, RadioField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms import FloatField, IntegerField, RadioField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..formutil import choices
 from ..reports.visit import SHOPPER_NAME_CHOICES
-from .services import SettingsError, canonical_time_zone, check_bands
+from .services import MAX_DISPUTE_WINDOW, SettingsError, canonical_time_zone, check_bands, check_dispute_window
 
 
 class PercentField(FloatField):
@@ -29,6 +29,22 @@ class PercentField(FloatField):
             raise ValueError("Type a number from 0 to 100, e.g. 50.")
 
 
+class DaysField(IntegerField):
+    """A whole number of days; a clear message replaces WTForms' own. Left out of the form: keeps the current value."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        raw = (valuelist[0] or "").strip()
+        if not raw:
+            self.data = None
+            return
+        if not raw.isdigit() or len(raw) > 6:
+            self.data = None
+            raise ValueError(f"Type a whole number of days from 0 to {MAX_DISPUTE_WINDOW}, e.g. 7.")
+        self.data = int(raw)
+
+
 class SettingsForm(FlaskForm):
     name = StringField("Organisation name", validators=[DataRequired("Give the organisation a name."), Length(max=200)])
     timezone = StringField("Time zone", description="Dates in filters and on screen use it, e.g. Europe/Stockholm.",
@@ -40,6 +56,11 @@ class SettingsForm(FlaskForm):
     report_shopper_name = RadioField(
         "Shopper in visit reports", choices=choices(SHOPPER_NAME_CHOICES), validate_choice=False,
         description="How the PDF visit report names the secret shopper; never by e-mail or full name.")
+    dispute_window_days = DaysField(
+        "Dispute window (days after approval)",
+        description=f"How long after a visit is approved its location and regional managers may dispute an answer. "
+                    f"0 turns disputes off; at most {MAX_DISPUTE_WINDOW}. Default 7.",
+        validators=[Optional()])
     # A form sent without this choice (one radio button is always checked in a browser; scripts may leave it out)
     # keeps the organisation's current choice: WTForms leaves the value loaded from the object.
 
@@ -47,6 +68,13 @@ class SettingsForm(FlaskForm):
         if field.data not in SHOPPER_NAME_CHOICES:
             raise ValidationError("Choose how visit reports name the shopper: "
                                   + " or ".join(f"'{label}'" for label in SHOPPER_NAME_CHOICES.values()) + ".")
+
+    def validate_dispute_window_days(self, field):
+        if field.data is not None:
+            try:
+                check_dispute_window(field.data)
+            except SettingsError as error:
+                raise ValidationError(str(error)) from None
 
     def validate_timezone(self, field):
         zone = canonical_time_zone(field.data)

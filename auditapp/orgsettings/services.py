@@ -10,6 +10,7 @@ from ..extensions import db
 from ..reports.visit import SHOPPER_NAME_CHOICES
 
 DEFAULT_BANDS = (50.0, 80.0)
+MAX_DISPUTE_WINDOW = 90  # days; 0 turns disputes off
 
 
 class SettingsError(ValueError):
@@ -46,11 +47,18 @@ def check_bands(band_low: float, band_high: float) -> None:
         raise SettingsError(f"The upper band must be above the lower band ({band_low:g}).", "band_high")
 
 
+def check_dispute_window(days) -> int:
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_DISPUTE_WINDOW:
+        raise SettingsError(f"Type a whole number of days from 0 to {MAX_DISPUTE_WINDOW} (0 turns disputes off).",
+                            "dispute_window_days")
+    return days
+
+
 def update_settings(org: Organisation, *, name: str, timezone: str, band_low: float, band_high: float,
-                    report_shopper_name: str | None = None) -> dict:
+                    report_shopper_name: str | None = None, dispute_window_days: int | None = None) -> dict:
     """Save the settings and audit-log what changed; returns {field: [old, new]} (empty when nothing changed).
 
-    `report_shopper_name` None keeps the current choice."""
+    `report_shopper_name` and `dispute_window_days` None keep the current choice."""
     name = (name or "").strip()
     if not name:
         raise SettingsError("Give the organisation a name.", "name")
@@ -65,8 +73,11 @@ def update_settings(org: Organisation, *, name: str, timezone: str, band_low: fl
     if report_shopper_name not in SHOPPER_NAME_CHOICES:
         raise SettingsError("Choose how visit reports name the shopper: " + " or ".join(SHOPPER_NAME_CHOICES) + ".",
                             "report_shopper_name")
+    if dispute_window_days is None:
+        dispute_window_days = org.dispute_window_days if org.dispute_window_days is not None else 7
+    dispute_window_days = check_dispute_window(dispute_window_days)
     new = {"name": name, "timezone": zone, "band_low": band_low, "band_high": band_high,
-           "report_shopper_name": report_shopper_name}
+           "report_shopper_name": report_shopper_name, "dispute_window_days": dispute_window_days}
     changed = {key: [getattr(org, key), value] for key, value in new.items() if getattr(org, key) != value}
     for key, (_, value) in changed.items():
         setattr(org, key, value)

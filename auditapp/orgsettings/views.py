@@ -17,11 +17,13 @@ def edit():
     form = SettingsForm(obj=org)
     form.timezone.render_kw = {"list": "tz-options", "autocomplete": "off", "spellcheck": "false"}
     form.band_low.render_kw = form.band_high.render_kw = {"inputmode": "decimal"}
+    form.dispute_window_days.render_kw = {"inputmode": "numeric"}
     if form.validate_on_submit():
         try:
             changed = update_settings(org, name=form.name.data, timezone=form.timezone.data,
                                       band_low=form.band_low.data, band_high=form.band_high.data,
-                                      report_shopper_name=form.report_shopper_name.data)
+                                      report_shopper_name=form.report_shopper_name.data,
+                                      dispute_window_days=form.dispute_window_days.data)
         except SettingsError as error:
             db.session.rollback()
             form[error.field].errors.append(str(error))

@@ -238,6 +238,27 @@ def gap_text(row: queries.GapRow) -> str:
     return f"{who} {points} point{'s' if points != 1 else ''} higher{few}"
 
 
+@dataclass(frozen=True, slots=True)
+class QueryRateRow:
+    code: str
+    name: str
+    approved: int
+    disputed: int
+    rate: str  # "4.3%", "–" without approved visits
+    note: str  # against the 3–5% baseline, in words
+
+
+def query_rate_rows(lines, total) -> tuple[list[QueryRateRow], QueryRateRow]:
+    """The query rate table (auditapp.disputes.services.query_rates) as shown: rates and words, no numbers to work out."""
+    from ..disputes.rules import baseline_note, rate_text
+
+    def row(line) -> QueryRateRow:
+        return QueryRateRow(line.code, line.name, line.approved, line.disputed, rate_text(line.rate),
+                            baseline_note(line.rate))
+
+    return [row(line) for line in lines], row(total)
+
+
 def dashboard_args(args) -> dict:
     """The dashboard's filter arguments, settled for a form that works without JavaScript.
 

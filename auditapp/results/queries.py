@@ -543,6 +543,12 @@ def _conditions(org, filters: Filters, start: datetime | None, end: datetime | N
     return terms
 
 
+def evaluation_conditions(org, filters: Filters) -> list:
+    """The WHERE terms on Evaluation for these filters (the period as local days): for other packages' aggregates,
+    e.g. the query rate of auditapp.disputes, so they count the same evaluations as every screen and file."""
+    return _conditions(org, filters, *_bounds(org, filters.date_from, filters.date_to))
+
+
 def _count_if(condition):
     """How many rows meet `condition`: SUM of the boolean as 0/1 (NULL, e.g. no verdict, counts as 0)."""
     return func.coalesce(func.sum(cast(condition, Integer)), 0)

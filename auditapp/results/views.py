@@ -149,6 +149,10 @@ def journey(journey_id: int):
     overall_trend, moment_trends = dashboard.trend_charts(trend(org, filters, grain), bands, actions)
     for row in rows:
         row.trend_chart = moment_trends.get(row.stats.key)
+    from ..disputes.rules import BASELINE_TEXT
+    from ..disputes.services import query_rates
+
+    rate_rows, rate_total = dashboard.query_rate_rows(*query_rates(org, filters))
     gaps = perception_gap(org, filters)
     beside = other_source_headline(org, filters)
     praise = magical_moments(org, filters)
@@ -173,6 +177,9 @@ def journey(journey_id: int):
         "gap_flagged": [g for g in gaps if g.flagged],
         "gap_threshold": int(GAP_THRESHOLD),
         "praise": praise,
+        "query_rates": rate_rows,
+        "query_total": rate_total,
+        "query_baseline": BASELINE_TEXT,
         "praise_links": {lp.location.id: url_for(".evaluations", journey_id=journey.id,
                                                  **{**base, "location_id": str(lp.location.id)}) for lp in praise},
         "signal": {"alpha": SIGNAL_ALPHA, "min_change": SIGNAL_MIN_CHANGE, "min_n": SIGNAL_MIN_N},

@@ -74,6 +74,10 @@ def visible_visit_or_404(evaluation_id: int) -> Evaluation:
 @bp.get("/visits/<int:evaluation_id>")
 @result_viewers
 def visit(evaluation_id: int):
+    from ..disputes.services import visit_panel
+
     evaluation = visible_visit_or_404(evaluation_id)
-    page = review_page(evaluation, current_org().bands)
-    return render_template("sites/visit.html", ev=evaluation, page=page, report_url=_report_url(evaluation.id))
+    org = current_org()
+    page = review_page(evaluation, org.bands)
+    return render_template("sites/visit.html", ev=evaluation, page=page, report_url=_report_url(evaluation.id),
+                           disputes=visit_panel(evaluation, org, current_user, current_role()))

@@ -318,6 +318,8 @@ def _review_args(filters: ReviewFilters) -> dict:
 @bp.route("/review")
 @managers_only
 def review():
+    from ..disputes.services import open_count
+
     org_id = current_org_id()
     filters = _review_filters()
     total = review_count(org_id, filters)
@@ -329,7 +331,7 @@ def review():
         "visits/review.html", rows=rows, filters=filters, page=page, pages=pages, total=total,
         has_next=page < pages, args=_review_args(filters), statuses=REVIEW_STATUSES, flags=FLAG_LABELS,
         counts=status_counts(org_id), locations=active_locations(org_id), journeys=published_journeys(org_id),
-        evaluators=_evaluators(org_id), approvable=approvable,
+        evaluators=_evaluators(org_id), approvable=approvable, open_disputes=open_count(org_id),
     )
 
 
@@ -366,10 +368,15 @@ def review_detail(evaluation_id: int):
 
 
 def _render_review(evaluation, reject_form, return_form, approve_form, status: int = 200):
+    from ..disputes.services import visit_panel
+
     return_form.comment.label.text = "What should be fixed?"
-    page = review_page(evaluation, current_org().bands)
+    org = current_org()
+    page = review_page(evaluation, org.bands)
     return render_template("visits/review_detail.html", page=page, ev=evaluation, reject_form=reject_form,
                            return_form=return_form, approve_form=approve_form,
+                           disputes=visit_panel(evaluation, org, current_user, current_role())
+                           if evaluation.source == "shopper" else None,
                            coaching_url=url_for("visits.coaching", evaluation_id=evaluation.id)
                            if evaluation.source == "staff" else None), status
 

@@ -290,3 +290,17 @@ def emit_evaluation(evaluation, event: str) -> None:
     emit(evaluation.org_id, event, data)
     if event == "evaluation.submitted" and data["critical_fail"]:
         emit(evaluation.org_id, "evaluation.critical_fail", data)
+
+
+def dispute_data(dispute) -> dict:
+    """What the dispute events carry: which answer, the decision, the scores; not the thread or the people."""
+    return {"dispute_id": dispute.id, "evaluation_id": dispute.evaluation_id, "moment": dispute.moment_key,
+            "question": dispute.question_key, "status": dispute.status,
+            "value_before": dispute.value_before, "value_after": dispute.value_after,
+            "evaluation_score": dispute.evaluation.score if dispute.evaluation is not None else None,
+            "location_id": dispute.evaluation.location_id if dispute.evaluation is not None else None}
+
+
+def emit_dispute(dispute, event: str) -> None:
+    """dispute.opened / dispute.decided."""
+    emit(dispute.org_id, event, dispute_data(dispute))

@@ -15,6 +15,7 @@ import pytest
 
 from auditapp.auth.models import ApiToken, Invite, Membership
 from auditapp.auth.services import create_invite
+from auditapp.disputes.models import Dispute
 from auditapp.evaluations.models import Photo
 from auditapp.exports.models import ExportJob
 from auditapp.extensions import db
@@ -70,7 +71,11 @@ def _objects(make, org, prefix: str, users: dict) -> dict:
     webhook = Webhook(org_id=org.id, url=f"https://example.com/{prefix}", events=["dispute.opened"], secret="s")
     schedule = ScorecardSchedule(org_id=org.id, journey_id=journey.id, frequency="weekly",
                                  recipients=[f"{prefix.lower()}@example.com"])
-    db.session.add_all([photo, assignment, action, message, export_job, webhook, schedule])
+    dispute = Dispute(org_id=org.id, evaluation_id=evaluation.id, question_id=question.id, moment_key=moment.key,
+                      question_key=question.key, open_key=f"{evaluation.id}:{moment.key}:{question.key}",
+                      reason=f"{prefix} dispute reason", opened_by_id=users["location_manager"].id,
+                      evidence_kind="pdf", evidence_path=f"{org.id}/disputes/x.pdf", evidence_name=f"{prefix}.pdf")
+    db.session.add_all([photo, assignment, action, message, export_job, webhook, schedule, dispute])
     invite, _ = create_invite(org, f"{prefix.lower()}-invitee@example.com", "shopper", None, 7)
     db.session.commit()
     make.token(shopper)
@@ -80,7 +85,8 @@ def _objects(make, org, prefix: str, users: dict) -> dict:
             "evaluation_id": evaluation.id, "public_id": photo.public_id, "assignment_id": assignment.id,
             "action_id": action.id, "invite_id": invite.id, "token_id": token.id, "membership_id": membership.id,
             "version_id": journey.current_version_id, "id": evaluation.id,
-            "message_id": message.id, "job_id": export_job.id, "webhook_id": webhook.id, "schedule_id": schedule.id}
+            "message_id": message.id, "job_id": export_job.id, "webhook_id": webhook.id, "schedule_id": schedule.id,
+            "dispute_id": dispute.id}
 
 
 def _org_with_users(make, name: str, slug: str) -> tuple:
@@ -264,7 +270,13 @@ def site_world(app, make) -> SiteWorld:
     assignment = Assignment(org_id=org.id, location_id=other_site.id, journey_id=journey.id, shopper_id=shopper.id,
                             window_start=today, window_end=today + timedelta(days=7),
                             instructions="ZQXSITE instructions")
-    db.session.add_all([photo, action, own_action, assignment])
+    question = moment.questions[0]
+    disputes = [Dispute(org_id=org.id, evaluation_id=e.id, question_id=question.id, moment_key=moment.key,
+                        question_key=question.key, open_key=f"{e.id}:{moment.key}:{question.key}",
+                        reason=f"{label} dispute reason", opened_by_id=opener.id)
+                for e, label, opener in ((own, "Own", users["location_manager"]),
+                                         (other, "ZQXSITE", manager))]
+    db.session.add_all([photo, action, own_action, assignment, *disputes])
     db.session.commit()
     common = {"journey_id": journey.id, "moment_id": moment.id, "question_id": moment.questions[0].id,
               "version_id": journey.current_version_id, "invite_id": 0, "token_id": 0, "membership_id": 0,
@@ -272,9 +284,10 @@ def site_world(app, make) -> SiteWorld:
     return SiteWorld(
         users=users,
         own={**common, "location_id": own_site.id, "evaluation_id": own.id, "id": own.id, "public_id": "none",
-             "assignment_id": 0, "action_id": own_action.id},
+             "assignment_id": 0, "action_id": own_action.id, "dispute_id": disputes[0].id},
         other={**common, "location_id": other_site.id, "evaluation_id": other.id, "id": other.id,
-               "public_id": photo.public_id, "assignment_id": assignment.id, "action_id": action.id},
+               "public_id": photo.public_id, "assignment_id": assignment.id, "action_id": action.id,
+               "dispute_id": disputes[1].id},
     )
 
 
@@ -319,6 +332,9 @@ def test_place_scoped_managers_reach_their_own_results(app, site_world, role):
     page = client.get("/sites/visits").get_data(as_text=True)
     assert "Own Branch" in page and f"/sites/visits/{own['evaluation_id']}" in page
     assert client.get(f"/sites/visits/{own['evaluation_id']}").status_code == 200
+    assert client.get(f"/disputes/{own['dispute_id']}").status_code == 200
+    assert "Own dispute reason" in client.get(f"/disputes/{own['dispute_id']}").get_data(as_text=True)
+    assert f"/disputes/{own['dispute_id']}" in client.get("/disputes/").get_data(as_text=True)
     body = client.get(f"/api/v1/scorecard?journey_id={own['journey_id']}").get_json()
     assert body["evaluations"] == 1 and body["status"] == "approved"  # the draft and the staff's do not count
     assert [loc["code"] for loc in client.get("/api/v1/locations").get_json()] == ["OWN1"]

@@ -327,3 +327,38 @@ def test_visit_report_pdf_matches(client, document, registry, world, make):
                               path)
     assert response.status_code == 404
     check_response(document, registry, client.get(url), path)
+
+
+def test_dispute_open_and_decision_match(client, document, registry, world, make):
+    from auditapp.extensions import db
+    from auditapp.visits.review import approve
+
+    evaluation = make.evaluation(world["org"], world["journey"], world["location"], world["shopper"],
+                                 answers={"order.clean": "no"})
+    approve(evaluation, world["manager"])
+    db.session.commit()
+    site = {"Authorization": f"Bearer {make.token(make.user(world['org'], 'location_manager', places=[world['location']]))}"}
+    path, url = "/evaluations/{evaluation_id}/disputes", f"{PREFIX}/evaluations/{evaluation.id}/disputes"
+    body = {"moment": "order", "question": "clean", "reason": "It was clean"}
+    created = check_response(document, registry, client.post(url, json=body, headers=site), path, "post")
+    assert created.status_code == 201 and created.get_json()["status"] == "open"
+    for payload, status in ((body, 409), ({**body, "question": "nope"}, 422), ({"moment": 1}, 422)):
+        response = check_response(document, registry, client.post(url, json=payload, headers=site), path, "post")
+        assert response.status_code == status, payload
+    for headers, status in ((world["manager_auth"], 403), ({}, 401)):
+        assert check_response(document, registry, client.post(url, json=body, headers=headers), path,
+                              "post").status_code == status
+    check_response(document, registry, client.post(f"{PREFIX}/evaluations/{evaluation.id + 99}/disputes", json=body,
+                                                   headers=site), path, "post")
+
+    path, url = "/disputes/{dispute_id}/decision", f"{PREFIX}/disputes/{created.get_json()['id']}/decision"
+    manager = world["manager_auth"]
+    response = check_response(document, registry, client.post(url, json={"decision": "accepted", "value": "maybe"},
+                                                              headers=manager), path, "post")
+    assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "value"
+    response = check_response(document, registry, client.post(url, json={"decision": "accepted", "value": "yes"},
+                                                              headers=manager), path, "post")
+    assert response.status_code == 200 and response.get_json()["value_after"] == "yes"
+    for headers, status in ((manager, 409), (site, 403)):
+        response = client.post(url, json={"decision": "declined", "reason": "x"}, headers=headers)
+        assert check_response(document, registry, response, path, "post").status_code == status

@@ -15,11 +15,12 @@ import time_machine
 from sqlalchemy import func, select
 
 from auditapp.demo import DEMO_STEPS, build_demo
+from auditapp.disputes.models import Dispute
 from auditapp.evaluations.models import COUNTED_STATUSES, Evaluation, EvaluationEvent, EvaluationFlag, MomentResult
 from auditapp.extensions import db
 from auditapp.notify.models import OutboxMessage
 from auditapp.results.queries import Filters, filters_from_args, perception_gap, scorecard
-from auditapp.timeutil import local_today
+from auditapp.timeutil import local_today, utcnow
 from auditapp.visits.demo_data import add_demo_activity
 from auditapp.visits.models import Assignment
 from auditapp.visits.services import count_overdue
@@ -108,6 +109,17 @@ def _check_story(result) -> None:
     counted = _count(Evaluation, Evaluation.status.in_(COUNTED_STATUSES))
     assert scorecard(org, Filters(journey_id=dentist.id)).evaluations < counted
 
+    # Disputes from City Centre's manager, one in each state, each on an approved visit there, after its approval.
+    disputes = list(db.session.scalars(select(Dispute).order_by(Dispute.id)))
+    assert sorted(d.status for d in disputes) == ["accepted", "declined", "open"]
+    site = result.users["site@demo.example"]
+    for dispute in disputes:
+        evaluation = dispute.evaluation
+        assert dispute.opened_by_id == site.id and evaluation.location_id == city and evaluation.status == "approved"
+        assert evaluation.reviewed_at < dispute.opened_at <= (dispute.decided_at or dispute.opened_at) < utcnow()
+    accepted = next(d for d in disputes if d.status == "accepted")
+    assert (accepted.value_before, accepted.value_after) == ("no", "yes")
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("instant", ["2027-03-28T01:30:00", "2026-12-31T23:30:00"])
@@ -128,3 +140,7 @@ def test_demo_pages_open_on_the_first_day(app, client, instant):
         client.post("/login", data={"email": "shopper@demo.example", "password": DEMO_PASSWORD})
         form = client.get(f"/evaluations/new?location={result.locations['001'].id}&journey={dentist.id}")
         assert form.status_code == 200 and b"Asked to pay" in form.data
+        client.post("/logout")
+        client.post("/login", data={"email": "site@demo.example", "password": DEMO_PASSWORD})
+        disputes = client.get("/disputes/?status=all").get_data(as_text=True)
+        assert disputes.count('class="badge dispute-') == 3

@@ -196,3 +196,23 @@ def test_long_header_text_is_cut_before_escaping():
     ws = load_workbook(io.BytesIO(written(sample(title="&" * 300))))["Gap"]
     text = ws.oddHeader.center.text
     assert len(text) <= 255 and len(text) % 2 == 0 and set(text) == {"&"}
+
+
+def test_queries_sheet_lists_the_rate_per_location_with_the_baseline():
+    from dataclasses import replace
+
+    from auditapp.exports.scorecard import QueryLine
+
+    lines = (QueryLine("001", "=City", "North", 20, 1, 0.05, "Within the 3–5% baseline"),
+             QueryLine("002", "Harbour", "North", 0, 0, None, "No approved visits"))
+    total = QueryLine("", "All locations", "", 20, 1, 0.05, "Within the 3–5% baseline")
+    data = replace(sample(count=1), queries=lines, query_total=total,
+                   query_baseline="The industry baseline is 3–5% of evaluations queried.")
+    ws = load_workbook(io.BytesIO(written(data)))["Queries"]
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    assert rows[1][0] == "The industry baseline is 3–5% of evaluations queried."
+    assert rows[2][:4] == ["Code", "Location", "Region", "Approved shopper evaluations"]
+    assert rows[3][:6] == ["001", "=City", "North", 20, 1, 0.05] and ws["B4"].data_type == "s"  # text, no formula
+    assert ws["F4"].number_format == "0.0%" and rows[4][5] is None and rows[4][6] == "No approved visits"
+    assert rows[5][1] == "All locations" and ws["B6"].font.bold
+    assert ws.auto_filter.ref == "A3:G6" and ws.freeze_panes == "A4"
