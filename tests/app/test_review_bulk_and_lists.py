@@ -137,15 +137,16 @@ def test_bulk_approval_needs_the_csrf_token(world, make, client, auth, app):
     assert db.session.get(Evaluation, waiting.id).status == "submitted"
 
 
-def test_the_review_list_pages_by_twenty_and_says_where_it_is(world, make, client, auth):
+def test_the_review_list_pages_by_ten_and_says_where_it_is(world, make, client, auth):
     made = _waiting(make, world, 45)
     auth.login("boss@example.com")
     first = client.get("/visits/review").get_data(as_text=True)
-    assert first.count('class="card review-item"') == 20
-    assert "45 evaluations · page 1 of 3" in first and "Page 1 of 3" in first
+    assert first.count('class="card review-item"') == 10
+    assert "45 evaluations · page 1 of 5" in first and "Page 1 of 5" in first
     last = client.get("/visits/review?page=99").get_data(as_text=True)  # past the end: the last page
-    assert last.count('class="card review-item"') == 5 and "page 3 of 3" in last
-    shown = re.findall(r'/visits/review/(\d+)"', first + client.get("/visits/review?page=2").get_data(as_text=True) + last)
+    assert last.count('class="card review-item"') == 5 and "page 5 of 5" in last
+    pages = [client.get(f"/visits/review?page={n}").get_data(as_text=True) for n in range(1, 6)]
+    shown = re.findall(r'/visits/review/(\d+)"', "".join(pages))
     assert sorted({int(x) for x in shown}) == sorted(e.id for e in made)
 
 
