@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..formutil import choices
 from .action_rules import STATUS_LABELS as ACTION_STATUS_LABELS  # noqa: F401  (re-exported for the views)
@@ -73,7 +73,7 @@ class ActionForm(FlaskForm):
     owner_id = SelectField("Owner", default="", validate_choice=False,
                            description="Who makes it happen. The people who look after the location come first.")
     started_on = DateField("Started on", validators=[Optional()])
-    due_date = DateField("Due date", validators=[DataRequired(message="Give a due date, YYYY-MM-DD.")])
+    due_date = DateField("Due date", validators=[InputRequired(message="Give a due date, YYYY-MM-DD.")])
     evaluation_id = HiddenField()
 
     def set_choices(self, moments, locations, questions, owners_first, owners_other) -> None:

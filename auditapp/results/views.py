@@ -483,12 +483,10 @@ def action_step(action_id: int, step: str):
                    config=current_app.config)
     except ActionError as error:
         db.session.rollback()
-        if error.field == "who":
-            abort(403, description=error.message)
-        target = form.photo if error.field == "photo" and photo is not None else form.note
-        if error.field == "status":
+        if error.field in ("who", "status"):  # not theirs to do (403), or not from this state (409): say so
             flash(error.message, "error")
-            return _render_action(action, {step: form}, 409)
+            return _render_action(action, {step: form}, 403 if error.field == "who" else 409)
+        target = form.photo if error.field == "photo" and photo is not None else form.note
         target.errors = [*target.errors, error.message]
         return _render_action(action, {step: form}, 422)
     db.session.commit()
