@@ -358,7 +358,7 @@ DEMO_ACTIONS = [
      "while a patient pays", "Every patient gets a printed quote; the desk phone rings through to the back office "
      "during payment.", "site@demo.example", 30, 21, "open", None),
     ("dentist-visit", "arrival", None, "001", "Greet every patient by name within ten seconds of the door opening",
-     "Reception greets by name; the morning briefing covers the day's appointments.", "site@demo.example", 20, 14,
+     "Reception greets by name; the morning briefing covers the day's appointments.", "site@demo.example", 10, 14,
      "done", 2),
     ("airline-trip", "arrival_bags", None, None, "Show the belt number on the arrival screens as soon as the plane "
      "lands", "The belt number is on screen within two minutes of landing.", "region@demo.example", 10, 60, "open",
