@@ -24,7 +24,7 @@ from .exports.models import ExportJob  # noqa: F401
 from .journeys.models import Journey, JourneyVersion, Moment, Question  # noqa: F401
 from .locations.models import Location  # noqa: F401
 from .notify.models import NotificationOptOut, OutboxMessage  # noqa: F401
-from .results.models import Action  # noqa: F401
+from .results.models import Action, ActionEvent  # noqa: F401
 from .schedules.models import ScheduleRun, ScorecardSchedule  # noqa: F401
 from .visits.models import Assignment, NoteFingerprint  # noqa: F401
 from .webhooks.models import Webhook, WebhookDelivery  # noqa: F401

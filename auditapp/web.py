@@ -22,6 +22,7 @@ PACKAGES = ("auth", "locations", "journeys", "evaluations", "visits", "results",
 NAV = [
     ("results.index", "Dashboard", ("admin", "manager", "regional_manager", "location_manager")),
     ("sites.visits", "Visits", ("regional_manager", "location_manager")),
+    ("results.my_actions_page", "My actions", ("admin", "manager", "regional_manager", "location_manager")),
     ("journeys.index", "Journeys", ("admin", "manager")),
     ("locations.index", "Locations", ("admin", "manager")),
     ("visits.manage", "Visits", ("admin", "manager")),

@@ -309,8 +309,11 @@ def trend_chart(
     periods: Sequence[str] | None = None,
     show_title: bool = True,
     chart_id: str | None = None,
+    marker_word: str = "from",
 ) -> Markup:
     """Scores over ordered periods, one line per series, with band backgrounds and action markers.
+
+    The text description says each marker as "<label> <marker_word> <period>" ("from", "verified in").
 
     `periods` fixes the x axis; by default it is the sorted set of periods in the series and markers
     ("2026-09", "2026-W37" sort correctly as text). A None score leaves a gap in the line.
@@ -403,7 +406,7 @@ def trend_chart(
                     tip=f"{period}: {label}", font_size=SMALL, text_anchor=anchor),
             class_="marker", data_period=period,
         ))
-        marker_notes.append(f"{label} from {period}")
+        marker_notes.append(f"{label} {marker_word} {period}")
 
     # Series: a polyline per run of scores (None breaks it), then the point markers on top.
     low_n_seen = False

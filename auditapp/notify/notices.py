@@ -167,7 +167,7 @@ class ActionNotice:
 
 
 def _action_link(notice: ActionNotice, link: str | None) -> str:
-    return link or absolute_url("results.edit_action", action_id=notice.action_id)
+    return link or absolute_url("results.action_detail", action_id=notice.action_id)
 
 
 def notify_action_due(action, owner: User, *, link: str | None = None) -> OutboxMessage | None:

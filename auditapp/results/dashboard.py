@@ -176,18 +176,24 @@ def _short(text: str) -> str:
     return line if len(line) <= MARKER_CHARS else line[: MARKER_CHARS - 1].rstrip() + "…"
 
 
-def _markers(actions: list[Action], grain: str, labels: dict[str, str]) -> list[tuple[str, str]]:
-    """(period label, text) for the actions that started inside the chart, latest first, at most three."""
+def _markers(actions: list[Action], grain: str, labels: dict[str, str], tz_name: str | None) -> list[tuple[str, str]]:
+    """(period label, text) for the actions verified inside the chart, latest first, at most three: the mark is
+    when the change was confirmed, so the scores after it show its effect."""
+    from ..timeutil import to_local
+
     found = []
-    for action in sorted(actions, key=lambda a: a.started_on, reverse=True):
-        label = labels.get(period_key(action.started_on, grain))
+    verified = [(to_local(a.verified_at, tz_name).date(), a) for a in actions
+                if a.status == "verified" and a.verified_at is not None]
+    for day, action in sorted(verified, key=lambda pair: (pair[0], pair[1].id), reverse=True):
+        label = labels.get(period_key(day, grain))
         if label is not None:
             found.append((label, _short(action.idea)))
     return list(reversed(found[:MAX_TREND_MARKERS]))
 
 
-def trend_charts(tr: queries.Trend, bands, actions: list[Action]) -> tuple[Markup | None, dict[str, Markup]]:
-    """The overall trend (all actions marked) and one small chart per moment (its own actions marked)."""
+def trend_charts(tr: queries.Trend, bands, actions: list[Action],
+                 tz_name: str | None = "UTC") -> tuple[Markup | None, dict[str, Markup]]:
+    """The overall trend (all verified actions marked) and one small chart per moment (its own marked)."""
     if not tr.periods:
         return None, {}
     by_key = chart_labels(tr.periods, tr.grain)
@@ -195,7 +201,8 @@ def trend_charts(tr: queries.Trend, bands, actions: list[Action]) -> tuple[Marku
     empty = queries.Cell(0, None)
     overall = [(by_key[p.key], tr.overall.get(p.key, empty).score, tr.overall.get(p.key, empty).n) for p in tr.periods]
     overall_chart = svg.trend_chart([("Overall score", overall)], title="Overall score", periods=labels, bands=bands,
-                                    markers=_markers(actions, tr.grain, by_key), chart_id="trend-overall")
+                                    markers=_markers(actions, tr.grain, by_key, tz_name), chart_id="trend-overall",
+                                    marker_word="verified in")
     by_moment: dict[str, list[Action]] = {}
     for action in actions:
         by_moment.setdefault(action.moment_key, []).append(action)
@@ -203,9 +210,35 @@ def trend_charts(tr: queries.Trend, bands, actions: list[Action]) -> tuple[Marku
     for m in tr.moments:
         points = [(by_key[p.key], tr.cell(p.key, m.key).score, tr.cell(p.key, m.key).n) for p in tr.periods]
         charts[m.key] = svg.trend_chart([(m.name, points)], title=f"Trend: {m.name}", periods=labels, bands=bands,
-                                        markers=_markers(by_moment.get(m.key, []), tr.grain, by_key),
-                                        chart_id=f"trend-{m.key}")
+                                        markers=_markers(by_moment.get(m.key, []), tr.grain, by_key, tz_name),
+                                        chart_id=f"trend-{m.key}", marker_word="verified in")
     return overall_chart, charts
+
+
+@dataclass(frozen=True, slots=True)
+class WeakCell:
+    location: str
+    moment: str
+    score: str
+    n: int
+    plan_url: str
+
+
+MAX_WEAK_CELLS = 8
+
+
+def weak_cells(heat: queries.Heatmap, bands, link: Callable[[int, str], str]) -> list[WeakCell]:
+    """The heatmap's miserable cells with enough scores to trust (n >= LOW_N), weakest first, each with a link that
+    starts a corrective action for that moment at that location."""
+    found = []
+    for loc in heat.locations:
+        for m in heat.moments:
+            cell = heat.cell(loc.id, m.key)
+            if cell.n >= LOW_N and band_of(cell.score, bands) == "miserable":
+                found.append((cell.score, loc, m, cell.n))
+    found.sort(key=lambda row: (row[0], row[1].name, row[2].position))
+    return [WeakCell(location=loc.name, moment=m.name, score=score_text(score, bands), n=n,
+                     plan_url=link(loc.id, m.key)) for score, loc, m, n in found[:MAX_WEAK_CELLS]]
 
 
 def gap_chart(rows: list[queries.GapRow], bands) -> Markup | None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from flask_wtf.file import FileField
+from wtforms import DateField, HiddenField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..formutil import choices
-from .models import ACTION_STATUSES
+from .action_rules import STATUS_LABELS as ACTION_STATUS_LABELS  # noqa: F401  (re-exported for the views)
 from .queries import DEFAULT_SOURCE, DEFAULT_STATUS, PERIOD_PRESETS, SOURCE_LABELS, STATUS_LABELS, FilterError
 
-ACTION_STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "done": "Done", "dropped": "Dropped"}
 GRAIN_LABELS = {"": "Automatic", "week": "Weeks", "month": "Months"}
 # Argument name in the URL -> form field, for putting FilterError messages next to the right field.
 FILTER_FIELDS = {"from": "date_from", "to": "date_to", "period": "period", "location_id": "location_id",
@@ -56,27 +57,80 @@ def _sentence(message: str) -> str:
 
 
 class ActionForm(FlaskForm):
-    moment_key = SelectField("Moment", validators=[DataRequired(message="Choose the moment this action improves.")])
-    idea = TextAreaField("Idea", validators=[DataRequired(message="Describe the improvement."), Length(max=2000)],
-                         description="What will change, from the customer's point of view?")
-    owner = StringField("Owner", validators=[Optional(), Length(max=200)],
-                        description="Who makes it happen (a name or a team).")
-    location_id = SelectField("Location", default="", description="Choose All locations when it applies everywhere.")
-    started_on = DateField("Started on", validators=[DataRequired(message="Give the date the action starts, YYYY-MM-DD.")],
-                           description="Marked on the trend charts, so the effect shows.")
-    due_date = DateField("Due date", validators=[Optional()])
-    status = SelectField("Status", choices=choices(ACTION_STATUS_LABELS), default="open")
+    """A corrective action: what, on which moment (and item), where, who owns it, by when, and what "done" means."""
 
-    def set_choices(self, moments, locations) -> None:
+    moment_key = SelectField("Moment", validators=[DataRequired(message="Choose the moment this action improves.")])
+    question = SelectField("Checklist item", default="", validate_choice=False,
+                           description="Optional: the item that failed, when the action is about one.")
+    location_id = SelectField("Location", default="", validate_choice=False,
+                              description="Choose All locations when it applies everywhere.")
+    idea = TextAreaField("Action", validators=[DataRequired(message="Describe the improvement."), Length(max=2000)],
+                         description="What will change, from the customer's point of view?")
+    definition_of_done = TextAreaField(
+        "Done means", validators=[DataRequired(message="Say what \"done\" means, so the owner and the verifier agree."),
+                                  Length(max=2000)],
+        description="What the owner shows when it is done (a photo, a log, a briefing held...).")
+    owner_id = SelectField("Owner", default="", validate_choice=False,
+                           description="Who makes it happen. The people who look after the location come first.")
+    started_on = DateField("Started on", validators=[Optional()])
+    due_date = DateField("Due date", validators=[InputRequired(message="Give a due date, YYYY-MM-DD.")])
+    evaluation_id = HiddenField()
+
+    def set_choices(self, moments, locations, questions, owners_first, owners_other) -> None:
+        """`questions`: (moment key, moment name, question key, question text); owners: Users."""
         self.moment_key.choices = choices([(m.key, m.name + (" (retired)" if m.retired else "")) for m in moments])
         self.location_id.choices = choices([("", "All locations")] + [(loc.id, f"{loc.name} ({loc.code})")
                                                                      for loc in locations])
+        self.question.choices = choices([("", "None: the whole moment")] + [
+            (f"{mk}.{qk}", f"{mname}: {_cut(text)}") for mk, mname, qk, text in questions])
+        owner_choices = [SelectChoice(value="", label="Choose the owner")]
+        owner_choices += [SelectChoice(value=str(u.id), label=f"{u.name} ({u.email})",
+                                       optgroup="Look after this location") for u in owners_first]
+        owner_choices += [SelectChoice(value=str(u.id), label=f"{u.name} ({u.email})",
+                                       optgroup="Others in the organisation" if owners_first else None)
+                          for u in owners_other]
+        self.owner_id.choices = owner_choices
+        self._allowed = {"question": {c.value for c in self.question.choices},
+                         "location_id": {c.value for c in self.location_id.choices},
+                         "owner_id": {c.value for c in owner_choices}}
 
-    def validate_status(self, field) -> None:
-        if field.data not in ACTION_STATUSES:
-            raise ValidationError("Choose a status from the list.")
+    def validate_question(self, field) -> None:
+        value = field.data or ""
+        if value not in self._allowed["question"]:
+            raise ValidationError("Choose a checklist item from the list.")
+        if value and value.split(".", 1)[0] != self.moment_key.data:
+            raise ValidationError("This item belongs to another moment: choose its moment, or another item.")
+
+    def validate_location_id(self, field) -> None:
+        if (field.data or "") not in self._allowed["location_id"]:
+            raise ValidationError("Choose a location from the list.")
+
+    def validate_owner_id(self, field) -> None:
+        if not field.data:
+            raise ValidationError("Choose who owns the action.")
+        if field.data not in self._allowed["owner_id"]:
+            raise ValidationError("Choose the owner from the list.")
 
     def validate_due_date(self, field) -> None:
         started = self.started_on.data
         if field.data and isinstance(started, date) and field.data < started:
             raise ValidationError("The due date must be on or after the start date.")
+
+
+def _cut(text: str, size: int = 70) -> str:
+    line = " ".join((text or "").split())
+    return line if len(line) <= size else line[: size - 1] + "…"
+
+
+class DoneForm(FlaskForm):
+    """The owner marks an action done, with evidence."""
+
+    note = TextAreaField("What was done", validators=[Optional(), Length(max=2000)],
+                         description="Write what was done, add a photo, or both.")
+    photo = FileField("Photo (optional)", render_kw={"accept": "image/*"})
+
+
+class ReasonForm(FlaskForm):
+    """A manager verifies (optional note), reopens or drops (a reason) an action."""
+
+    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])

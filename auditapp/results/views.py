@@ -21,9 +21,24 @@ from ..tenancy import (
     scoped,
 )
 from . import bp, dashboard
-from .actions import ActionData, ActionError, create_action, journey_actions, update_action
-from .forms import ACTION_STATUS_LABELS, ActionForm, FilterForm
-from .models import Action
+from .action_rules import allowed_transitions, days_late, is_overdue
+from .actions import (
+    ACTIVE_STATUSES,
+    ActionData,
+    ActionError,
+    create_action,
+    history,
+    is_manager,
+    journey_actions,
+    my_actions,
+    overdue_actions,
+    owner_candidates,
+    transition,
+    update_action,
+    visible_to,
+)
+from .forms import ACTION_STATUS_LABELS, ActionForm, DoneForm, FilterForm, ReasonForm
+from .models import Action, ActionEvent
 from .queries import (
     GAP_THRESHOLD,
     GRAINS,
@@ -129,11 +144,13 @@ def journey(journey_id: int):
     bands = org.bands
     card = scorecard(org, filters)
     can_plan = current_role() in MANAGERS  # actions are planned by the organisation's managers
-    actions = _visible_actions(journey_actions(org.id, journey.id), scope)
+    today = dashboard.today_for(org)
+    actions = journey_actions(org.id, journey.id, scope=scope, user_id=current_user.id)
     open_by_moment: dict[str, list[Action]] = {}
     for action in actions:
-        if action.status in ("open", "in_progress"):
+        if action.status in ACTIVE_STATUSES:
             open_by_moment.setdefault(action.moment_key, []).append(action)
+    overdue = overdue_actions(org.id, today, scope=scope, user_id=current_user.id, journey_id=journey.id)
     base = _filter_args(filters)
     rows = dashboard.moment_rows(
         card, bands, actions=open_by_moment,
@@ -146,7 +163,7 @@ def journey(journey_id: int):
         link=lambda location_id, key: url_for(".evaluations", journey_id=journey.id, moment=key,
                                               **{**base, "location_id": str(location_id)}),
     )
-    overall_trend, moment_trends = dashboard.trend_charts(trend(org, filters, grain), bands, actions)
+    overall_trend, moment_trends = dashboard.trend_charts(trend(org, filters, grain), bands, actions, org.timezone)
     for row in rows:
         row.trend_chart = moment_trends.get(row.stats.key)
     from ..disputes.rules import BASELINE_TEXT
@@ -183,7 +200,12 @@ def journey(journey_id: int):
         "praise_links": {lp.location.id: url_for(".evaluations", journey_id=journey.id,
                                                  **{**base, "location_id": str(lp.location.id)}) for lp in praise},
         "signal": {"alpha": SIGNAL_ALPHA, "min_change": SIGNAL_MIN_CHANGE, "min_n": SIGNAL_MIN_N},
-        "open_actions": [a for a in actions if a.status in ("open", "in_progress")],
+        "open_actions": [a for a in actions if a.status in ACTIVE_STATUSES],
+        "overdue_count": len(overdue),
+        "weak_cells": dashboard.weak_cells(
+            heat, bands, link=lambda location_id, key: url_for(".new_action", journey_id=journey.id, moment=key,
+                                                               location_id=location_id)) if can_plan else [],
+        "today": today,
         "moment_names": {r.stats.key: r.stats.name for r in rows},
         "bands": bands,
         "low_n": LOW_N,
@@ -226,10 +248,24 @@ def evaluations(journey_id: int):
         back_url=url_for(".journey", journey_id=journey.id, **_filter_args(filters)),
         next_url=url_for(".evaluations", journey_id=journey.id, page=page_no + 1, **base) if drill.has_more else None,
         prev_url=url_for(".evaluations", journey_id=journey.id, page=page_no - 1, **base) if page_no > 1 else None,
-        action_url=url_for(".new_action", journey_id=journey.id, moment=moment_key)
+        action_url=url_for(".new_action", journey_id=journey.id, moment=moment_key, location_id=filters.location_id)
         if moment_key and current_role() in MANAGERS else None,
+        plan_url=_drill_plan_url(journey.id, moment_key, org.bands) if moment_key and current_role() in MANAGERS
+        else None,
         score_text=dashboard.score_text, band_of=dashboard.band_of, visit_url=_visit_url,
     )
+
+
+def _drill_plan_url(journey_id: int, moment_key: str, bands):
+    """For a failed moment of one visit (a critical fail or a miserable score): a link that starts an action on it."""
+
+    def plan(item) -> str | None:
+        if not (item.critical_fail or dashboard.band_of(item.moment_score, bands) == "miserable"):
+            return None
+        return url_for(".new_action", journey_id=journey_id, moment=moment_key, location_id=item.location.id,
+                       evaluation_id=item.evaluation_id)
+
+    return plan
 
 
 def _visit_url(evaluation_id: int) -> str:
@@ -239,45 +275,116 @@ def _visit_url(evaluation_id: int) -> str:
     return url_for("sites.visit", evaluation_id=evaluation_id)
 
 
-def _visible_actions(actions: list[Action], scope) -> list[Action]:
-    """A place-scoped viewer sees the actions of their locations and those for every location."""
-    if scope is None:
-        return actions
-    return [a for a in actions if a.location_id is None or scope.allows(a.location_id)]
+# --- corrective actions --------------------------------------------------------------------------------------
+#
+# Managers create, edit, verify, reopen and drop actions; the owner (often a location manager) marks them done with
+# evidence. A place-scoped manager sees the actions of their own places (actions.visible_to); anything else is 404.
+
+STEP_LABELS = {"done": "Marked done", "verify": "Verified", "reopen": "Reopened: open again", "drop": "Dropped"}
 
 
-# --- action plans --------------------------------------------------------------------------------------------
+def _visible_action_or_404(action_id: int) -> Action:
+    action = get_scoped_or_404(Action, action_id)
+    if not visible_to(action, place_scope(), current_user.id):
+        abort(404)
+    return action
+
+
+def _moment_names(journey: Journey, keys) -> dict[str, str]:
+    return {m.key: m.name for m in journey_moments(journey, set(keys))}
+
+
+def _question_texts(journey: Journey) -> dict[tuple[str, str], str]:
+    version = journey.current_version
+    if version is None:
+        return {}
+    return {(m.key, q.key): q.text for m in version.moments for q in m.questions}
 
 
 @bp.get("/journeys/<int:journey_id>/actions")
-@managers_only
+@result_viewers
 def actions(journey_id: int):
     org = current_org()
     journey = get_scoped_or_404(Journey, journey_id)
     show_all = request.args.get("show") == "all"
-    items = journey_actions(org.id, journey.id, open_only=not show_all)
-    names = {m.key: m.name for m in journey_moments(journey, {a.moment_key for a in items})}
-    return render_template("results/actions.html", journey=journey, actions=items, names=names, show_all=show_all,
-                           status_labels=ACTION_STATUS_LABELS, today=dashboard.today_for(org))
+    items = journey_actions(org.id, journey.id, open_only=not show_all, scope=place_scope(), user_id=current_user.id)
+    return render_template("results/actions.html", journey=journey, actions=items, show_all=show_all,
+                           names=_moment_names(journey, {a.moment_key for a in items}),
+                           questions=_question_texts(journey), status_labels=ACTION_STATUS_LABELS,
+                           today=dashboard.today_for(org), can_plan=current_role() in MANAGERS, is_overdue=is_overdue)
 
 
-def _action_form(journey: Journey, org_id: int, action: Action | None = None) -> ActionForm:
+def _prefill_location(org_id: int) -> int | None:
+    raw = (request.args.get("location_id") or request.args.get("location") or "").strip()
+    if not raw.isdigit():
+        return None
+    location = db.session.get(Location, int(raw))
+    return location.id if location is not None and location.org_id == org_id else None
+
+
+def _prefill_evaluation(org_id: int, journey_id: int, raw) -> int | None:
+    """An evaluation id from a link or the hidden field: kept only when it is this journey's, in this organisation."""
+    from ..evaluations.models import Evaluation
+
+    raw = str(raw or "").strip()
+    if not raw.isdigit() or int(raw) >= 2**63:
+        return None
+    evaluation = db.session.get(Evaluation, int(raw))
+    if evaluation is None or evaluation.org_id != org_id or evaluation.journey_id != journey_id:
+        return None
+    return evaluation.id
+
+
+def _action_form(journey: Journey, org, action: Action | None = None) -> ActionForm:
     form = ActionForm(obj=action) if action is not None else ActionForm()
+    if request.method == "POST":
+        owner_location = form.location_id.data or None
+    elif action is not None:
+        owner_location = action.location_id
+    else:
+        owner_location = _prefill_location(org.id)
+    owner_location = int(owner_location) if owner_location and str(owner_location).isdigit() else None
+    first, others = owner_candidates(org.id, owner_location)
+    if action is not None and action.owner is not None and action.owner not in first + others:
+        others.append(action.owner)  # the current owner stays choosable even if their role changed
     keys = {action.moment_key} if action is not None else set()
-    form.set_choices(journey_moments(journey, keys), _places(org_id)[0])
+    moments = journey_moments(journey, keys)
+    names = {m.key: m.name for m in moments}
+    questions = [(mk, names.get(mk, mk), qk, text) for (mk, qk), text in _question_texts(journey).items()]
+    wanted = None
+    if action is not None and action.question_key:
+        wanted = (action.moment_key, action.question_key)
+    elif action is None and request.args.get("question") and request.args.get("moment"):
+        wanted = (request.args["moment"], request.args["question"])
+    if wanted and wanted not in {(mk, qk) for mk, _, qk, _ in questions}:
+        questions.append((wanted[0], names.get(wanted[0], wanted[0]), wanted[1], wanted[1]))
+    form.set_choices(moments, _places(org.id)[0], questions, first, others)
     if request.method == "GET":
         if action is not None:
             form.location_id.data = str(action.location_id or "")
+            form.owner_id.data = str(action.owner_id or "")
+            form.question.data = f"{action.moment_key}.{action.question_key}" if action.question_key else ""
+            form.evaluation_id.data = str(action.evaluation_id or "")
         else:
             form.moment_key.data = request.args.get("moment") or None
-            form.started_on.data = dashboard.today_for(current_org())
+            form.location_id.data = str(owner_location or "")
+            form.question.data = f"{wanted[0]}.{wanted[1]}" if wanted else ""
+            form.owner_id.data = str(first[0].id) if first else ""
+            form.started_on.data = dashboard.today_for(org)
+            form.evaluation_id.data = str(_prefill_evaluation(org.id, journey.id, request.args.get("evaluation_id"))
+                                          or "")
     return form
 
 
-def _action_data(form: ActionForm) -> ActionData:
-    return ActionData(moment_key=form.moment_key.data, idea=form.idea.data or "", owner=form.owner.data or "",
-                      location_id=int(form.location_id.data) if form.location_id.data else None,
-                      started_on=form.started_on.data, due_date=form.due_date.data, status=form.status.data)
+def _action_data(form: ActionForm, org_id: int, journey_id: int) -> ActionData:
+    question = form.question.data or ""
+    return ActionData(moment_key=form.moment_key.data, idea=form.idea.data or "",
+                      definition_of_done=form.definition_of_done.data or "",
+                      owner_id=int(form.owner_id.data) if (form.owner_id.data or "").isdigit() else None,
+                      location_id=int(form.location_id.data) if (form.location_id.data or "").isdigit() else None,
+                      question_key=question.split(".", 1)[1] if "." in question else None,
+                      evaluation_id=_prefill_evaluation(org_id, journey_id, form.evaluation_id.data),
+                      started_on=form.started_on.data, due_date=form.due_date.data)
 
 
 @bp.route("/journeys/<int:journey_id>/actions/new", methods=["GET", "POST"])
@@ -285,33 +392,166 @@ def _action_data(form: ActionForm) -> ActionData:
 def new_action(journey_id: int):
     org = current_org()
     journey = get_scoped_or_404(Journey, journey_id)
-    form = _action_form(journey, org.id)
+    form = _action_form(journey, org)
+    status = 200
+    if form.is_submitted():
+        status = 422
     if form.validate_on_submit():
         try:
-            create_action(org.id, journey.id, _action_data(form), user=current_user, today=dashboard.today_for(org))
+            action = create_action(org.id, journey.id, _action_data(form, org.id, journey.id), user=current_user,
+                                   today=dashboard.today_for(org))
         except ActionError as error:
-            getattr(form, error.field).errors = [error.message]
+            getattr(form, error.field).errors = [*getattr(form, error.field).errors, error.message]
         else:
             db.session.commit()
-            flash("Action added. It is marked on the trend charts from its start date.", "success")
-            return redirect(url_for(".actions", journey_id=journey.id))
-    return render_template("results/action_form.html", journey=journey, form=form, action=None)
+            flash(f"Action added for {action.owner.name}, due {action.due_date.isoformat()}. The trend charts mark "
+                  "the day it is verified.", "success")
+            return redirect(url_for(".action_detail", action_id=action.id))
+    return render_template("results/action_form.html", journey=journey, form=form, action=None), status
 
 
-@bp.route("/actions/<int:action_id>", methods=["GET", "POST"])
+@bp.route("/actions/<int:action_id>/edit", methods=["GET", "POST"])
 @managers_only
 def edit_action(action_id: int):
     org = current_org()
     action = get_scoped_or_404(Action, action_id)
     journey = get_scoped_or_404(Journey, action.journey_id)
-    form = _action_form(journey, org.id, action)
+    form = _action_form(journey, org, action)
+    status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
-            changed = update_action(action, _action_data(form), user=current_user, today=dashboard.today_for(org))
+            changed = update_action(action, _action_data(form, org.id, journey.id), user=current_user,
+                                    today=dashboard.today_for(org))
         except ActionError as error:
-            getattr(form, error.field).errors = [error.message]
+            db.session.rollback()
+            getattr(form, error.field).errors = [*getattr(form, error.field).errors, error.message]
         else:
             db.session.commit()
             flash("Action saved." if changed else "Nothing changed.", "success")
-            return redirect(url_for(".actions", journey_id=journey.id))
-    return render_template("results/action_form.html", journey=journey, form=form, action=action)
+            return redirect(url_for(".action_detail", action_id=action.id))
+    return render_template("results/action_form.html", journey=journey, form=form, action=action), status
+
+
+def _render_action(action: Action, forms: dict | None = None, status: int = 200):
+    org = current_org()
+    today = dashboard.today_for(org)
+    manager = is_manager(current_user, org.id)
+    steps = allowed_transitions(action.status, is_manager=manager, is_owner=action.owner_id == current_user.id)
+    forms = forms or {}
+    forms = {"done": forms.get("done") or DoneForm(prefix="done"),
+             **{name: forms.get(name) or ReasonForm(prefix=name) for name in ("verify", "reopen", "drop")}}
+    forms["verify"].note.label.text = "Note (optional)"
+    forms["reopen"].note.label.text = "Why reopen it?"
+    forms["drop"].note.label.text = "Why drop it?"
+    journey = action.journey
+    names = _moment_names(journey, {action.moment_key})
+    question = _question_texts(journey).get((action.moment_key, action.question_key or ""), action.question_key)
+    return render_template(
+        "results/action.html", action=action, journey=journey, moment_name=names.get(action.moment_key,
+                                                                                     action.moment_key),
+        question=question, status_labels=ACTION_STATUS_LABELS, history=history(action), steps=steps, forms=forms,
+        overdue=is_overdue(action.status, action.due_date, today), late=days_late(action.due_date, today),
+        can_edit=manager, visit_url=_action_visit_url(action)), status
+
+
+def _action_visit_url(action: Action) -> str | None:
+    """The visit the action came from, when this viewer may open it."""
+    if action.evaluation_id is None:
+        return None
+    if current_role() in MANAGERS:
+        return url_for("visits.review_detail", evaluation_id=action.evaluation_id)
+    from ..evaluations.models import Evaluation
+    from ..evaluations.services import visible_evaluations
+
+    seen = db.session.scalar(visible_evaluations(current_org().id, current_user, current_role())
+                             .where(Evaluation.id == action.evaluation_id, Evaluation.source == "shopper",
+                                    Evaluation.status == "approved"))
+    return url_for("sites.visit", evaluation_id=action.evaluation_id) if seen is not None else None
+
+
+@bp.get("/actions/<int:action_id>")
+@result_viewers
+def action_detail(action_id: int):
+    return _render_action(_visible_action_or_404(action_id))
+
+
+@bp.post("/actions/<int:action_id>/<any(done, verify, reopen, drop):step>")
+@result_viewers
+def action_step(action_id: int, step: str):
+    """Mark done (the owner or a manager, with evidence), verify, reopen or drop (managers, with a reason)."""
+    action = _visible_action_or_404(action_id)
+    form = DoneForm(prefix="done") if step == "done" else ReasonForm(prefix=step)
+    if not form.validate_on_submit():
+        return _render_action(action, {step: form}, 422)
+    photo = getattr(form, "photo", None)
+    upload = photo.data if photo is not None and getattr(photo.data, "filename", "") else None
+    try:
+        transition(action, step, user=current_user, note=form.note.data or "", photo_upload=upload,
+                   config=current_app.config)
+    except ActionError as error:
+        db.session.rollback()
+        if error.field in ("who", "status"):  # not theirs to do (403), or not from this state (409): say so
+            flash(error.message, "error")
+            return _render_action(action, {step: form}, 403 if error.field == "who" else 409)
+        target = form.photo if error.field == "photo" and photo is not None else form.note
+        target.errors = [*target.errors, error.message]
+        return _render_action(action, {step: form}, 422)
+    db.session.commit()
+    flash(f"{STEP_LABELS[step]}.", "success")
+    return redirect(url_for(".action_detail", action_id=action.id))
+
+
+@bp.get("/actions/<int:action_id>/photos/<public_id>")
+@result_viewers
+def action_photo(action_id: int, public_id: str):
+    """An evidence photo, to those who may see the action."""
+    from flask import Response
+
+    from ..evaluations.models import Photo
+    from ..evaluations.photos import photo_path
+
+    action = _visible_action_or_404(action_id)
+    photo = db.session.scalar(select(Photo).join(ActionEvent, ActionEvent.photo_id == Photo.id)
+                              .where(ActionEvent.action_id == action.id, Photo.public_id == public_id,
+                                     Photo.org_id == action.org_id))
+    if photo is None:
+        abort(404)
+    path = photo_path(current_app.config, photo)
+    if not path.is_file():
+        abort(404, description="The photo file is missing.")
+    response = Response(path.read_bytes(), mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _list_rows(items: list[Action], today) -> list[dict]:
+    journeys = {a.journey_id: a.journey for a in items}
+    names = {jid: _moment_names(j, {a.moment_key for a in items if a.journey_id == jid}) for jid, j in journeys.items()}
+    return [{"action": a, "moment": names[a.journey_id].get(a.moment_key, a.moment_key),
+             "overdue": is_overdue(a.status, a.due_date, today), "late": days_late(a.due_date, today)} for a in items]
+
+
+@bp.get("/actions/mine")
+@result_viewers
+def my_actions_page():
+    """The actions I own that still need me, overdue first (and those waiting for a manager's verification)."""
+    org = current_org()
+    today = dashboard.today_for(org)
+    items = my_actions(org.id, current_user.id, today, include_done=True)
+    return render_template("results/my_actions.html", rows=_list_rows(items, today), today=today,
+                           status_labels=ACTION_STATUS_LABELS)
+
+
+@bp.get("/actions/overdue")
+@result_viewers
+def overdue():
+    """Every overdue action the viewer may see (a place-scoped manager: their places'), most overdue first."""
+    org = current_org()
+    today = dashboard.today_for(org)
+    journey = None
+    if request.args.get("journey_id"):
+        journey = get_scoped_or_404(Journey, request.args.get("journey_id"))
+    items = overdue_actions(org.id, today, scope=place_scope(), user_id=current_user.id,
+                            journey_id=journey.id if journey else None)
+    return render_template("results/overdue.html", rows=_list_rows(items, today), today=today, journey=journey,
+                           status_labels=ACTION_STATUS_LABELS)

@@ -373,8 +373,14 @@ def _render_review(evaluation, reject_form, return_form, approve_form, status: i
     return_form.comment.label.text = "What should be fixed?"
     org = current_org()
     page = review_page(evaluation, org.bands)
+
+    def plan_url(moment_key: str, question_key: str | None = None) -> str:
+        """A corrective action on a failed moment or item of this visit, prefilled (results.new_action)."""
+        return url_for("results.new_action", journey_id=evaluation.journey_id, moment=moment_key,
+                       question=question_key, location_id=evaluation.location_id, evaluation_id=evaluation.id)
+
     return render_template("visits/review_detail.html", page=page, ev=evaluation, reject_form=reject_form,
-                           return_form=return_form, approve_form=approve_form,
+                           return_form=return_form, approve_form=approve_form, plan_url=plan_url,
                            disputes=visit_panel(evaluation, org, current_user, current_role())
                            if evaluation.source == "shopper" else None,
                            coaching_url=url_for("visits.coaching", evaluation_id=evaluation.id)

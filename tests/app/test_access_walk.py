@@ -37,7 +37,7 @@ PUBLIC = {"auth.login", "auth.accept", "auth.favicon", "static", "api.openapi", 
 ANY_ROLE = {"auth.account", "auth.tokens", "auth.revoke_token"}
 # Path arguments that are not ids of tenant objects, with a harmless value.
 NON_ID_ARGS = {"slug": "dentist-visit", "token": "no-such-invite", "decision": "approve", "filename": "css/app.css",
-               "grain": "month", "kind": "month", "fmt": "xlsx"}
+               "grain": "month", "kind": "month", "fmt": "xlsx", "step": "done"}
 
 
 @dataclass
@@ -62,7 +62,8 @@ def _objects(make, org, prefix: str, users: dict) -> dict:
                             window_start=local_today(org.timezone), window_end=local_today(org.timezone) + timedelta(days=7),
                             instructions=f"{prefix} instructions")
     action = Action(org_id=org.id, journey_id=journey.id, moment_key=moment.key, idea=f"{prefix} idea",
-                    owner=f"{prefix} owner", started_on=local_today(org.timezone))
+                    owner_note=f"{prefix} owner", definition_of_done=f"{prefix} done means",
+                    owner_id=users["location_manager"].id, due_date=local_today(org.timezone), started_on=local_today(org.timezone))
     message = OutboxMessage(org_id=org.id, user_id=users["manager"].id, to_address=users["manager"].email,
                             kind="critical_fail", subject=f"{prefix} mail subject", body_text=f"{prefix} mail body",
                             dedupe_key=f"walk:{prefix}", last_error=f"{prefix} error")
@@ -215,6 +216,9 @@ def test_the_walk_covers_the_whole_app(app):
     """Sanity: the walk sees the routes of every package, so a package cannot silently drop out of it."""
     endpoints = {rule.endpoint.split(".")[0] for rule, _ in _rules(app)}
     assert {"auth", "api", "journeys", "locations", "evaluations", "visits"} <= endpoints
+    walked = {rule.endpoint for rule, _ in _rules(app)}
+    assert {"results.action_detail", "results.action_step", "results.action_photo", "results.edit_action",
+            "results.my_actions_page", "results.overdue", "results.new_action", "results.actions"} <= walked
     assert all(re.match(r"^[a-z_]+\.[a-z_]+$", r.endpoint) for r, _ in _rules(app))
 
 
@@ -264,9 +268,11 @@ def site_world(app, make) -> SiteWorld:
     photo = Photo(public_id=secrets.token_hex(16), org_id=org.id, uploader_id=shopper.id, evaluation_id=other.id,
                   path=f"{org.id}/x.jpg", sha256="0" * 64, width=1, height=1, size_bytes=1)
     action = Action(org_id=org.id, journey_id=journey.id, moment_key=moment.key, idea="ZQXSITE idea",
-                    owner="ZQXSITE owner", started_on=today, location_id=other_site.id)
+                    owner_note="ZQXSITE owner", started_on=today, location_id=other_site.id,
+                    definition_of_done="ZQXSITE done means", due_date=today - timedelta(days=1))
     own_action = Action(org_id=org.id, journey_id=journey.id, moment_key=moment.key, idea="Own idea",
-                        owner="Own owner", started_on=today, location_id=own_site.id)
+                        owner_note="Own owner", started_on=today, location_id=own_site.id,
+                        due_date=today - timedelta(days=1), owner_id=users["location_manager"].id)
     assignment = Assignment(org_id=org.id, location_id=other_site.id, journey_id=journey.id, shopper_id=shopper.id,
                             window_start=today, window_end=today + timedelta(days=7),
                             instructions="ZQXSITE instructions")

@@ -292,14 +292,21 @@ def test_visits_and_actions_are_logged(client, world):
     logged("assignment.cancelled", by=world.manager, org=world.org, words=(str(entry.object_id),))
     if "results.new_action" not in client.application.view_functions:
         return
+    due = (today + timedelta(days=7)).isoformat()
     client.post(f"/results/journeys/{world.journey.id}/actions/new",
-                data={"moment_key": "greeting", "idea": "Greet within ten seconds", "owner": "Shift lead",
-                      "location_id": "", "started_on": today.isoformat(), "due_date": "", "status": "open"})
+                data={"moment_key": "greeting", "idea": "Greet within ten seconds", "owner_id": str(world.manager.id),
+                      "definition_of_done": "Greeted within ten seconds on three visits", "location_id": "",
+                      "started_on": today.isoformat(), "due_date": due})
     entry = logged("action.create", by=world.manager, org=world.org, words=("Greet within ten seconds",))
-    client.post(f"/results/actions/{entry.object_id}",
-                data={"moment_key": "greeting", "idea": "Greet within ten seconds", "owner": "Shift lead",
-                      "location_id": "", "started_on": today.isoformat(), "due_date": "", "status": "done"})
-    logged("action.update", by=world.manager, org=world.org, words=("status",))
+    client.post(f"/results/actions/{entry.object_id}/edit",
+                data={"moment_key": "greeting", "idea": "Greet within ten seconds", "owner_id": str(world.manager.id),
+                      "definition_of_done": "Greeted within ten seconds on four visits", "location_id": "",
+                      "started_on": today.isoformat(), "due_date": due})
+    logged("action.update", by=world.manager, org=world.org, words=("definition_of_done",))
+    client.post(f"/results/actions/{entry.object_id}/done", data={"done-note": "Briefed the morning shift"})
+    logged("action.done", by=world.manager, org=world.org, words=("marked done", "Briefed the morning shift"))
+    client.post(f"/results/actions/{entry.object_id}/reopen", data={"reopen-note": "Not on the late shift"})
+    logged("action.reopened", by=world.manager, org=world.org, words=("reopened", "Not on the late shift"))
 
 
 # --- locations and settings -----------------------------------------------------------------------------------------------

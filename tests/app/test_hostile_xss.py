@@ -158,11 +158,13 @@ def world(app, make):
                                      window_start=today - timedelta(days=1), window_end=today + timedelta(days=7),
                                      instructions=hostile("instructions"), user=w.manager)
     create_api_token(w.manager, w.org.id, SHORT)
-    from auditapp.results.actions import ActionData, create_action
+    from auditapp.results.actions import ActionData, create_action, transition
 
-    w.action = create_action(w.org.id, w.journey.id, ActionData(moment_key="greeting", idea=hostile("action idea"),
-                                                                owner=hostile("action owner")[:200]),
-                             user=w.manager, today=today)
+    w.action = create_action(w.org.id, w.journey.id, ActionData(
+        moment_key="greeting", idea=hostile("action idea"), definition_of_done=hostile("action done means"),
+        owner_id=w.manager.id, due_date=today + timedelta(days=7)), user=w.manager, today=today)
+    w.action.owner_note = hostile("action owner")[:200]  # an owner typed as text before owners were users
+    transition(w.action, "done", user=w.manager, note=hostile("action evidence"))
     db.session.commit()
     return w
 
@@ -384,6 +386,10 @@ def test_results_pages_show_the_payload_as_text(client, world):
     drill = assert_safe(client.get(f"/results/journeys/{j}/evaluations", query_string={"moment": "greeting"}),
                         hostile("approved notes"), hostile("approved answer note"), hostile("question yes_no"))
     assert hostile("rejected notes") not in drill.text  # rejected evaluations never count
-    assert_safe(client.get(f"/results/journeys/{j}/actions"), hostile("action idea"), hostile("action owner")[:200])
-    assert_safe(client.get(f"/results/actions/{world.action.id}"), hostile("action idea"))
+    assert_safe(client.get(f"/results/journeys/{j}/actions"), hostile("action idea"))
+    assert_safe(client.get(f"/results/actions/{world.action.id}"), hostile("action idea"), hostile("action done means"),
+                hostile("action owner")[:200], hostile("action evidence"))
+    assert_safe(client.get(f"/results/actions/{world.action.id}/edit"), hostile("action idea"))
+    assert_safe(client.get("/results/actions/mine"), hostile("action idea")[:100])
+    assert_safe(client.get("/results/actions/overdue"), "Overdue actions")
     assert_safe(client.get(f"/results/journeys/{j}/actions/new", query_string={"moment": "greeting"}), hostile("moment 1"))

@@ -138,3 +138,95 @@ def test_one_draft_migration_on_postgresql():
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --- corrective actions (migration 5e1f3b7a9c20): old action plans become corrective actions ---------------------------
+
+SEED_ACTION_PLANS = SEED_TWO_DRAFTS[:2] + [
+    'INSERT INTO "user" (id, email, name, password_hash, active, session_version, created_at) VALUES '
+    "(1, 'max@acme.example', 'Max Manager', 'x', true, 1, '2026-01-01 00:00:00'), "
+    "(2, 'cleo@acme.example', 'Cleo Centre', 'x', true, 1, '2026-01-01 00:00:00'), "
+    "(3, 'sam@acme.example', 'Sam Shopper', 'x', true, 1, '2026-01-01 00:00:00'), "
+    "(4, 'ann@acme.example', 'Ann Twin', 'x', true, 1, '2026-01-01 00:00:00'), "
+    "(5, 'ann2@acme.example', 'Ann Twin', 'x', true, 1, '2026-01-01 00:00:00')",
+    "INSERT INTO membership (user_id, org_id, role, created_at) VALUES (1, 1, 'manager', '2026-01-01 00:00:00'), "
+    "(2, 1, 'location_manager', '2026-01-01 00:00:00'), (3, 1, 'shopper', '2026-01-01 00:00:00'), "
+    "(4, 1, 'manager', '2026-01-01 00:00:00'), (5, 1, 'manager', '2026-01-01 00:00:00')",
+    "INSERT INTO action (id, org_id, journey_id, moment_key, idea, owner, due_date, started_on, status, created_by_id, "
+    "created_at, updated_at) VALUES "
+    "(1, 1, 1, 'payment', 'Itemised quote', ' max manager ', '2026-02-01', '2026-01-10', 'in_progress', 1, "
+    "'2026-01-10 09:00:00', '2026-01-11 09:00:00'), "
+    "(2, 1, 1, 'arrival', 'Greet by name', 'CLEO@acme.example', NULL, '2026-01-05', 'done', 1, "
+    "'2026-01-05 09:00:00', '2026-01-20 09:00:00'), "
+    "(3, 1, 1, 'farewell', 'Say goodbye', 'Reception team lead', NULL, '2026-01-05', 'dropped', NULL, "
+    "'2026-01-05 09:00:00', '2026-01-06 09:00:00'), "
+    "(4, 1, 1, 'payment', 'Shopper as owner', 'Sam Shopper', NULL, '2026-01-05', 'open', 1, "
+    "'2026-01-05 09:00:00', '2026-01-05 09:00:00'), "
+    "(5, 1, 1, 'payment', 'Two of that name', 'Ann Twin', NULL, '2026-01-05', 'open', 1, "
+    "'2026-01-05 09:00:00', '2026-01-05 09:00:00')",
+]
+
+
+def _action_plans_migration(url: str) -> None:
+    """Old action plans: "in_progress" becomes "open", done and dropped stay; a free-text owner naming (or the e-mail
+    of) exactly one manager-like member becomes the owner, any other text stays as a note; each gets a "created"
+    event. The downgrade gives the owner back as text."""
+    _flask(url, "db", "upgrade", "7c2d9a4e51b3")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in SEED_ACTION_PLANS:
+                conn.execute(sa.text(statement))
+        _flask(url, "db", "upgrade")
+        with engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(sa.text(
+                "SELECT id, status, owner_id, owner_note, definition_of_done, done_at, verified_at, question_key "
+                "FROM action ORDER BY id"))}
+            events = conn.execute(sa.text("SELECT action_id, kind, to_status, user_id FROM action_event "
+                                          "ORDER BY action_id")).all()
+        assert {i: (r.status, r.owner_id, r.owner_note) for i, r in rows.items()} == {
+            1: ("open", 1, ""),  # in progress -> open; the name matched Max (case and spaces aside)
+            2: ("done", 2, ""),  # the e-mail matched the location manager
+            3: ("dropped", None, "Reception team lead"),  # no such user: kept as a note
+            4: ("open", None, "Sam Shopper"),  # a shopper never owns an action
+            5: ("open", None, "Ann Twin"),  # two people of that name: a manager chooses
+        }
+        assert str(rows[2].done_at).startswith("2026-01-20") and rows[1].done_at is None
+        assert all(r.definition_of_done == "" and r.verified_at is None and r.question_key is None
+                   for r in rows.values())
+        assert [tuple(e) for e in events] == [(1, "created", "open", 1), (2, "created", "done", 1),
+                                              (3, "created", "dropped", None), (4, "created", "open", 1),
+                                              (5, "created", "open", 1)]
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE action SET status = 'verified' WHERE id = 2"))
+        _flask(url, "db", "downgrade", "7c2d9a4e51b3")
+        with engine.connect() as conn:
+            back = dict(conn.execute(sa.text("SELECT id, owner FROM action")).all())
+            statuses = dict(conn.execute(sa.text("SELECT id, status FROM action")).all())
+        assert back == {1: "Max Manager", 2: "Cleo Centre", 3: "Reception team lead", 4: "Sam Shopper", 5: "Ann Twin"}
+        assert statuses[2] == "done"
+    finally:
+        engine.dispose()
+
+
+def test_action_plans_migration_on_sqlite(tmp_path):
+    _action_plans_migration("sqlite:///" + str(tmp_path / "actions.db"))
+
+
+def test_action_plans_migration_on_postgresql():
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        pytest.skip("DATABASE_URL is not PostgreSQL: .ci/run runs this on PostgreSQL")
+    from auditapp.config import normalise_database_url
+
+    url = sa.make_url(normalise_database_url(base))
+    name = f"auditapp_mig_{secrets.token_hex(4)}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        _action_plans_migration(url.set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

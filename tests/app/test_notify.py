@@ -527,7 +527,7 @@ def test_send_reminders_runs_the_registered_providers_once_per_day(app, make, si
     org, owner = site["org"], site["users"]["manager"]
     journey = site["journey"]
     action = Action(org_id=org.id, journey_id=journey.id, moment_key="order", idea="Clean the counter every hour",
-                    owner=owner.name, location_id=site["location"].id, started_on=date(2026, 3, 1),
+                    owner_note=owner.name, location_id=site["location"].id, started_on=date(2026, 3, 1),
                     due_date=date(2026, 3, 8), status="open")
     db.session.add(action)
     db.session.commit()

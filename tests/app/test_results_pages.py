@@ -9,7 +9,7 @@ import pytest
 from auditapp.auth.models import AuditLog
 from auditapp.extensions import db
 from auditapp.results.models import Action
-from auditapp.timeutil import utcnow
+from auditapp.timeutil import local_today, to_local, utcnow
 from tests.clock import in_org_zones, on_frozen_dates
 
 from .test_results_queries import ALL_MAGICAL, ALL_MISERABLE, ANSWERS_A, ANSWERS_B, ANSWERS_C
@@ -76,7 +76,7 @@ def test_another_organisations_journey_and_action_are_404(client, site, make):
     site.auth.login("boss@example.com")
     for url in (f"/results/journeys/{foreign_journey.id}", f"/results/journeys/{foreign_journey.id}/evaluations",
                 f"/results/journeys/{foreign_journey.id}/actions", f"/results/journeys/{foreign_journey.id}/actions/new",
-                f"/results/actions/{foreign_action.id}"):
+                f"/results/actions/{foreign_action.id}", f"/results/actions/{foreign_action.id}/edit"):
         assert client.get(url).status_code == 404, url
     response = client.get(f"/api/v1/scorecard?journey_id={foreign_journey.id}")
     assert response.status_code == 404
@@ -267,24 +267,31 @@ def test_heatmap_cells_link_to_the_drilldown(client, site):
 def test_actions_are_created_edited_listed_and_audited(client, site):
     site.evaluate(ALL_MISERABLE)
     site.auth.login("boss@example.com")
+    today = local_today(site.org.timezone)
     new_url = f"/results/journeys/{site.journey.id}/actions/new?moment=order"
     form = client.get(new_url).get_data(as_text=True)
     assert '<option selected value="order">' in form or 'value="order" selected' in form
-    response = client.post(new_url, data={"moment_key": "order", "idea": "", "owner": "Ann",
-                                          "started_on": "2025-01-10", "due_date": "2025-01-01", "status": "open"})
-    assert response.status_code == 200
+    response = client.post(new_url, data={"moment_key": "order", "idea": "", "owner_id": "",
+                                          "definition_of_done": "Counter wiped, logged on the sheet",
+                                          "started_on": today.isoformat(),
+                                          "due_date": (today - timedelta(days=1)).isoformat()})
+    assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert "Describe the improvement." in text and "on or after the start date" in text
-    assert 'value="Ann"' in text
+    assert "Choose who owns the action." in text
+    assert "Counter wiped, logged on the sheet" in text  # what was typed is kept
     assert Action.query.count() == 0
 
-    response = client.post(new_url, data={"moment_key": "order", "idea": "Wipe the counter every hour", "owner": "Ann",
-                                          "location_id": str(site.north.id), "started_on": "2025-01-10",
-                                          "due_date": "2025-02-01", "status": "open"})
+    due = today + timedelta(days=14)
+    response = client.post(new_url, data={"moment_key": "order", "idea": "Wipe the counter every hour",
+                                          "definition_of_done": "Counter wiped, logged on the sheet",
+                                          "owner_id": str(site.manager.id), "location_id": str(site.north.id),
+                                          "started_on": today.isoformat(), "due_date": due.isoformat()})
     assert response.status_code == 302
     action = Action.query.one()
-    assert (action.org_id, action.journey_id, action.moment_key, action.location_id) == \
-        (site.org.id, site.journey.id, "order", site.north.id)
+    assert (action.org_id, action.journey_id, action.moment_key, action.location_id, action.owner_id, action.status) == \
+        (site.org.id, site.journey.id, "order", site.north.id, site.manager.id, "open")
+    assert response.location.endswith(f"/results/actions/{action.id}")
     assert AuditLog.query.filter_by(action="action.create", object_id=action.id).count() == 1
 
     listing = client.get(f"/results/journeys/{site.journey.id}/actions").get_data(as_text=True)
@@ -292,35 +299,48 @@ def test_actions_are_created_edited_listed_and_audited(client, site):
     dash = client.get(f"/results/journeys/{site.journey.id}").get_data(as_text=True)
     assert "Wipe the counter every hour" in moment_card(dash, "order")
 
-    response = client.post(f"/results/actions/{action.id}", data={
-        "moment_key": "order", "idea": "Wipe the counter every hour", "owner": "Ann", "location_id": "",
-        "started_on": "2025-01-10", "due_date": "2025-02-01", "status": "done"})
+    response = client.post(f"/results/actions/{action.id}/edit", data={
+        "moment_key": "order", "idea": "Wipe the counter every hour", "owner_id": str(site.manager.id),
+        "definition_of_done": "Counter wiped, logged on the sheet", "location_id": "",
+        "started_on": today.isoformat(), "due_date": (due + timedelta(days=7)).isoformat()})
     assert response.status_code == 302
     db.session.refresh(action)
-    assert action.status == "done" and action.location_id is None
+    assert action.location_id is None and action.due_date == due + timedelta(days=7)
     entry = AuditLog.query.filter_by(action="action.update", object_id=action.id).one()
-    assert {c["field"] for c in entry.detail["changes"]} == {"status", "location_id"}
+    assert {c["field"] for c in entry.detail["changes"]} == {"due_date", "location_id"}
+    client.post(f"/results/actions/{action.id}/done", data={"done-note": "Sheet on the wall, signed hourly"})
+    client.post(f"/results/actions/{action.id}/verify", data={"verify-note": ""})
+    db.session.refresh(action)
+    assert action.status == "verified"
     assert "Wipe the counter" not in client.get(f"/results/journeys/{site.journey.id}/actions").get_data(as_text=True)
     assert "Wipe the counter" in client.get(f"/results/journeys/{site.journey.id}/actions?show=all").get_data(as_text=True)
 
 
 @on_frozen_dates
 @in_org_zones
-def test_trend_chart_marks_when_actions_started(client, site):
-    start = utcnow() - timedelta(days=70)
+def test_trend_chart_marks_when_actions_were_verified(client, site):
+    """The trend marks the day an action was verified (not when it was planned): the scores after it show its
+    effect. An action that is open, or only done, leaves no mark."""
     for days in (70, 40, 10):
         site.evaluate(ALL_MAGICAL, utcnow() - timedelta(days=days))
-    db.session.add(Action(org_id=site.org.id, journey_id=site.journey.id, moment_key="greeting", idea="Greet at the door",
-                          started_on=(start + timedelta(days=30)).date()))
+    today = local_today(site.org.timezone)
+    verified = Action(org_id=site.org.id, journey_id=site.journey.id, moment_key="greeting", idea="Greet at the door",
+                      started_on=today - timedelta(days=80), due_date=today - timedelta(days=50), status="verified",
+                      owner_id=site.manager.id, verified_at=utcnow() - timedelta(days=35))
+    planned = Action(org_id=site.org.id, journey_id=site.journey.id, moment_key="order", idea="Faster orders",
+                     started_on=today - timedelta(days=60), due_date=today + timedelta(days=5), status="done",
+                     owner_id=site.manager.id)
+    db.session.add_all([verified, planned])
     db.session.commit()
     site.auth.login("boss@example.com")
     page = client.get(f"/results/journeys/{site.journey.id}?period=90d&grain=month").get_data(as_text=True)
     trend = page.split('id="trend"', 1)[1].split("</section>", 1)[0]
-    assert 'class="marker"' in trend and "Greet at the door" in trend
-    greeting = moment_card(page, "greeting")
-    assert 'class="marker"' in greeting
-    order = moment_card(page, "order")
-    assert 'class="marker"' not in order
+    assert trend.count('class="marker"') == 1 and "Greet at the door" in trend and "Faster orders" not in trend
+    local = to_local(verified.verified_at, site.org.timezone)
+    month = local.strftime("%b")
+    assert f'data-period="{month}' in trend and f"Greet at the door verified in {month}" in trend
+    assert 'class="marker"' in moment_card(page, "greeting")
+    assert 'class="marker"' not in moment_card(page, "order")
 
 
 @on_frozen_dates

@@ -19,6 +19,8 @@ from auditapp.disputes.models import Dispute
 from auditapp.evaluations.models import COUNTED_STATUSES, Evaluation, EvaluationEvent, EvaluationFlag, MomentResult
 from auditapp.extensions import db
 from auditapp.notify.models import OutboxMessage
+from auditapp.results.actions import overdue_actions, verified_on
+from auditapp.results.models import Action
 from auditapp.results.queries import Filters, filters_from_args, perception_gap, scorecard
 from auditapp.timeutil import local_today, utcnow
 from auditapp.visits.demo_data import add_demo_activity
@@ -119,6 +121,16 @@ def _check_story(result) -> None:
         assert evaluation.reviewed_at < dispute.opened_at <= (dispute.decided_at or dispute.opened_at) < utcnow()
     accepted = next(d for d in disputes if d.status == "accepted")
     assert (accepted.value_before, accepted.value_after) == ("no", "yes")
+    # Corrective actions in each state, owned by the demo's location manager: one verified (inside the dashboard's
+    # 90 days, so the trend marks it), one overdue, one done and waiting for verification.
+    today = local_today(org.timezone)
+    owned = {a.status: a for a in db.session.scalars(select(Action).where(Action.owner_id == site.id))}
+    assert set(owned) == {"verified", "open", "done"}
+    assert 0 < (today - verified_on(owned["verified"], org.timezone)).days < 90
+    assert [a.id for a in overdue_actions(org.id, today)] == [owned["open"].id]
+    assert owned["done"].due_date >= today
+    assert [e.kind for e in owned["verified"].events] == ["created", "done", "verified"]
+    assert all(e.at <= utcnow() for a in owned.values() for e in a.events)
 
 
 @pytest.mark.slow
@@ -136,6 +148,11 @@ def test_demo_pages_open_on_the_first_day(app, client, instant):
         assert overview.status_code == 200 and b"Dentist visit" in overview.data
         page = client.get(f"/results/journeys/{dentist.id}")
         assert page.status_code == 200 and b"Asked to pay" in page.data
+        assert b'class="marker"' in page.data and b">1 overdue</a>" in page.data  # the verified action, the late one
+        client.post("/logout")
+        client.post("/login", data={"email": "site@demo.example", "password": DEMO_PASSWORD})
+        mine = client.get("/results/actions/mine").get_data(as_text=True)
+        assert mine.index("Overdue:") < mine.index("Greet every patient by name")
         client.post("/logout")
         client.post("/login", data={"email": "shopper@demo.example", "password": DEMO_PASSWORD})
         form = client.get(f"/evaluations/new?location={result.locations['001'].id}&journey={dentist.id}")
