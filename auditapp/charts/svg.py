@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from markupsafe import Markup, escape
 
+from ..scoring import palette
 from ..scoring.rules import score_band, score_text
 
 __all__ = [
@@ -40,17 +41,19 @@ FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 LOW_N = 3
 BOLD = 1.2  # bold glyphs run about this much wider than _text_width estimates (measured in Chromium with DejaVu Sans)
 
-BAND_LABELS: dict[str, str] = {"miserable": "Miserable", "neutral": "Neutral", "magical": "Magical"}
-# Fills and the text drawn on them; every pair passes WCAG AA (4.5:1), see tests/unit/test_charts.py.
-BAND_FILL: dict[str, str] = {"miserable": "#b3261e", "neutral": "#c47a00", "magical": "#1b7f3b"}
-BAND_TEXT: dict[str, str] = {"miserable": "#ffffff", "neutral": "#1a1a1a", "magical": "#ffffff"}
-BAND_TINT: dict[str, str] = {"miserable": "#fbe9e7", "neutral": "#fff4e0", "magical": "#e8f5e9"}
-BAND_INK: dict[str, str] = {"miserable": "#8c1d18", "neutral": "#7a4800", "magical": "#145c2b"}
+# The one band palette (scoring/palette.py), shared with the screen CSS, Excel and the visit PDF; every text pair
+# passes WCAG AA (4.5:1) and the fills stay apart under a deuteranopia simulation, see tests/unit/test_palette.py.
+BAND_LABELS: dict[str, str] = palette.of("label")
+BAND_SYMBOL: dict[str, str] = palette.of("symbol")
+BAND_FILL: dict[str, str] = palette.of("fill")
+BAND_TEXT: dict[str, str] = palette.of("on_fill")
+BAND_TINT: dict[str, str] = palette.of("tint")
+BAND_INK: dict[str, str] = palette.of("ink")
 INK = "#1f1f1f"
 MUTED = "#595959"
 GRID = "#c4c4c4"
-LOW_N_FILL = "#e4e4e4"  # heatmap cells, with LOW_N_TEXT
-LOW_N_TEXT = "#404040"
+LOW_N_FILL = palette.GREY_FILL  # heatmap cells, with LOW_N_TEXT
+LOW_N_TEXT = palette.GREY_INK
 LOW_N_BAR = "#8a8a8a"  # bars and markers on white (3:1 for graphics)
 EMPTY_FILL = "#ffffff"
 

@@ -26,6 +26,7 @@ from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from ..scoring import palette
 from ..scoring.rules import round_half_up, score_band, shown_places, shown_score
 from .safety import safe_text, sheet_title, text_cell, text_value
 from .scorecard import GridRow, LocationCard, MomentLine, NoteRow, ResponseRow, Scorecard, Stat
@@ -45,14 +46,16 @@ FRACTION_FORMAT = "0%"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 
-BAND_WORDS = {"miserable": "Miserable", "neutral": "Neutral", "magical": "Magical"}
-# The screen's band colours (app.css .band-*): tint behind, dark ink on it.
-BAND_FILLS = {"miserable": "FDE7E4", "neutral": "FFF1D6", "magical": "E2F4E7"}
-BAND_INKS = {"miserable": "7A1A14", "neutral": "6B4000", "magical": "0F5A27"}
-GREY_FILL, GREY_INK = "E9ECEF", "4F5862"
+BAND_WORDS = palette.of("label")
+# The one band palette (scoring/palette.py), as on screen: tint behind, dark ink on it; strong fills for chart bars.
+BAND_FILLS = {band: palette.hex6(colour) for band, colour in palette.of("tint").items()}
+BAND_INKS = {band: palette.hex6(colour) for band, colour in palette.of("ink").items()}
+BAR_FILLS = {band: palette.hex6(colour) for band, colour in palette.of("fill").items()}
+BAND_PATTERNS = palette.of("pattern")
+GREY_FILL, GREY_INK = palette.hex6(palette.GREY_TINT), palette.hex6(palette.GREY_INK)
 HEADER_FILL, HEADER_INK = "1D3557", "FFFFFF"
 # The colour scale: red up to the low band limit, amber half way, green from the high limit.
-SCALE_RED, SCALE_AMBER, SCALE_GREEN = "F4A6A0", "FFD97A", "9ED9AE"
+SCALE_RED, SCALE_AMBER, SCALE_GREEN = (palette.hex6(palette.PALETTE[b].scale) for b in palette.BANDS)
 
 MARKERS = ("circle", "square", "triangle", "diamond", "x", "star", "dash", "plus")
 DASHES = ("solid", "dash", "sysDot", "dashDot", "lgDash", "sysDash", "lgDashDot", "sysDashDot")
