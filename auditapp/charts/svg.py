@@ -611,6 +611,9 @@ def heatmap(
             if shown is not None:
                 inner += _text(x + cell_w / 2, y + cell_h / 2 + 5, shown, fill=ink, text_anchor="middle",
                                font_weight=None if low else "bold", font_style="italic" if low else None)
+                if not low and cell_w >= 40:  # the band's symbol too: colour is never the only cue
+                    inner += _text(x + cell_w - 4, y + SMALL + 2, BAND_SYMBOL[band], fill=ink, font_size=SMALL,
+                                   text_anchor="end", class_="band-symbol", aria_hidden="true")
             cell = _tag("g", inner, class_=cls, data_row=i, data_col=j, data_n=n)
             if href is not None:
                 # The accessible name starts with the visible number (WCAG 2.5.3, label in name).
@@ -622,9 +625,9 @@ def heatmap(
 
     # Key: the bands in words, so colour is never the only cue.
     y = top + cell_h * len(row_labels) + 10
-    key = [(BAND_FILL["miserable"], f"< {_edge(bands[0])} miserable"),
-           (BAND_FILL["neutral"], f"{_edge(bands[0])} to < {_edge(bands[1])} neutral"),
-           (BAND_FILL["magical"], f"≥ {_edge(bands[1])} magical"),
+    key = [(BAND_FILL["miserable"], f"{BAND_SYMBOL['miserable']} < {_edge(bands[0])} miserable"),
+           (BAND_FILL["neutral"], f"{BAND_SYMBOL['neutral']} {_edge(bands[0])} to < {_edge(bands[1])} neutral"),
+           (BAND_FILL["magical"], f"{BAND_SYMBOL['magical']} ≥ {_edge(bands[1])} magical"),
            (LOW_N_FILL, "grey italic: n<3")]
     positions, bottom = _flow_legend([(t, 18 + _text_width(t, SMALL)) for _, t in key], y)
     for (colour, text), (lx, ly) in zip(key, positions, strict=True):
