@@ -68,10 +68,10 @@ def item_failures(org, filters: Filters, *, moment_key: str | None = None, today
     failed = Answer.score == 0
 
     def count(condition=None, fail=False):
-        term = and_(*(c for c in (condition, failed if fail else None) if c is not None))
-        if condition is None and not fail:
+        terms = [c for c in (condition, failed if fail else None) if c is not None]
+        if not terms:
             return func.count(Answer.score)
-        return func.coalesce(func.sum(cast(term, Integer)), 0)
+        return func.coalesce(func.sum(cast(and_(*terms), Integer)), 0)
 
     stmt = (
         select(Answer.moment_key, Answer.question_key, func.max(Question.text), func.max(cast(Question.critical, Integer)),

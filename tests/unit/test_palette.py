@@ -106,15 +106,14 @@ def test_every_band_has_a_word_and_a_distinct_symbol():
 
 
 def test_charts_excel_and_pdf_use_the_palette():
-    assert svg.BAND_FILL == palette.of("fill") and svg.BAND_TINT == palette.of("tint")
-    assert svg.BAND_INK == palette.of("ink") and svg.BAND_TEXT == palette.of("on_fill")
-    assert workbook.BAND_FILLS == {b: palette.hex6(c) for b, c in palette.of("tint").items()}
-    assert workbook.BAND_INKS == {b: palette.hex6(c) for b, c in palette.of("ink").items()}
-    assert workbook.BAR_FILLS == {b: palette.hex6(c) for b, c in palette.of("fill").items()}
-    assert (workbook.SCALE_RED, workbook.SCALE_AMBER, workbook.SCALE_GREEN) == tuple(
-        palette.hex6(PALETTE[b].scale) for b in BANDS)
-    assert report_services.PALETTE["fill"] == palette.of("fill")
-    assert report_services.PALETTE["tint"] == palette.of("tint")
+    fill, tint, ink, on_fill = (palette.of(f) for f in ("fill", "tint", "ink", "on_fill"))
+    scale = tuple(palette.hex6(PALETTE[b].scale) for b in BANDS)
+    assert (fill, tint, ink, on_fill) == (svg.BAND_FILL, svg.BAND_TINT, svg.BAND_INK, svg.BAND_TEXT)
+    assert {b: palette.hex6(c) for b, c in tint.items()} == workbook.BAND_FILLS
+    assert {b: palette.hex6(c) for b, c in ink.items()} == workbook.BAND_INKS
+    assert {b: palette.hex6(c) for b, c in fill.items()} == workbook.BAR_FILLS
+    assert scale == (workbook.SCALE_RED, workbook.SCALE_AMBER, workbook.SCALE_GREEN)
+    assert (report_services.PALETTE["fill"], report_services.PALETTE["tint"]) == (fill, tint)
 
 
 def test_screen_css_repeats_the_palette():
