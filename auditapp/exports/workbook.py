@@ -599,10 +599,11 @@ class _Book:
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.print_options.gridLines = False
         ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.page_margins.top = ws.page_margins.bottom = 0.6
+        ws.page_margins.top = ws.page_margins.bottom = 0.75
+        ws.page_margins.header = ws.page_margins.footer = 0.3
         ws.oddHeader.center.text = _header_text(f"{self.data.title} ({ws.title})")
         ws.oddHeader.center.font = FONT_NAME
-        ws.oddFooter.left.text = _header_text(f"Filters: {self._filters_text()}")
+        ws.oddFooter.left.text = _header_text("Filters: " + (" · ".join(v for _, v in self.data.filters) or "none"))
         ws.oddFooter.left.font = FONT_NAME
         ws.oddFooter.left.size = 8
         ws.oddFooter.right.text = "Page &P of &N"

@@ -140,7 +140,7 @@ def test_layout_frozen_filtered_and_printable():
         assert ws.print_options.gridLines is not True  # no printed gridlines
         assert ws.print_title_rows  # header rows repeated on every page
         assert "Page &P of &N" in ws.oddFooter.right.text
-        assert ws.oddFooter.left.text == "Filters: Location: All locations"
+        assert ws.oddFooter.left.text == "Filters: All locations"
         assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert "Café scorecard" in ws.oddHeader.center.text
         assert ws.freeze_panes is not None
