@@ -312,8 +312,12 @@ def trend_chart(
     periods: Sequence[str] | None = None,
     show_title: bool = True,
     chart_id: str | None = None,
+    partial: str | None = None,
 ) -> Markup:
     """Scores over ordered periods, one line per series, with band backgrounds and action markers.
+
+    `partial` names the period that is not over yet: its point is hollow, reached by a dotted line and labelled
+    "so far" with its n, so a month with two visits so far never reads as a drop.
 
     `periods` fixes the x axis; by default it is the sorted set of periods in the series and markers
     ("2026-09", "2026-W37" sort correctly as text). A None score leaves a gap in the line.
@@ -418,11 +422,29 @@ def trend_chart(
         by_period = {p: (v, n) for p, v, n in points if p in index}
         runs: list[list[tuple[float, float]]] = [[]]
         dots = []
+        so_far = []
         for i, p in enumerate(periods):
             value, n = by_period.get(p, (None, 0))
             if value is None:
                 if runs[-1]:
                     runs.append([])
+                continue
+            if p == partial:
+                before = runs[-1][-1] if runs[-1] else None
+                runs.append([])
+                if before is not None:
+                    so_far.append(_tag("line", x1=before[0], y1=before[1], x2=px(i), y2=py(value), stroke=colour,
+                                       stroke_width=1.5, stroke_dasharray="2 4", stroke_opacity=0.7))
+                if s == 0:
+                    anchor = "end" if px(i) > left + plot_w / 2 else "start"
+                    so_far.append(_text(px(i) + (-8 if anchor == "end" else 8), py(value) - 8, f"so far, n={n}",
+                                        fill=MUTED, font_size=SMALL, text_anchor=anchor, class_="so-far-label"))
+                dots.append(_tag(
+                    "g",
+                    _marker_shape(shape, px(i), py(value), colour=colour, hollow=True)
+                    + _tag("title", _e(f"{name}, {p} so far (not over yet): {_score_phrase(value, n, bands)}")),
+                    class_="point so-far", data_period=p, data_n=n,
+                ))
                 continue
             runs[-1].append((px(i), py(value)))
             hollow = n < LOW_N
@@ -438,7 +460,7 @@ def trend_chart(
                  stroke=colour, stroke_width=2.5, stroke_dasharray=dash or None, stroke_linejoin="round")
             for run in runs if len(run) > 1
         ]
-        parts.append(_tag("g", "".join(lines) + "".join(dots), class_="series", data_series=name))
+        parts.append(_tag("g", "".join(lines) + "".join(so_far) + "".join(dots), class_="series", data_series=name))
         scored = [(p, v, n) for p, v, n in points if v is not None and p in index]
         if scored:
             scored.sort(key=lambda t: index[t[0]])
@@ -472,6 +494,7 @@ def trend_chart(
         f"{_edge(bands[0])} to under {_edge(bands[1])} neutral, from {_edge(bands[1])} magical",
         "; ".join(series_notes) or "No data",
         "Actions: " + "; ".join(marker_notes) if marker_notes else "",
+        f"{partial} is not over yet: its score so far is drawn hollow and dotted" if partial in index else "",
     ]))
     return _svg("".join(parts), kind="trend", title=title, desc=desc + ".", height=bottom + 2, chart_id=chart_id)
 
