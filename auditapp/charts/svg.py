@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from markupsafe import Markup, escape
 
+from ..scoring import palette
 from ..scoring.rules import score_band, score_text
 
 __all__ = [
@@ -40,17 +41,19 @@ FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 LOW_N = 3
 BOLD = 1.2  # bold glyphs run about this much wider than _text_width estimates (measured in Chromium with DejaVu Sans)
 
-BAND_LABELS: dict[str, str] = {"miserable": "Miserable", "neutral": "Neutral", "magical": "Magical"}
-# Fills and the text drawn on them; every pair passes WCAG AA (4.5:1), see tests/unit/test_charts.py.
-BAND_FILL: dict[str, str] = {"miserable": "#b3261e", "neutral": "#c47a00", "magical": "#1b7f3b"}
-BAND_TEXT: dict[str, str] = {"miserable": "#ffffff", "neutral": "#1a1a1a", "magical": "#ffffff"}
-BAND_TINT: dict[str, str] = {"miserable": "#fbe9e7", "neutral": "#fff4e0", "magical": "#e8f5e9"}
-BAND_INK: dict[str, str] = {"miserable": "#8c1d18", "neutral": "#7a4800", "magical": "#145c2b"}
+# The one band palette (scoring/palette.py), shared with the screen CSS, Excel and the visit PDF; every text pair
+# passes WCAG AA (4.5:1) and the fills stay apart under a deuteranopia simulation, see tests/unit/test_palette.py.
+BAND_LABELS: dict[str, str] = palette.of("label")
+BAND_SYMBOL: dict[str, str] = palette.of("symbol")
+BAND_FILL: dict[str, str] = palette.of("fill")
+BAND_TEXT: dict[str, str] = palette.of("on_fill")
+BAND_TINT: dict[str, str] = palette.of("tint")
+BAND_INK: dict[str, str] = palette.of("ink")
 INK = "#1f1f1f"
 MUTED = "#595959"
 GRID = "#c4c4c4"
-LOW_N_FILL = "#e4e4e4"  # heatmap cells, with LOW_N_TEXT
-LOW_N_TEXT = "#404040"
+LOW_N_FILL = palette.GREY_FILL  # heatmap cells, with LOW_N_TEXT
+LOW_N_TEXT = palette.GREY_INK
 LOW_N_BAR = "#8a8a8a"  # bars and markers on white (3:1 for graphics)
 EMPTY_FILL = "#ffffff"
 
@@ -310,10 +313,13 @@ def trend_chart(
     show_title: bool = True,
     chart_id: str | None = None,
     marker_word: str = "from",
+    partial: str | None = None,
 ) -> Markup:
     """Scores over ordered periods, one line per series, with band backgrounds and action markers.
 
     The text description says each marker as "<label> <marker_word> <period>" ("from", "verified in").
+    `partial` names the period that is not over yet: its point is hollow, reached by a dotted line and labelled
+    "so far" with its n, so a month with two visits so far never reads as a drop.
 
     `periods` fixes the x axis; by default it is the sorted set of periods in the series and markers
     ("2026-09", "2026-W37" sort correctly as text). A None score leaves a gap in the line.
@@ -418,11 +424,29 @@ def trend_chart(
         by_period = {p: (v, n) for p, v, n in points if p in index}
         runs: list[list[tuple[float, float]]] = [[]]
         dots = []
+        so_far = []
         for i, p in enumerate(periods):
             value, n = by_period.get(p, (None, 0))
             if value is None:
                 if runs[-1]:
                     runs.append([])
+                continue
+            if p == partial:
+                before = runs[-1][-1] if runs[-1] else None
+                runs.append([])
+                if before is not None:
+                    so_far.append(_tag("line", x1=before[0], y1=before[1], x2=px(i), y2=py(value), stroke=colour,
+                                       stroke_width=1.5, stroke_dasharray="2 4", stroke_opacity=0.7))
+                if s == 0:
+                    anchor = "end" if px(i) > left + plot_w / 2 else "start"
+                    so_far.append(_text(px(i) + (-8 if anchor == "end" else 8), py(value) - 8, f"so far, n={n}",
+                                        fill=MUTED, font_size=SMALL, text_anchor=anchor, class_="so-far-label"))
+                dots.append(_tag(
+                    "g",
+                    _marker_shape(shape, px(i), py(value), colour=colour, hollow=True)
+                    + _tag("title", _e(f"{name}, {p} so far (not over yet): {_score_phrase(value, n, bands)}")),
+                    class_="point so-far", data_period=p, data_n=n,
+                ))
                 continue
             runs[-1].append((px(i), py(value)))
             hollow = n < LOW_N
@@ -438,7 +462,7 @@ def trend_chart(
                  stroke=colour, stroke_width=2.5, stroke_dasharray=dash or None, stroke_linejoin="round")
             for run in runs if len(run) > 1
         ]
-        parts.append(_tag("g", "".join(lines) + "".join(dots), class_="series", data_series=name))
+        parts.append(_tag("g", "".join(lines) + "".join(so_far) + "".join(dots), class_="series", data_series=name))
         scored = [(p, v, n) for p, v, n in points if v is not None and p in index]
         if scored:
             scored.sort(key=lambda t: index[t[0]])
@@ -472,6 +496,7 @@ def trend_chart(
         f"{_edge(bands[0])} to under {_edge(bands[1])} neutral, from {_edge(bands[1])} magical",
         "; ".join(series_notes) or "No data",
         "Actions: " + "; ".join(marker_notes) if marker_notes else "",
+        f"{partial} is not over yet: its score so far is drawn hollow and dotted" if partial in index else "",
     ]))
     return _svg("".join(parts), kind="trend", title=title, desc=desc + ".", height=bottom + 2, chart_id=chart_id)
 
@@ -611,6 +636,9 @@ def heatmap(
             if shown is not None:
                 inner += _text(x + cell_w / 2, y + cell_h / 2 + 5, shown, fill=ink, text_anchor="middle",
                                font_weight=None if low else "bold", font_style="italic" if low else None)
+                if not low and cell_w >= 40:  # the band's symbol too: colour is never the only cue
+                    inner += _text(x + cell_w - 4, y + SMALL + 2, BAND_SYMBOL[band], fill=ink, font_size=SMALL,
+                                   text_anchor="end", class_="band-symbol", aria_hidden="true")
             cell = _tag("g", inner, class_=cls, data_row=i, data_col=j, data_n=n)
             if href is not None:
                 # The accessible name starts with the visible number (WCAG 2.5.3, label in name).
@@ -622,9 +650,9 @@ def heatmap(
 
     # Key: the bands in words, so colour is never the only cue.
     y = top + cell_h * len(row_labels) + 10
-    key = [(BAND_FILL["miserable"], f"< {_edge(bands[0])} miserable"),
-           (BAND_FILL["neutral"], f"{_edge(bands[0])} to < {_edge(bands[1])} neutral"),
-           (BAND_FILL["magical"], f"≥ {_edge(bands[1])} magical"),
+    key = [(BAND_FILL["miserable"], f"{BAND_SYMBOL['miserable']} < {_edge(bands[0])} miserable"),
+           (BAND_FILL["neutral"], f"{BAND_SYMBOL['neutral']} {_edge(bands[0])} to < {_edge(bands[1])} neutral"),
+           (BAND_FILL["magical"], f"{BAND_SYMBOL['magical']} ≥ {_edge(bands[1])} magical"),
            (LOW_N_FILL, "grey italic: n<3")]
     positions, bottom = _flow_legend([(t, 18 + _text_width(t, SMALL)) for _, t in key], y)
     for (colour, text), (lx, ly) in zip(key, positions, strict=True):

@@ -19,7 +19,9 @@ from ..extensions import db
 from ..journeys.models import JourneyVersion, Moment, Question
 from ..journeys.spec import CHANNELS, KINDS
 from ..locations.models import Location
+from ..results import findings as fnd
 from ..results import queries as rq
+from ..results import where
 from ..results.queries import Filters, _bounds, _conditions
 from ..results.sqlhelpers import local_period_key
 from ..scoring.stats import Estimate, estimate
@@ -246,8 +248,9 @@ def load_scorecard(org, filters: Filters, *, grain: str | None = None, today: da
 
     trend = rq.trend(org, filters, grain)
     intervals, overall = cell_intervals(org, filters, "period", grain=grain)
+    running = rq.period_key_for(today, grain)  # the period today is in: not over yet, its scores are "so far"
     periods = tuple(
-        GridRow(label=p.label, start=p.start,
+        GridRow(label=p.label, start=p.start, partial=p.key == running,
                 overall=_stat(trend.overall.get(p.key, rq.Cell(0, None)).n,
                               trend.overall.get(p.key, rq.Cell(0, None)).score, overall.get(p.key)),
                 cells=tuple(_stat(trend.cell(p.key, m.key).n, trend.cell(p.key, m.key).score,
@@ -255,12 +258,15 @@ def load_scorecard(org, filters: Filters, *, grain: str | None = None, today: da
         for p in trend.periods
     )
 
+    gap_rows = rq.perception_gap(org, filters)
     gap = tuple(
         GapLine(key=g.key, name=g.name, gap=g.gap, flagged=g.flagged,
                 shopper=Stat(g.shopper.n, g.shopper.mean, g.shopper.low, g.shopper.high),
                 staff=Stat(g.staff.n, g.staff.mean, g.staff.low, g.staff.high))
-        for g in rq.perception_gap(org, filters)
+        for g in gap_rows
     )
+    first_day, last_day = evaluation_days(org, filters)
+    found = scorecard_findings(org, filters, card, heat, gap_rows, today=today)
 
     from ..disputes.rules import BASELINE_TEXT, baseline_note
     from ..disputes.services import query_rates
@@ -288,5 +294,26 @@ def load_scorecard(org, filters: Filters, *, grain: str | None = None, today: da
         queries=tuple(query_line(line) for line in rate_lines), query_total=query_line(rate_total),
         query_baseline=BASELINE_TEXT,
         responses=lambda: responses(org, filters), notes=lambda: notes(org, filters), location_cards=location_cards,
-        widths=text_widths(org, filters),
+        widths=text_widths(org, filters), first_day=first_day, last_day=last_day, findings=found,
     )
+
+
+def evaluation_days(org, filters: Filters) -> tuple[date | None, date | None]:
+    """The local dates of the first and last evaluation under `filters` (the period when it has no dates)."""
+    first, last = db.session.execute(select(func.min(E.started_at), func.max(E.started_at))
+                                     .where(*_terms(org, filters))).one()
+    if first is None:
+        return None, None
+    return to_local(first, org.timezone).date(), to_local(last, org.timezone).date()
+
+
+def scorecard_findings(org, filters: Filters, card, heat, gaps, *, today: date) -> tuple[str, ...]:
+    """The Summary's opening findings (results.findings) from the numbers the sheets show."""
+    moments = [fnd.MomentFact(m.key, m.name, m.n, m.score, m.change, m.signal.flagged and m.signal.direction == "down")
+               for m in card.moments]
+    items = [fnd.ItemFact(i.moment_name, i.text, i.n, i.failed)
+             for i in where.item_failures(org, filters, today=today)]
+    places = [fnd.PlaceFact(loc.name, heat.totals[loc.id].n, heat.totals[loc.id].score)
+              for loc in heat.locations if loc.id in heat.totals]
+    gap_facts = [fnd.GapFact(g.name, g.shopper.n, g.shopper.mean, g.staff.n, g.staff.mean) for g in gaps]
+    return tuple(f.text for f in fnd.findings(moments, items, places, gap_facts, (org.band_low, org.band_high)))

@@ -50,6 +50,7 @@ class GridRow:
     code: str = ""  # Locations: the location code (text: keeps leading zeros)
     region: str = ""
     start: date | None = None  # Trend: the first day of the period
+    partial: bool = False  # Trend: the period is not over yet (today is in it): its scores are "so far"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,9 @@ class Scorecard:
     filters: tuple[tuple[str, str], ...] = ()  # (label, value) as the dashboard shows them
     period_from: date | None = None
     period_to: date | None = None
+    first_day: date | None = None  # the first and last local day with an evaluation under the filters
+    last_day: date | None = None
+    findings: tuple[str, ...] = ()  # results.findings, as sentences with their n
     bands: tuple[float, float] = (50.0, 80.0)
     evaluations: int = 0
     overall: Stat = field(default_factory=Stat)

@@ -22,10 +22,14 @@ from typing import IO
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, LineChart, Reference, Series
+from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.marker import DataPoint, Marker
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.indexed_list import IndexedList
 
+from ..scoring import palette
 from ..scoring.rules import round_half_up, score_band, shown_places, shown_score
 from .safety import safe_text, sheet_title, text_cell, text_value
 from .scorecard import GridRow, LocationCard, MomentLine, NoteRow, ResponseRow, Scorecard, Stat
@@ -33,7 +37,12 @@ from .scorecard import GridRow, LocationCard, MomentLine, NoteRow, ResponseRow, 
 EXCEL_MAX_ROWS = 1_048_576  # rows in one sheet, header included
 PRINT_WIDTH = 200  # column-width units that fit across one landscape page at a still readable size
 LOW_N = 3  # fewer evaluations than this: the score is greyed, as on screen
-SHEET_ORDER = ("Summary", "Locations", "Trend", "Gap", "Responses", "Notes", "Queries")
+# The contract's six sheets, in its order, then the query rate (disputes) and the full location x moment matrix (so no sheet the contract
+# names moves); per-location sheets come last.
+SHEET_ORDER = ("Summary", "Locations", "Trend", "Gap", "Responses", "Notes", "Queries", "Location matrix")
+PRINT_SAMPLE = 40  # Responses and Notes print their first rows only (the whole list would run to hundreds of pages)
+FONT_NAME = "Arial"  # one font throughout; LibreOffice shows it as Liberation Sans (same widths)
+FONT_SIZE = 10
 
 SCORE_FORMAT = "0"  # screens show whole points; the cell keeps the full value
 # Near a band edge whole points would cross it (49.88 shown as 50 beside "Miserable"): like the screen
@@ -46,26 +55,37 @@ RATE_FORMAT = "0.0%"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 
-BAND_WORDS = {"miserable": "Miserable", "neutral": "Neutral", "magical": "Magical"}
-# The screen's band colours (app.css .band-*): tint behind, dark ink on it.
-BAND_FILLS = {"miserable": "FDE7E4", "neutral": "FFF1D6", "magical": "E2F4E7"}
-BAND_INKS = {"miserable": "7A1A14", "neutral": "6B4000", "magical": "0F5A27"}
-GREY_FILL, GREY_INK = "E9ECEF", "4F5862"
+BAND_WORDS = palette.of("label")
+# The one band palette (scoring/palette.py), as on screen: tint behind, dark ink on it; strong fills for chart bars.
+BAND_FILLS = {band: palette.hex6(colour) for band, colour in palette.of("tint").items()}
+BAND_INKS = {band: palette.hex6(colour) for band, colour in palette.of("ink").items()}
+BAR_FILLS = {band: palette.hex6(colour) for band, colour in palette.of("fill").items()}
+BAND_PATTERNS = palette.of("pattern")
+GREY_FILL, GREY_INK = palette.hex6(palette.GREY_TINT), palette.hex6(palette.GREY_INK)
 HEADER_FILL, HEADER_INK = "1D3557", "FFFFFF"
 # The colour scale: red up to the low band limit, amber half way, green from the high limit.
-SCALE_RED, SCALE_AMBER, SCALE_GREEN = "F4A6A0", "FFD97A", "9ED9AE"
+SCALE_RED, SCALE_AMBER, SCALE_GREEN = (palette.hex6(palette.PALETTE[b].scale) for b in palette.BANDS)
 
 MARKERS = ("circle", "square", "triangle", "diamond", "x", "star", "dash", "plus")
 DASHES = ("solid", "dash", "sysDot", "dashDot", "lgDash", "sysDash", "lgDashDot", "sysDashDot")
 
-_HEADER_FONT = Font(bold=True, color=HEADER_INK)
+
+
+def _font(**kw) -> Font:
+    """Every font names the one face: a Font() without a name shows in LibreOffice's default, a serif."""
+    return Font(name=FONT_NAME, sz=kw.pop("size", FONT_SIZE), **kw)
+
+
+_BASE_FONT = _font()
+_HEADER_FONT = _font(bold=True, color=HEADER_INK)
 _HEADER_FILL = PatternFill("solid", fgColor=HEADER_FILL)
 _HEADER_ALIGN = Alignment(wrap_text=True, vertical="top")
 _BLOCK_ALIGN = Alignment(horizontal="centerContinuous", vertical="top")
-_GREY_FONT = Font(color=GREY_INK, italic=True)
+_GREY_FONT = _font(color=GREY_INK, italic=True)
 _GREY = PatternFill("solid", fgColor=GREY_FILL)
-_TITLE_FONT = Font(bold=True, size=14)
-_LABEL_FONT = Font(bold=True)
+_TITLE_FONT = _font(bold=True, size=14)
+_LABEL_FONT = _font(bold=True)
+_CHAIN_FILL = PatternFill("solid", fgColor="E8EEF6")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
 
@@ -82,6 +102,7 @@ def write_scorecard(target: IO[bytes], data: Scorecard, *, per_location: bool = 
     book.stream("Responses", _response_columns(data), book.response_cells, data.responses())
     book.stream("Notes", _note_columns(data), book.note_cells, data.notes())
     book.queries()
+    book.matrix()
     if per_location:
         for card in data.location_cards():
             book.location_card(card)
@@ -124,6 +145,9 @@ class _Book:
         self.data = data
         self.max_rows = max_rows
         self.wb = Workbook(write_only=True)
+        # The default style's font (cells without a font of their own) is the one font too.
+        self.wb._fonts = IndexedList([_BASE_FONT])  # noqa: SLF001 (openpyxl keeps the default as font 0)
+        self.wb._named_styles["Normal"].font = _BASE_FONT  # noqa: SLF001
         self.wb.properties.creator = "auditapp"
         self.wb.properties.title = safe_text(data.title)[:250]
         self.titles: list[str] = []
@@ -181,8 +205,8 @@ class _Book:
             return self._styled(ws, "No score", font=_GREY_FONT, fill=_GREY)
         if n < LOW_N:
             return self._styled(ws, f"{BAND_WORDS[word]} (n < {LOW_N})", font=_GREY_FONT, fill=_GREY)
-        return self._styled(ws, BAND_WORDS[word], font=Font(bold=True, color=BAND_INKS[word]),
-                            fill=PatternFill("solid", fgColor=BAND_FILLS[word]))
+        return self._styled(ws, BAND_WORDS[word], font=_font(bold=True, color=BAND_INKS[word]),
+                            fill=_band_fill(word))
 
     def _score_cell(self, ws, score: float | None, *, font=None, fill=None):
         """The unrounded score, formatted to show what the screen shows (never a number that contradicts its band)."""
@@ -212,29 +236,60 @@ class _Book:
 
     def summary(self):
         d = self.data
-        filters = "; ".join(f"{label}: {value}" for label, value in d.filters) or "None"
         pairs = [("Organisation", d.organisation, None), ("Journey", d.journey, None),
-                 ("From", d.period_from or "the first evaluation", DATE_FORMAT),
-                 ("To", d.period_to or "the last evaluation", DATE_FORMAT), ("Filters", filters, None),
+                 ("Period", self._period_text(), None),
+                 *self._period_pairs(),
+                 ("Filters", self._filters_text(), None),
                  (f"Generated ({d.timezone})", d.generated_at, DATETIME_FORMAT),
                  ("Evaluations", d.evaluations, COUNT_FORMAT)]
         after = [("Score bands", self._band_legend(), None)]
         if d.comparison:
             after.append(("Change", d.comparison, None))
-        self._card("Summary", d.title, pairs, d.overall, after, d.moments)
+        self._card("Summary", d.title, pairs, d.overall, after, d.moments, findings=d.findings)
 
-    def _card(self, name: str, title: str, pairs: list, overall: Stat, after: list, moments: Sequence[MomentLine]):
-        """Title, label/value pairs, the overall score, notes, then the moments table and its bar chart."""
+    def _filters_text(self) -> str:
+        return "; ".join(f"{label}: {value}" for label, value in self.data.filters) or "None"
+
+    def _period_pairs(self) -> list:
+        """From and To as real dates: the filter's, or else the first and last evaluation's (said so beside)."""
+        d = self.data
+        pairs = []
+        for label, chosen, found, word in (("From", d.period_from, d.first_day, "first"),
+                                           ("To", d.period_to, d.last_day, "last")):
+            if chosen is not None:
+                pairs.append((label, chosen, DATE_FORMAT))
+            elif found is not None:
+                pairs.append((label, found, DATE_FORMAT, f"the {word} evaluation"))
+            else:
+                pairs.append((label, "No evaluations", None))
+        return pairs
+
+    def _period_text(self) -> str:
+        d = self.data
+        start, end = d.period_from or d.first_day, d.period_to or d.last_day
+        if start is None and end is None:
+            return "No evaluations under these filters"
+        return f"{start.isoformat() if start else '…'} to {end.isoformat() if end else '…'}"
+
+    def _card(self, name: str, title: str, pairs: list, overall: Stat, after: list, moments: Sequence[MomentLine],
+              findings: Sequence[str] = ()):
+        """Title, findings, label/value pairs, the overall score, notes, then the moments table and its bar chart;
+        printed on one landscape page."""
         ws = self._sheet(name)
-        overall_row = 1 + len(pairs) + 2
+        lead = 1 + (len(findings) + 1 if findings else 0)
+        overall_row = lead + len(pairs) + 2
         header_row = overall_row + len(after) + 1
         columns = MOMENT_COLUMNS
         widths = _moment_widths(moments)
-        self._setup(ws, widths, freeze=f"A{header_row + 1}", title_rows=f"{header_row}:{header_row}")
+        self._setup(ws, widths, freeze="A2", title_rows=f"{header_row}:{header_row}", one_page=True)
         scaled: list = []
         ws.append([self._styled(ws, title, font=_TITLE_FONT)])
-        for label, value, fmt in pairs:
-            ws.append(self._pair(ws, label, value, fmt=fmt))
+        if findings:
+            ws.append([self._styled(ws, "Findings", font=_LABEL_FONT)])
+            for text in findings:
+                ws.append([self._styled(ws, f"• {text}")])  # one line, running across the empty cells beside it
+        for label, value, fmt, *note in pairs:
+            ws.append(self._pair(ws, label, value, fmt=fmt) + [self._styled(ws, n, font=_GREY_FONT) for n in note])
         self._header(ws, ["", "Score", "n", "95% low", "95% high", "Band"], row=overall_row - 1, widths=widths)
         ws.append([self._styled(ws, "Overall", font=_LABEL_FONT), *self._overall_cells(ws, overall, scaled, overall_row)])
         for label, value, fmt in after:
@@ -246,7 +301,7 @@ class _Book:
         last = first + len(moments) - 1
         if moments:
             ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{last}"
-            self._bar_chart(ws, header_row, last, anchor=f"A{last + 3}")
+            self._bar_chart(ws, header_row, last, anchor=f"A{last + 3}", moments=moments)
         self._colour_scale(ws, scaled)
 
     def _pair(self, ws, label: str, value, *, fmt: str | None = None):
@@ -266,7 +321,7 @@ class _Book:
         score, n, low, high = self._stat_cells(ws, m.stat, scaled, row, MOMENT_SCORE_COLUMN)
         change = self._styled(ws, m.change, fmt=CHANGE_FORMAT)
         if m.change_flagged:
-            change.font = Font(bold=True, color=BAND_INKS["miserable"] if (m.change or 0) < 0 else BAND_INKS["magical"])
+            change.font = _font(bold=True, color=BAND_INKS["miserable"] if (m.change or 0) < 0 else BAND_INKS["magical"])
         signal = ("Flagged: " if m.change_flagged else "") + (m.change_reason or "")
         return [
             text_cell(ws, m.name), text_cell(ws, m.key), m.position + 1, text_cell(ws, m.channel),
@@ -275,10 +330,10 @@ class _Book:
             change, text_cell(ws, signal),
         ]
 
-    def _bar_chart(self, ws, header_row: int, last: int, anchor: str):
+    def _bar_chart(self, ws, header_row: int, last: int, anchor: str, moments: Sequence[MomentLine] = ()):
         chart = BarChart()
         chart.type = "bar"  # horizontal: long moment names stay readable
-        chart.title = "Score per moment (0 to 100)"
+        chart.title = "Score per moment (0 to 100), coloured by band"
         chart.legend = None
         chart.y_axis.scaling.min = 0
         chart.y_axis.scaling.max = 100
@@ -287,22 +342,106 @@ class _Book:
         chart.y_axis.delete = False
         chart.add_data(Reference(ws, min_col=MOMENT_SCORE_COLUMN, min_row=header_row, max_row=last), titles_from_data=True)
         chart.set_categories(Reference(ws, min_col=1, min_row=header_row + 1, max_row=last))
+        series = chart.series[0]
+        # Each bar in its band's colour (grey under n = 3), with its value written at the end: never colour alone.
+        for index, m in enumerate(moments):
+            band = score_band(m.stat.score, (self.low, self.high))
+            colour = BAR_FILLS[band] if band and m.stat.n >= LOW_N else GREY_BAR
+            point = DataPoint(idx=index)
+            point.graphicalProperties.solidFill = colour
+            point.graphicalProperties.line.solidFill = colour
+            series.dPt.append(point)
+        series.dLbls = DataLabelList(showVal=True, showSerName=False, showCatName=False, showLegendKey=False,
+                                     numFmt="0")
         chart.width = 22
-        chart.height = max(7.5, 0.7 * (last - header_row) + 3)
+        chart.height = max(6.0, 0.55 * (last - header_row) + 2.5)
         ws.add_chart(chart, anchor)
 
     def locations(self):
+        """One row per location, ranked by score, under the chain average, with each one's difference from it and
+        its weakest moment. The full location x moment matrix is the "Location matrix" sheet."""
         d = self.data
         ws = self._sheet("Locations")
-        lead = [("Code", 10), ("Location", _text_width((r.label for r in d.locations), 20)), ("Region", 14)]
-        self._grid(ws, lead, d.locations, lambda ws, r: [text_cell(ws, r.code), text_cell(ws, r.label),
-                                                          text_cell(ws, r.region)])
+        columns = [("Rank", 6), ("Code", 10), ("Location", _text_width((r.label for r in d.locations), 20, cap=36)),
+                   ("Region", 12), ("n", 6), ("Score", 8), ("Band", 15), ("95% low", 8), ("95% high", 8),
+                   ("Difference from chain average (points)", 13),
+                   ("Weakest moment (n ≥ 3)", _text_width((m.name for m in d.moments), 24, cap=36)),
+                   ("Its score", 8)]
+        widths = [w for _, w in columns]
+        self._setup(ws, widths, freeze="D3", title_rows="1:2", title_cols="A:C")
+        scaled: list = []
+        chain = d.overall
+        weakest_all = _weakest(d.moments, [m.stat for m in d.moments])
+        ws.append([self._styled(ws, "", fill=_CHAIN_FILL), self._styled(ws, "", fill=_CHAIN_FILL),
+                   self._styled(ws, "Chain average (all locations)", font=_LABEL_FONT, fill=_CHAIN_FILL),
+                   self._styled(ws, "", fill=_CHAIN_FILL),
+                   self._styled(ws, chain.n, font=_LABEL_FONT, fill=_CHAIN_FILL, fmt=COUNT_FORMAT),
+                   self._score_cell(ws, chain.score, font=_LABEL_FONT, fill=_CHAIN_FILL),
+                   self._band(ws, chain.score, chain.n),
+                   self._styled(ws, chain.low, fill=_CHAIN_FILL, fmt=SCORE_FORMAT),
+                   self._styled(ws, chain.high, fill=_CHAIN_FILL, fmt=SCORE_FORMAT),
+                   self._styled(ws, "", fill=_CHAIN_FILL),
+                   self._styled(ws, weakest_all[0] if weakest_all else "-", fill=_CHAIN_FILL),
+                   self._score_cell(ws, weakest_all[1].score if weakest_all else None, fill=_CHAIN_FILL)])
+        self._header(ws, [label for label, _ in columns], row=2, widths=widths)
+        for index, (rank, row) in enumerate(ranked_locations(d.locations)):
+            excel_row = 3 + index
+            stat = row.overall
+            grey = stat.n < LOW_N
+            font, fill = (_GREY_FONT, _GREY) if grey else (None, None)
+            difference = None if stat.score is None or chain.score is None or grey else stat.score - chain.score
+            weakest = _weakest(d.moments, row.cells)
+            if stat.score is not None and not grey:
+                scaled.append((6, excel_row))
+            ws.append([self._styled(ws, rank if rank is not None else f"n < {LOW_N}", font=font, fill=fill,
+                                    fmt=COUNT_FORMAT if rank is not None else None),
+                       text_cell(ws, row.code), text_cell(ws, row.label), text_cell(ws, row.region),
+                       self._styled(ws, stat.n, font=font, fill=fill, fmt=COUNT_FORMAT),
+                       self._score_cell(ws, stat.score, font=font, fill=fill), self._band(ws, stat.score, stat.n),
+                       self._styled(ws, stat.low, font=font, fill=fill, fmt=SCORE_FORMAT),
+                       self._styled(ws, stat.high, font=font, fill=fill, fmt=SCORE_FORMAT),
+                       self._styled(ws, difference, fmt=CHANGE_FORMAT,
+                                    font=_font(bold=True, color=BAND_INKS["miserable"])
+                                    if difference is not None and difference <= -5 else None),
+                       self._styled(ws, weakest[0] if weakest else "-"),
+                       self._score_cell(ws, weakest[1].score if weakest else None)])
+        if d.locations:
+            ws.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{2 + len(d.locations)}"
+        self._colour_scale(ws, scaled)
+
+    def matrix(self):
+        """Locations x moments: a score and its n per moment, moment names wrapped in a tall header row."""
+        d = self.data
+        ws = self._sheet("Location matrix")
+        lead = [("Code", 10), ("Location", _text_width((r.label for r in d.locations), 20, cap=30)), ("Region", 12)]
+        blocks = ["Overall", *(m.name for m in d.moments)]
+        widths = [w for _, w in lead] + [12, 5] * len(blocks)
+        labels = [label for label, _ in lead]
+        for name in blocks:
+            labels += [safe_text(name), "n"]
+        self._setup(ws, widths, freeze="D2", title_rows="1:1", title_cols="A:C")
+        self._header(ws, labels, row=1, widths=widths)
+        scaled: list = []
+        for index, row in enumerate(d.locations):
+            excel_row = 2 + index
+            cells = [text_cell(ws, row.code), text_cell(ws, row.label), text_cell(ws, row.region)]
+            for block, stat in enumerate((row.overall, *row.cells)):
+                grey = stat.n < LOW_N
+                font, fill = (_GREY_FONT, _GREY) if grey else (None, None)
+                if stat.score is not None and not grey:
+                    scaled.append((len(lead) + 1 + 2 * block, excel_row))
+                cells += [self._score_cell(ws, stat.score, font=font, fill=fill),
+                          self._styled(ws, stat.n, font=font, fill=fill, fmt=COUNT_FORMAT)]
+            ws.append(cells)
+        if d.locations:
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(widths))}{1 + len(d.locations)}"
+        self._colour_scale(ws, scaled)
 
     def trend(self):
         d = self.data
         ws = self._sheet("Trend")
-        lead = [("Period", 14), ("Starts", 12)]
-        last = self._grid(ws, lead, d.trend, lambda ws, r: [text_cell(ws, r.label),
+        lead = [("Period", 22), ("Starts", 12)]
+        last = self._grid(ws, lead, d.trend, lambda ws, r: [text_cell(ws, _period_label(r)),
                                                              self._styled(ws, r.start, fmt=DATE_FORMAT)])
         if d.trend and d.moments:
             self._line_chart(ws, len(lead), last)
@@ -342,6 +481,7 @@ class _Book:
         chart.y_axis.title = "Score"
         chart.x_axis.delete = False
         chart.y_axis.delete = False
+        partial = [index for index, row in enumerate(self.data.trend) if row.partial]
         for block, moment in enumerate(self.data.moments, start=1):
             column = lead + 1 + 4 * block
             values = Reference(ws, min_col=column, min_row=3, max_row=last)
@@ -351,6 +491,13 @@ class _Book:
             series.marker.size = 7
             series.graphicalProperties.line.dashStyle = DASHES[(block - 1) % len(DASHES)]
             series.smooth = False
+            # The period still running ("so far" in its label): a dotted segment to a hollow point, not a drop.
+            for index in partial:
+                point = DataPoint(idx=index, marker=Marker(symbol=series.marker.symbol, size=7))
+                point.marker.graphicalProperties.solidFill = "FFFFFF"
+                point.graphicalProperties.line.dashStyle = "sysDot"
+                point.graphicalProperties.line.width = 12700
+                series.dPt.append(point)
             chart.series.append(series)
         chart.set_categories(Reference(ws, min_col=1, min_row=3, max_row=last))
         chart.width = 24
@@ -373,8 +520,8 @@ class _Book:
                        *self._stat_cells(ws, line.shopper, scaled, row, 4, n_first=True),
                        *self._stat_cells(ws, line.staff, scaled, row, 8, n_first=True),
                        self._styled(ws, line.gap, fmt=CHANGE_FORMAT,
-                                    font=Font(bold=True) if line.flagged else None),
-                       self._styled(ws, flag, font=Font(bold=True) if line.flagged else None)])
+                                    font=_LABEL_FONT if line.flagged else None),
+                       self._styled(ws, flag, font=_LABEL_FONT if line.flagged else None)])
         if self.data.gap:
             ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{1 + len(self.data.gap)}"
         self._colour_scale(ws, scaled)
@@ -396,7 +543,7 @@ class _Book:
             lines.append(d.query_total)
         for index, q in enumerate(lines):
             total = d.query_total is not None and index == len(d.queries)
-            font = Font(bold=True) if total else None
+            font = _font(bold=True) if total else None
             ws.append([text_cell(ws, q.code), self._styled(ws, q.name, font=font),
                        text_cell(ws, q.region), self._styled(ws, q.approved, fmt=COUNT_FORMAT, font=font),
                        self._styled(ws, q.disputed, fmt=COUNT_FORMAT, font=font),
@@ -404,7 +551,10 @@ class _Book:
         ws.auto_filter.ref = f"A3:{get_column_letter(len(columns))}{3 + len(lines)}"
 
     def stream(self, name: str, columns: list[tuple[str, int]], to_cells, rows: Iterable):
-        """Write rows into `name`, spilling into "name (2)"... before the row limit; an empty sheet keeps its header."""
+        """Write rows into `name`, spilling into "name (2)"... before the row limit; an empty sheet keeps its header.
+
+        The print area is the header and the first PRINT_SAMPLE rows (the footer says so): the whole list is for
+        filtering on screen, and printed it ran to hundreds of pages."""
         part = 0
         iterator = iter(rows)
         pending = next(iterator, None)
@@ -418,7 +568,13 @@ class _Book:
                 ws.append(to_cells(ws, pending))
                 written += 1
                 pending = next(iterator, None)
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{written}"
+            last_column = get_column_letter(len(columns))
+            ws.auto_filter.ref = f"A1:{last_column}{written}"
+            printed = min(written, PRINT_SAMPLE + 1)
+            ws.print_area = f"A1:{last_column}{printed}"
+            if written > printed:
+                ws.oddFooter.center.text = _header_text(
+                    f"Printed: the first {printed - 1} of {written - 1} rows (all are in the file)")
 
     def response_cells(self, ws, r: ResponseRow) -> list:
         answer = r.answer if not isinstance(r.answer, str) else text_value(ws, r.answer)
@@ -451,22 +607,33 @@ class _Book:
                               end_type="num", end_value=high, end_color=SCALE_GREEN)
         ws.conditional_formatting.add(_ranges(cells), rule)
 
-    def _setup(self, ws, widths: Sequence[int], *, freeze: str, title_rows: str, title_cols: str | None = None):
+    def _setup(self, ws, widths: Sequence[int], *, freeze: str, title_rows: str, title_cols: str | None = None,
+               one_page: bool = False):
         """Column widths, frozen panes and print setup; all before the first row, which writes the sheet's head.
 
         Print: landscape, as many pages wide as the columns need at a readable size (one for most sheets), any
-        number of pages down, header rows (and the label columns of wide grids) repeated on every page.
+        number of pages down (`one_page`: exactly one page), header rows (and the label columns of wide grids)
+        repeated on every page, no gridlines; the page header names the scorecard and the sheet, the footer the
+        filters and the page number.
         """
         _set_widths(ws, widths)
         ws.freeze_panes = freeze
         ws.page_setup.orientation = "landscape"
-        ws.page_setup.fitToWidth = max(1, math.ceil(sum(widths) / PRINT_WIDTH))
-        ws.page_setup.fitToHeight = 0
+        ws.page_setup.paperSize = "9"  # A4
+        ws.page_setup.fitToWidth = 1 if one_page else max(1, math.ceil(sum(widths) / PRINT_WIDTH))
+        ws.page_setup.fitToHeight = 1 if one_page else 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_options.gridLines = True
+        ws.print_options.gridLines = False
         ws.page_margins.left = ws.page_margins.right = 0.4
+        ws.page_margins.top = ws.page_margins.bottom = 0.75
+        ws.page_margins.header = ws.page_margins.footer = 0.3
         ws.oddHeader.center.text = _header_text(f"{self.data.title} ({ws.title})")
+        ws.oddHeader.center.font = FONT_NAME
+        ws.oddFooter.left.text = _header_text("Filters: " + (" · ".join(v for _, v in self.data.filters) or "none"))
+        ws.oddFooter.left.font = FONT_NAME
+        ws.oddFooter.left.size = 8
         ws.oddFooter.right.text = "Page &P of &N"
+        ws.oddFooter.right.font = FONT_NAME
         ws.print_title_rows = title_rows
         if title_cols:
             ws.print_title_cols = title_cols
@@ -484,6 +651,37 @@ MOMENT_COLUMNS = [("Moment", 28), ("Key", 18), ("Step", 5), ("Channel", 12), ("K
                   ("Score", 7), ("Band", 15), ("95% low", 8), ("95% high", 8), ("Magical", 8), ("Neutral", 8),
                   ("Miserable", 10), ("Critical fails", 8), ("Change vs previous period", 9), ("Change signal", 33)]
 MOMENT_SCORE_COLUMN = 8
+GREY_BAR = "8A8A8A"  # bars from fewer than 3 scores (3:1 on white, as on screen)
+
+
+def _band_fill(word: str) -> PatternFill:
+    """The band's tint; a hatched band (palette.pattern) keeps its tint as the hatch's background colour."""
+    pattern = BAND_PATTERNS[word]
+    if pattern == "solid":
+        return PatternFill("solid", fgColor=BAND_FILLS[word])
+    return PatternFill(pattern, fgColor=BAR_FILLS[word], bgColor=BAND_FILLS[word])
+
+
+def ranked_locations(rows: Sequence[GridRow]) -> list[tuple[int | None, GridRow]]:
+    """Locations best first with their rank (ties share it); those with n < 3 last, unranked."""
+    scored = sorted((r for r in rows if r.overall.score is not None and r.overall.n >= LOW_N),
+                    key=lambda r: (-r.overall.score, r.label, r.code))
+    ranked: list[tuple[int | None, GridRow]] = []
+    for position, row in enumerate(scored, start=1):
+        same = ranked and ranked[-1][1].overall.score == row.overall.score
+        ranked.append((ranked[-1][0] if same else position, row))
+    rest = sorted((r for r in rows if r not in scored), key=lambda r: (r.label, r.code))
+    return ranked + [(None, r) for r in rest]
+
+
+def _weakest(moments: Sequence[MomentLine], stats: Sequence[Stat]) -> tuple[str, Stat] | None:
+    """The lowest-scored moment with at least 3 scores, as (name, stat)."""
+    pairs = [(m.name, s) for m, s in zip(moments, stats, strict=False) if s.score is not None and s.n >= LOW_N]
+    return min(pairs, key=lambda p: p[1].score) if pairs else None
+
+
+def _period_label(row: GridRow) -> str:
+    return f"{row.label} (so far, n={row.overall.n})" if row.partial else row.label
 HEADER_LINE_HEIGHT = 15  # points per line of an 11 pt bold header
 
 

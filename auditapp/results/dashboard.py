@@ -191,18 +191,20 @@ def _markers(actions: list[Action], grain: str, labels: dict[str, str], tz_name:
     return list(reversed(found[:MAX_TREND_MARKERS]))
 
 
-def trend_charts(tr: queries.Trend, bands, actions: list[Action],
-                 tz_name: str | None = "UTC") -> tuple[Markup | None, dict[str, Markup]]:
-    """The overall trend (all verified actions marked) and one small chart per moment (its own marked)."""
+def trend_charts(tr: queries.Trend, bands, actions: list[Action], tz_name: str | None = "UTC", *,
+                 today: date | None = None) -> tuple[Markup | None, dict[str, Markup]]:
+    """The overall trend (all verified actions marked) and one small chart per moment (its own marked); with
+    `today`, the period it falls in is drawn as "so far"."""
     if not tr.periods:
         return None, {}
+    partial = unfinished_label(tr, today) if today is not None else None
     by_key = chart_labels(tr.periods, tr.grain)
     labels = [by_key[p.key] for p in tr.periods]
     empty = queries.Cell(0, None)
     overall = [(by_key[p.key], tr.overall.get(p.key, empty).score, tr.overall.get(p.key, empty).n) for p in tr.periods]
     overall_chart = svg.trend_chart([("Overall score", overall)], title="Overall score", periods=labels, bands=bands,
                                     markers=_markers(actions, tr.grain, by_key, tz_name), chart_id="trend-overall",
-                                    marker_word="verified in")
+                                    marker_word="verified in", partial=partial)
     by_moment: dict[str, list[Action]] = {}
     for action in actions:
         by_moment.setdefault(action.moment_key, []).append(action)
@@ -211,7 +213,7 @@ def trend_charts(tr: queries.Trend, bands, actions: list[Action],
         points = [(by_key[p.key], tr.cell(p.key, m.key).score, tr.cell(p.key, m.key).n) for p in tr.periods]
         charts[m.key] = svg.trend_chart([(m.name, points)], title=f"Trend: {m.name}", periods=labels, bands=bands,
                                         markers=_markers(by_moment.get(m.key, []), tr.grain, by_key, tz_name),
-                                        chart_id=f"trend-{m.key}", marker_word="verified in")
+                                        chart_id=f"trend-{m.key}", marker_word="verified in", partial=partial)
     return overall_chart, charts
 
 
@@ -315,3 +317,82 @@ def today_for(org) -> date:
     from ..timeutil import local_today
 
     return local_today(org.timezone)
+
+
+# --- where it fails (the top of the dashboard) -----------------------------------------------------------------
+
+WORST_CELLS = 5
+MAX_WEEKS = 26  # more weekly points than this cannot be read on a phone: the trend rolls up to months
+
+
+@dataclass
+class WhereCell:
+    location: str
+    moment: str
+    score: str
+    band: str | None
+    n: int
+    url: str
+
+
+@dataclass
+class WhereItem:
+    text: str
+    moment: str
+    failed: int
+    n: int
+    percent: int
+    change: str
+    critical: bool
+    url: str
+
+
+def worst_cells(heat: queries.Heatmap, bands, link: Callable[[int, str], str], *, min_n: int = LOW_N,
+                limit: int = WORST_CELLS) -> list[WhereCell]:
+    """The lowest-scored location x moment cells with at least `min_n` scores (from the heatmap's aggregates)."""
+    names = {loc.id: loc.name for loc in heat.locations}
+    moments = {m.key: m.name for m in heat.moments}
+    found = [(cell.score, loc_id, key, cell.n) for (loc_id, key), cell in heat.cells.items()
+             if cell.score is not None and cell.n >= min_n and loc_id in names and key in moments]
+    found.sort(key=lambda t: (t[0], names[t[1]], t[2]))
+    return [WhereCell(names[loc_id], moments[key], score_text(score, bands), band_of(score, bands), n,
+                      link(loc_id, key)) for score, loc_id, key, n in found[:limit]]
+
+
+def where_items(items, link: Callable[[str], str], *, limit: int = WORST_CELLS) -> list[WhereItem]:
+    """The most failed checklist items (results.where.most_failed) for the page, each with its change in words."""
+    from .where import most_failed
+
+    rows = []
+    for i in most_failed(items, limit=limit):
+        if i.change is None:
+            change = "no earlier answers to compare"
+        elif shown(i.change) == 0:
+            change = f"same as before (n={i.previous_n})"
+        else:
+            arrow = "▲ more" if i.change > 0 else "▼ fewer"
+            change = f"{arrow} failures than before: {shown(abs(i.change))} points (was n={i.previous_n})"
+        rows.append(WhereItem(i.text, i.moment_name, i.failed, i.n, shown(100 * i.rate), change, i.critical,
+                              link(i.moment_key)))
+    return rows
+
+
+def weakest_column(heat: queries.Heatmap, min_n: int = LOW_N) -> int | None:
+    """Index of the heatmap column (moment) with the lowest mean over its cells with enough scores."""
+    best = None
+    for j, m in enumerate(heat.moments):
+        cells = [c for (_, key), c in heat.cells.items() if key == m.key and c.score is not None and c.n >= min_n]
+        if not cells:
+            continue
+        mean = sum(c.score * c.n for c in cells) / sum(c.n for c in cells)
+        if best is None or mean < best[0]:
+            best = (mean, j)
+    return best[1] if best else None
+
+
+def unfinished_label(tr: queries.Trend, today: date) -> str | None:
+    """The x label of the period today is in (not over yet), when the trend shows it."""
+    key = queries.period_key_for(today, tr.grain)
+    if not any(p.key == key for p in tr.periods):
+        return None
+    return chart_labels(tr.periods, tr.grain)[key]

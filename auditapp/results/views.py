@@ -1,6 +1,8 @@
 """Results pages: journeys overview, the per-journey dashboard, drill-down and action plans. Managers only."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -61,6 +63,7 @@ from .queries import (
     scorecard,
     trend,
 )
+from .where import critical_fail_items, item_failures
 
 DRILL_PAGE = 25
 
@@ -163,7 +166,18 @@ def journey(journey_id: int):
         link=lambda location_id, key: url_for(".evaluations", journey_id=journey.id, moment=key,
                                               **{**base, "location_id": str(location_id)}),
     )
-    overall_trend, moment_trends = dashboard.trend_charts(trend(org, filters, grain), bands, actions, org.timezone)
+    today = dashboard.today_for(org)
+    trend_data = trend(org, filters, grain)
+    rolled_up = None
+    if grain == "week" and len(trend_data.periods) > dashboard.MAX_WEEKS:  # too many points to read: months
+        rolled_up = len(trend_data.periods)
+        grain, trend_data = "month", trend(org, filters, "month")
+    overall_trend, moment_trends = dashboard.trend_charts(trend_data, bands, actions, org.timezone, today=today)
+    drill = lambda key, location_id=None: url_for(  # noqa: E731
+        ".evaluations", journey_id=journey.id, moment=key,
+        **({**base, "location_id": str(location_id)} if location_id else base))
+    where_cells = dashboard.worst_cells(heat, bands, link=lambda location_id, key: drill(key, location_id))
+    where_items = dashboard.where_items(item_failures(org, filters, today=today), link=drill)
     for row in rows:
         row.trend_chart = moment_trends.get(row.stats.key)
     from ..disputes.rules import BASELINE_TEXT
@@ -186,6 +200,11 @@ def journey(journey_id: int):
         "has_priorities": any(r.stats.priority for r in rows),
         "flagged": [r for r in rows if r.stats.signal.flagged],
         "heatmap": heat_chart,
+        "where_cells": where_cells,
+        "where_items": where_items,
+        "weakest_col": dashboard.weakest_column(heat),
+        "heat_wide": len(heat.moments) > 5,
+        "rolled_up": rolled_up,
         "heat": heat,
         "trend": overall_trend,
         "grain": grain,
@@ -242,6 +261,10 @@ def evaluations(journey_id: int):
         abort(404)
     locations, _ = _places(org.id)
     base = _filter_args(filters, moment=moment_key)
+    scope_filters = replace(filters, location_id=drill.location.id) if drill.location else filters
+    items = item_failures(org, scope_filters, moment_key=moment_key) if moment_key else []
+    failed_items = critical_fail_items(org, filters, [i.evaluation_id for i in drill.items if i.critical_fail],
+                                       moment_key=moment_key)
     return render_template(
         "results/evaluations.html", journey=journey, drill=drill, filters=filters,
         label=_filters_label(filters, locations), bands=org.bands,
@@ -253,6 +276,7 @@ def evaluations(journey_id: int):
         plan_url=_drill_plan_url(journey.id, moment_key, org.bands) if moment_key and current_role() in MANAGERS
         else None,
         score_text=dashboard.score_text, band_of=dashboard.band_of, visit_url=_visit_url,
+        items=items, failed_items=failed_items, low_n=LOW_N, percent=dashboard.shown,
     )
 
 

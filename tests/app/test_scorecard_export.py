@@ -175,7 +175,7 @@ def test_locations_trend_and_gap_match_results_queries(app, client, auth, scene)
     moments = [m.key for m in rq.scorecard(org, filters).moments]
 
     heat = rq.heatmap(org, filters)
-    rows = [r for r in sheets["Locations"][2:] if r and r[0] != ""]
+    rows = [r for r in sheets["Location matrix"][1:] if r and r[0] != ""]
     assert [r[0] for r in rows] == [loc.code for loc in heat.locations]
     assert "007" in [r[0] for r in rows]  # leading zeros kept: the code is text
     for row, loc in zip(rows, heat.locations, strict=True):
@@ -184,7 +184,19 @@ def test_locations_trend_and_gap_match_results_queries(app, client, auth, scene)
         assert close(row[3], total.score) and row[4] == total.n
         for block, key in enumerate(moments, start=1):
             cell = heat.cell(loc.id, key)
-            assert close(row[3 + 4 * block], cell.score) and row[4 + 4 * block] == cell.n
+            assert close(row[3 + 2 * block], cell.score) and row[4 + 2 * block] == cell.n
+
+    # Locations: one row per location, best first, each against the chain average (the overall score).
+    card = rq.scorecard(org, filters)
+    chain = sheets["Locations"][0]
+    assert chain[2] == "Chain average (all locations)" and close(chain[5], card.score)
+    ranked = [r for r in sheets["Locations"][2:] if r and r[1] != ""]
+    assert sorted(r[1] for r in ranked) == sorted(loc.code for loc in heat.locations)
+    scores = [r[5] for r in ranked if isinstance(r[0], (int, float))]
+    assert scores == sorted(scores, reverse=True)
+    for r in ranked:
+        if isinstance(r[0], (int, float)):
+            assert close(r[9], r[5] - card.score)
 
     trend = rq.trend(org, filters, "month")
     rows = [r for r in sheets["Trend"][2:] if r and r[0] != ""]

@@ -395,3 +395,21 @@ def test_linked_heatmap_cells_are_thumb_sized():
     rects = re.findall(r'<a [^>]*>.*?<rect [^>]*width="([\d.]+)" height="([\d.]+)"', svg)
     assert len(rects) == 9
     assert all(float(w) + 2 >= 48 and float(h) + 2 >= 48 for w, h in rects)
+
+
+def test_trend_marks_the_running_period_so_far():
+    points = [("Apr", 80.0, 9), ("May", 78.0, 8), ("Jun", 10.0, 2)]
+    out = str(charts.trend_chart([("Overall", points)], title="t", periods=["Apr", "May", "Jun"], partial="Jun"))
+    assert out.count('class="point so-far"') == 1 and "so far, n=2" in out
+    assert 'stroke-dasharray="2 4"' in out  # a dotted segment to it, not the solid line of a drop
+    polyline = out.split("<polyline", 1)[1].split("/>", 1)[0]
+    assert polyline.count(",") == 2  # the solid line joins Apr and May only
+    assert "Jun is not over yet" in out
+
+
+def test_heatmap_cells_carry_the_band_symbol():
+    out = str(charts.heatmap(["A"], ["m1", "m2", "m3"], {(0, 0): (20.0, 5), (0, 1): (60.0, 5), (0, 2): (90.0, 5)},
+                             title="h", link=lambda i, j: f"/x?{j}"))
+    for band in ("miserable", "neutral", "magical"):
+        assert charts.BAND_SYMBOL[band] in out
+    assert out.count('class="band-symbol"') == 3

@@ -125,25 +125,31 @@ def test_colour_scale_uses_band_limits_and_skips_low_n():
     scale = rules[0].colorScale
     assert [float(v.val) for v in scale.cfvo] == [40.0, 65.0, 90.0]
     assert rules[0].type == "colorScale"
-    locations = wb["Locations"]
-    (sqref,) = [str(cf.sqref) for cf in locations.conditional_formatting]
-    # Lead columns A-C, then blocks of four: Overall D, Greeting H, Ordering L (n = 1), Paying P (none), Farewell T.
-    assert sqref.split() == ["D3", "H3", "T3"]
+    (sqref,) = [str(cf.sqref) for cf in wb["Locations"].conditional_formatting]
+    assert sqref.split() == ["F3"]  # the ranked sheet: the location's score
+    (sqref,) = [str(cf.sqref) for cf in wb["Location matrix"].conditional_formatting]
+    # Lead columns A-C, then pairs of score and n: Overall D, Greeting F, Ordering H (n = 1), Paying J (none), Farewell L.
+    assert sqref.split() == ["D2", "F2", "L2"]
 
 
 def test_layout_frozen_filtered_and_printable():
     wb = load_workbook(io.BytesIO(written(sample(count=5))))
     for ws in wb:
         assert ws.page_setup.orientation == "landscape"
-        assert ws.page_setup.fitToWidth >= 1 and ws.page_setup.fitToHeight == 0
+        assert ws.page_setup.fitToWidth >= 1 and ws.page_setup.fitToHeight == (1 if ws.title == "Summary" else 0)
+        assert ws.print_options.gridLines is not True  # no printed gridlines
+        assert ws.print_title_rows  # header rows repeated on every page
+        assert "Page &P of &N" in ws.oddFooter.right.text
+        assert ws.oddFooter.left.text == "Filters: All locations"
         assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert "Café scorecard" in ws.oddHeader.center.text
         assert ws.freeze_panes is not None
         assert ws.auto_filter.ref
     assert wb["Responses"].freeze_panes == "A2" and wb["Responses"].auto_filter.ref == "A1:P6"
-    assert wb["Locations"].freeze_panes == "D3"
+    assert wb["Locations"].freeze_panes == "D3" and wb["Location matrix"].freeze_panes == "D2"
     assert wb["Summary"].page_setup.fitToWidth == 1  # the summary prints one page wide
     assert wb["Locations"].print_title_cols == "$A:$C" and wb["Locations"].print_title_rows == "$1:$2"
+    assert wb["Summary"].page_setup.fitToWidth == 1 and wb["Summary"].page_setup.fitToHeight == 1
     assert wb["Summary"].oddHeader.center.text.startswith("Café scorecard (Summary)")
     assert wb["Summary"].column_dimensions["A"].width >= 20
 
@@ -216,3 +222,100 @@ def test_queries_sheet_lists_the_rate_per_location_with_the_baseline():
     assert ws["F4"].number_format == "0.0%" and rows[4][5] is None and rows[4][6] == "No approved visits"
     assert rows[5][1] == "All locations" and ws["B6"].font.bold
     assert ws.auto_filter.ref == "A3:G6" and ws.freeze_panes == "A4"
+
+
+# --- printing, fonts, period, findings, ranked locations, "so far" ----------------------------------------------
+
+
+def test_one_font_throughout():
+    wb = load_workbook(io.BytesIO(written(sample(), per_location=True)))
+    names = {c.font.name for ws in wb for row in ws.iter_rows() for c in row if c.value is not None}
+    assert names == {"Arial"}
+    with zipfile.ZipFile(io.BytesIO(written(sample()))) as archive:
+        styles = archive.read("xl/styles.xml").decode()
+    assert "Calibri" not in styles and "Cambria" not in styles
+
+
+def test_long_sheets_print_their_first_rows_only():
+    wb = load_workbook(io.BytesIO(written(sample(count=100))))
+    ws = wb["Responses"]
+    assert ws.print_area == "'Responses'!$A$1:$P$41"
+    assert "first 40 of 100 rows" in ws.oddFooter.center.text
+    assert wb["Notes"].print_area == "'Notes'!$A$1:$L$2"  # one note: all of it
+
+
+def test_period_shows_real_dates_when_the_filter_has_none():
+    ws = load_workbook(io.BytesIO(written(sample(period_from=None, period_to=None, first_day=date(2026, 1, 3),
+                                                 last_day=date(2026, 2, 27)))))["Summary"]
+    rows = {r[0].value: [c.value for c in r[1:3]] for r in ws.iter_rows() if r[0].value}
+    assert rows["Period"][0] == "2026-01-03 to 2026-02-27"
+    assert rows["From"] == [datetime(2026, 1, 3), "the first evaluation"]
+    assert rows["To"] == [datetime(2026, 2, 27), "the last evaluation"]
+    texts = " ".join(str(c.value) for r in ws.iter_rows() for c in r if c.value)
+    assert "the first evaluation" in texts and "first evaluation" not in str(rows["From"][0])
+
+
+def test_summary_opens_with_the_findings():
+    found = ("Weakest moment: Farewell, 60 (neutral, n=5).", "Most failed checklist item: “Smiled” (Greeting), "
+             "failed 3 of 9 times (33%).", "Best location: City, 70 (neutral, n=8) of 2 compared.")
+    ws = load_workbook(io.BytesIO(written(sample(findings=found))))["Summary"]
+    assert ws["A2"].value == "Findings"
+    assert [ws[f"A{r}"].value for r in (3, 4, 5)] == [f"• {f}" for f in found]
+    header, rows = moment_rows(ws)
+    assert len(rows) == 4  # the moments table follows, intact
+
+
+def test_bars_coloured_by_band_with_values():
+    data = written(sample())
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        charts = [archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart")]
+    bar = next(c for c in charts if "barChart" in c)
+    assert bar.count("<dPt>") == 4
+    from auditapp.exports.workbook import BAR_FILLS, GREY_BAR
+    assert BAR_FILLS["magical"] in bar and BAR_FILLS["neutral"] in bar  # greet 85, leave 60
+    assert GREY_BAR in bar  # ordering, n = 2
+    assert '<showVal val="1"/>' in bar
+
+
+def test_locations_ranked_against_the_chain_average():
+    cells = (Stat(0),) * 4
+    rows = (GridRow("Low", Stat(6, 40.0, 30.0, 50.0), cells, code="003"),
+            GridRow("High", Stat(9, 90.0, 85.0, 95.0), (Stat(9, 95.0), Stat(9, 70.0), Stat(0), Stat(2, 10.0)),
+                    code="001"),
+            GridRow("Few", Stat(2, 99.0, 0.0, 100.0), cells, code="002"),
+            GridRow("Mid", Stat(7, 66.0, 55.0, 77.0), cells, code="004"))
+    ws = load_workbook(io.BytesIO(written(sample(locations=rows))))["Locations"]
+    assert ws["C1"].value == "Chain average (all locations)" and ws["F1"].value == 66.0
+    header = [c.value for c in ws[2]]
+    assert header[:7] == ["Rank", "Code", "Location", "Region", "n", "Score", "Band"]
+    body = [[c.value for c in r] for r in ws.iter_rows(min_row=3)]
+    assert [(r[0], r[2]) for r in body] == [(1, "High"), (2, "Mid"), (3, "Low"), ("n < 3", "Few")]
+    col = header.index("Difference from chain average (points)")
+    assert [r[col] for r in body] == [24.0, 0.0, -26.0, None]
+    assert body[0][header.index("Weakest moment (n ≥ 3)")] == "Ordering"  # 70; Farewell's 10 has n = 2
+    assert ws.row_dimensions[2].height and ws.row_dimensions[2].height > 15  # the long headers wrap
+
+
+def test_matrix_header_wraps_moment_names():
+    long = moment("long", "Escorted back to reception after the examination", 4, Stat(5, 60.0))
+    data = sample()
+    data.moments = (*data.moments, long)
+    data.locations = (GridRow("City", Stat(8, 70.0), (Stat(0),) * 5, code="001"),)
+    ws = load_workbook(io.BytesIO(written(data)))["Location matrix"]
+    header = [c.value for c in ws[1]]
+    assert "Escorted back to reception after the examination" in header
+    cell = ws.cell(row=1, column=header.index("Escorted back to reception after the examination") + 1)
+    assert cell.alignment.wrap_text
+    assert ws.row_dimensions[1].height >= 45  # four lines or so, all shown
+
+
+def test_unfinished_period_is_marked_so_far():
+    trend = (GridRow("2026-01", Stat(5, 70.0), (Stat(5, 80.0),) * 4, start=date(2026, 1, 1)),
+             GridRow("2026-02", Stat(2, 20.0), (Stat(2, 20.0),) * 4, start=date(2026, 2, 1), partial=True))
+    data = written(sample(trend=trend))
+    ws = load_workbook(io.BytesIO(data))["Trend"]
+    assert [ws["A3"].value, ws["A4"].value] == ["2026-01", "2026-02 (so far, n=2)"]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        line = next(archive.read(n).decode() for n in archive.namelist()
+                    if n.startswith("xl/charts/chart") and "lineChart" in archive.read(n).decode())
+    assert line.count("<dPt><idx val=\"1\"/>") == 4 and 'prstDash val="sysDot"' in line

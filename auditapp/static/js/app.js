@@ -16,3 +16,12 @@
     if (message && !window.confirm(message)) { event.preventDefault(); }
   });
 })();
+// The heatmap opens scrolled to its weakest column (the page works without this: the cue says it scrolls).
+(function () {
+  document.querySelectorAll(".res-heatmap[data-weakest-col]").forEach(function (box) {
+    var cell = box.querySelector('[data-col="' + box.getAttribute("data-weakest-col") + '"]');
+    if (!cell || box.scrollWidth <= box.clientWidth) { return; }
+    var left = cell.getBoundingClientRect().left - box.getBoundingClientRect().left + box.scrollLeft;
+    box.scrollLeft = Math.max(0, left - box.clientWidth / 2);
+  });
+})();
