@@ -367,6 +367,10 @@ class _Book:
                    ("Difference from chain average (points)", 13),
                    ("Weakest moment (n ≥ 3)", _text_width((m.name for m in d.moments), 24, cap=36)),
                    ("Its score", 8)]
+        # Then one score per moment in timeline order (the contract's locations x moments; n and the interval of
+        # each cell are on the Location matrix sheet). Names wrap in the header row.
+        fixed = len(columns)
+        columns += [(safe_text(m.name), 11) for m in d.moments]
         widths = [w for _, w in columns]
         self._setup(ws, widths, freeze="D3", title_rows="1:2", title_cols="A:C")
         scaled: list = []
@@ -382,7 +386,9 @@ class _Book:
                    self._styled(ws, chain.high, fill=_CHAIN_FILL, fmt=SCORE_FORMAT),
                    self._styled(ws, "", fill=_CHAIN_FILL),
                    self._styled(ws, weakest_all[0] if weakest_all else "-", fill=_CHAIN_FILL),
-                   self._score_cell(ws, weakest_all[1].score if weakest_all else None, fill=_CHAIN_FILL)])
+                   self._score_cell(ws, weakest_all[1].score if weakest_all else None, fill=_CHAIN_FILL),
+                   *(self._score_cell(ws, m.stat.score if m.stat.n >= LOW_N else None, font=_LABEL_FONT,
+                                      fill=_CHAIN_FILL) for m in d.moments)])
         self._header(ws, [label for label, _ in columns], row=2, widths=widths)
         for index, (rank, row) in enumerate(ranked_locations(d.locations)):
             excel_row = 3 + index
@@ -404,10 +410,21 @@ class _Book:
                                     font=_font(bold=True, color=BAND_INKS["miserable"])
                                     if difference is not None and difference <= -5 else None),
                        self._styled(ws, weakest[0] if weakest else "-"),
-                       self._score_cell(ws, weakest[1].score if weakest else None)])
+                       self._score_cell(ws, weakest[1].score if weakest else None),
+                       *self._moment_scores(ws, row.cells, fixed, excel_row, scaled)])
         if d.locations:
             ws.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{2 + len(d.locations)}"
         self._colour_scale(ws, scaled)
+
+    def _moment_scores(self, ws, cells, first_column: int, excel_row: int, scaled: list) -> list:
+        """A location's score per moment; a cell with fewer than LOW_N scores is greyed."""
+        out = []
+        for offset, stat in enumerate(cells):
+            grey = stat.n < LOW_N
+            if stat.score is not None and not grey:
+                scaled.append((first_column + 1 + offset, excel_row))
+            out.append(self._score_cell(ws, stat.score, font=_GREY_FONT if grey else None, fill=_GREY if grey else None))
+        return out
 
     def matrix(self):
         """Locations x moments: a score and its n per moment, moment names wrapped in a tall header row."""

@@ -126,7 +126,11 @@ def test_colour_scale_uses_band_limits_and_skips_low_n():
     assert [float(v.val) for v in scale.cfvo] == [40.0, 65.0, 90.0]
     assert rules[0].type == "colorScale"
     (sqref,) = [str(cf.sqref) for cf in wb["Locations"].conditional_formatting]
-    assert sqref.split() == ["F3"]  # the ranked sheet: the location's score
+    # The ranked sheet: the location's score (F), then a score per moment from M on (Ordering, n = 1, is grey; Paying
+    # has none).
+    assert sqref.split() == ["F3", "M3", "P3"]
+    header = [c.value for c in wb["Locations"][2]]
+    assert header[11:] == ["Its score", "Greeting", "Ordering", "Paying", "Farewell"]  # locations x moments
     (sqref,) = [str(cf.sqref) for cf in wb["Location matrix"].conditional_formatting]
     # Lead columns A-C, then pairs of score and n: Overall D, Greeting F, Ordering H (n = 1), Paying J (none), Farewell L.
     assert sqref.split() == ["D2", "F2", "L2"]
