@@ -91,10 +91,12 @@ def _insert_evaluations(db_path, org_id, journey_id, version_id, moments, locati
         result_rows.clear()
         answer_rows.clear()
 
-    for _ in range(count):
+    # Ids follow time, as they do in use (an evaluation gets its id when it is submitted, soon after the visit).
+    offsets = sorted((rng.random() * span for _ in range(count)), reverse=True)
+    for offset in offsets:
         eid = next_id
         next_id += 1
-        started = end - timedelta(seconds=rng.random() * span)
+        started = end - timedelta(seconds=offset)
         age = (end - started).days / 730  # 0 now .. 1 two years ago
         location = rng.choice(location_ids)
         source = "staff" if rng.random() < 0.3 else "shopper"
