@@ -120,5 +120,5 @@ def responses_csv_download():
     except NotFound:
         abort(404)
     name = download_name("responses", journey.name, filters, "csv")
-    body = stream_with_context(responses_csv(responses(org, filters), org.timezone or "UTC"))
+    body = stream_with_context(responses_csv(responses(org, filters, plain=True), org.timezone or "UTC"))
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
