@@ -20,7 +20,7 @@ from ..tenancy import (
     roles_required,
     scoped,
 )
-from . import bp, dashboard
+from . import bp, dashboard, queries
 from .actions import ActionData, ActionError, create_action, journey_actions, update_action
 from .forms import ACTION_STATUS_LABELS, ActionForm, FilterForm
 from .models import Action
@@ -37,14 +37,8 @@ from .queries import (
     default_grain,
     drilldown,
     filters_from_args,
-    heatmap,
     journey_headlines,
     journey_moments,
-    magical_moments,
-    other_source_headline,
-    perception_gap,
-    scorecard,
-    trend,
 )
 
 DRILL_PAGE = 25
@@ -127,7 +121,8 @@ def journey(journey_id: int):
         return render_template("results/dashboard.html", journey=journey, form=form, page=None), 422
 
     bands = org.bands
-    card = scorecard(org, filters)
+    numbers = queries.dashboard(org, filters, grain)  # every section, sharing their scans
+    card = numbers.scorecard
     can_plan = current_role() in MANAGERS  # actions are planned by the organisation's managers
     actions = _visible_actions(journey_actions(org.id, journey.id), scope)
     open_by_moment: dict[str, list[Action]] = {}
@@ -140,18 +135,16 @@ def journey(journey_id: int):
         drill_url=lambda key: url_for(".evaluations", journey_id=journey.id, moment=key, **base),
         action_url=lambda key: url_for(".new_action", journey_id=journey.id, moment=key) if can_plan else "",
     )
-    heat = heatmap(org, filters)
+    heat = numbers.heatmap
     heat_chart = dashboard.heatmap_chart(
         heat, bands,
         link=lambda location_id, key: url_for(".evaluations", journey_id=journey.id, moment=key,
                                               **{**base, "location_id": str(location_id)}),
     )
-    overall_trend, moment_trends = dashboard.trend_charts(trend(org, filters, grain), bands, actions)
+    overall_trend, moment_trends = dashboard.trend_charts(numbers.trend, bands, actions)
     for row in rows:
         row.trend_chart = moment_trends.get(row.stats.key)
-    gaps = perception_gap(org, filters)
-    beside = other_source_headline(org, filters)
-    praise = magical_moments(org, filters)
+    gaps, beside, praise = numbers.gap, numbers.beside, numbers.praise
     page = {
         "card": card,
         "filters": filters,
