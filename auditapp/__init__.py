@@ -50,6 +50,12 @@ def _finish_config(app: Flask) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(uri)
     if uri.startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+    elif uri.startswith("postgresql") and app.config.get("PG_RANDOM_PAGE_COST"):
+        cost = float(app.config["PG_RANDOM_PAGE_COST"])  # a number, or the app does not start
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args["options"] = f"{connect_args.get('options', '')} -c random_page_cost={cost}".strip()
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if not app.config.get("EXPORT_DIR"):

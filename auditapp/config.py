@@ -28,6 +28,7 @@ ENV_KEYS = {
     "EXPORT_KEEP_DAYS": "EXPORT_KEEP_DAYS",
     "EXPORT_INLINE_MAX_ROWS": "EXPORT_INLINE_MAX_ROWS",
     "WEBHOOK_ALLOW_PRIVATE": "WEBHOOK_ALLOW_PRIVATE",
+    "PG_RANDOM_PAGE_COST": "PG_RANDOM_PAGE_COST",
 }
 
 
@@ -35,6 +36,12 @@ class Config:
     AUDITAPP_ENV = "development"
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # PostgreSQL's planner cost of a random page read, set on each connection. The server default (4) is meant for
+    # spinning disks: with it a one-month report joins a month's evaluations to their moment results and answers by
+    # reading every row of those tables (a hash join over a sequential scan). 1.1, the usual value for SSDs and
+    # cached data, makes it use the indexes (about three times faster at a million answers). Empty: leave the
+    # server's setting alone.
+    PG_RANDOM_PAGE_COST: str | None = "1.1"
     SECRET_KEY: str | None = None  # default: generated once, kept in the instance folder
     UPLOAD_DIR: str | None = None  # default: instance/uploads
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024

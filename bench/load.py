@@ -126,6 +126,54 @@ def _migrate(url: str, env: dict, create_all: bool) -> None:
                          "or run with --create-all to measure anyway")
 
 
+def _empty_evaluations(url: str) -> None:
+    """Remove what the baseline wrote, so the real run's checks count its own evaluations only."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for table in ("answer", "moment_result", "evaluation"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+def statements_per_submission(slug: str) -> tuple[int, int]:
+    """(SQL statements, answers) of one valid submission of the library journey `slug`, POSTed in-process through
+    the API (token check, validation, scoring, idempotency, audit log, notices): on a temporary SQLite file."""
+    from auditapp import create_app
+    from auditapp.auth.services import add_user, create_api_token, get_or_create_org
+    from auditapp.extensions import db
+    from auditapp.journeys.library import get_library_journey
+    from auditapp.journeys.services import create_journey_from_spec
+    from auditapp.locations.models import Location
+
+    with tempfile.TemporaryDirectory(prefix="auditapp-count-") as tmp:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/count.db", "SECRET_KEY": "count",
+                          "UPLOAD_DIR": f"{tmp}/uploads", "TESTING": True, "RATELIMIT_ENABLED": False})
+        with app.app_context():
+            db.create_all()
+            org = get_or_create_org("Count", "count")
+            journey = create_journey_from_spec(org.id, get_library_journey(slug), library_slug=slug)
+            place = Location(org_id=org.id, code="C1", name="Café", region="R")
+            db.session.add(place)
+            user = add_user(org, "count@example.com", "Count", secrets.token_urlsafe(16), "shopper")
+            token = create_api_token(user, org.id, "count")[1]
+            db.session.commit()
+            fixture = Fixture(journey.id, [place.id], [token],
+                              [(m.key, q.key, q.type, q.required, [label for label, _ in (q.options or [])])
+                               for m in journey.current_version.moments for q in m.questions],
+                              [m.key for m in journey.current_version.moments])
+            body = make_submission(random.Random(3), fixture)
+            seen: list[str] = []
+            sa.event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+            if os.environ.get("BENCH_SHOW_SQL"):
+                sa.event.listen(db.engine, "before_cursor_execute", lambda *a: print("  ", " ".join(a[2].split())[:140]))
+            reply = app.test_client().post("/api/v1/evaluations", json=body, headers={"Authorization": f"Bearer {token}"})
+            if reply.status_code != 201:
+                raise SystemExit(f"counting submission failed: {reply.status_code} {reply.get_data(as_text=True)[:300]}")
+            db.session.remove()
+            db.engine.dispose()
+    return len(seen), len(body["answers"])
+
+
 @dataclass
 class Fixture:
     journey_id: int
@@ -317,6 +365,7 @@ class Plan:
     p_replay_later: float = 0.10
     p_concurrent: float = 0.10
     p_conflict: float = 0.03
+    fresh_only: bool = False  # the submission baseline: each submission once, no replays (it has no idempotency)
 
 
 class Shopper(threading.Thread):
@@ -354,6 +403,9 @@ class Shopper(threading.Thread):
         while time.monotonic() < plan.stop_at and self.tally.requests < plan.max_requests:
             if plan.fixture is None:  # the hello-world baseline: same clients, trivial endpoint
                 self.tally.note_reply(send(plan.port, "POST", plan.path, b'{"hello": "world"}', self.token))
+                continue
+            if plan.fresh_only:  # the submission baseline: the same bodies, each sent once
+                self.post(make_submission(rng, plan.fixture))
                 continue
             if self.later and rng.random() < 0.3:
                 self.replay(self.later.pop(rng.randrange(len(self.later))))
@@ -401,10 +453,10 @@ class Shopper(threading.Thread):
 
 
 def drive(port: int, path: str, tokens: list[str], fixture: Fixture | None, seconds: float, max_requests: int,
-          grace: float, seed: int, during=None) -> tuple[Tally, float]:
+          grace: float, seed: int, during=None, fresh_only: bool = False) -> tuple[Tally, float]:
     tally = Tally()
     started = time.monotonic()
-    plan = Plan(port, path, fixture, started + seconds, started + seconds + grace, max_requests)
+    plan = Plan(port, path, fixture, started + seconds, started + seconds + grace, max_requests, fresh_only=fresh_only)
     shoppers = [Shopper(i, token, plan, tally, seed * 1000 + i) for i, token in enumerate(tokens)]
     for shopper in shoppers:
         shopper.start()
@@ -555,6 +607,15 @@ def run_target(kind: str, args, baseline_rps: float) -> bool:
         fixture = _setup_data(url, env, args.shoppers, args.locations)
         setup_notes = [f"database: {sa.make_url(url).render_as_string(hide_password=True)}; "
                        f"migrated and set up in {time.monotonic() - t0:.1f} s"]
+        # The submission baseline first, on the same database and gunicorn settings: same bodies, no validation.
+        with start_gunicorn("bench._baseline:app", env=env, workers=args.workers, threads=args.threads,
+                            ready_path="/login") as plain:
+            base_tally, base_elapsed = drive(plain.port, "/bench/baseline-evaluations", fixture.tokens, fixture,
+                                             args.baseline_duration, args.max_requests, 5.0, args.seed + 7,
+                                             fresh_only=True)
+        report(f"{kind} submission baseline (bulk inserts, no validation): {args.shoppers} shoppers, {_settings(args)}",
+               base_tally, base_elapsed, baseline_rps, None)
+        _empty_evaluations(url)
         server = start_gunicorn("wsgi:app", env=env, workers=args.workers, threads=args.threads, ready_path="/login")
         during = None
         restart_log: list[str] = []
@@ -569,7 +630,16 @@ def run_target(kind: str, args, baseline_rps: float) -> bool:
             print(f"   gunicorn log kept: {server.log_path}")
         stored = check_database(url, tally)
         title = f"{kind}{' with a restart mid-load' if during else ''}: {args.shoppers} shoppers, {_settings(args)}"
-        return report(title, tally, elapsed, baseline_rps, stored, exceptions, setup_notes + restart_log)
+        ok = report(title, tally, elapsed, baseline_rps, stored, exceptions, setup_notes + restart_log)
+        base_rps = base_tally.statuses.get(201, 0) / base_elapsed if base_elapsed else 0.0
+        real_rps = len(tally.created) / elapsed if elapsed else 0.0  # new evaluations stored per second
+        base_p95 = percentile(base_tally.latencies, 95) * 1000
+        p95 = percentile(tally.latencies, 95) * 1000
+        share = real_rps / base_rps if base_rps else 0.0
+        print(f"   SUBMISSIONS vs BASELINE: {real_rps:.0f} new evaluations/s against {base_rps:.0f}/s for the bulk-insert "
+              f"baseline = {share:.0%} (target >= 50%: {'met' if share >= 0.5 else 'NOT met'}); p95 {p95:.0f} ms "
+              f"(baseline {base_p95:.0f} ms; target < 300 ms: {'met' if p95 < 300 else 'NOT met'})")
+        return ok
     finally:
         if server is not None:
             server.stop()
@@ -613,6 +683,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.exit(2, f"other sessions are using PostgreSQL now (databases {', '.join(others)}); a restart would "
                            "break them: try again later, or pass --force-restart\n")
     kinds = ["postgres", "sqlite"] if args.db == "both" else [args.db]
+    for slug in (JOURNEY_SLUG, "dentist-visit"):
+        count, answers = statements_per_submission(slug)
+        print(f"statements per submission, {slug} journey ({answers} answers): {count}")
     with start_gunicorn("bench._hello:app", workers=args.workers, threads=args.threads) as hello:
         tally, elapsed = drive(hello.port, "/", ["none"] * args.shoppers, None, args.baseline_duration, args.max_requests,
                                5.0, args.seed)

@@ -105,12 +105,15 @@ def create_evaluation():
     except SubmissionError as error:
         db.session.rollback()
         return problem(error.status, error.title, error.detail, error.errors or None)
-    db.session.commit()
     evaluation = result.evaluation
+    # The reply is made before the commit, from the objects as flushed (the commit would expire them and the reply
+    # would load them again: four SELECTs per submission); a failed commit answers 500, never this body.
     body = evaluation_to_dict(evaluation, with_answers=False)
     body["resubmitted"] = result.resubmitted
+    evaluation_id = evaluation.id
+    db.session.commit()
     response = jsonify(body)
-    response.headers["Location"] = url_for("api.get_evaluation", evaluation_id=evaluation.id, _external=True)
+    response.headers["Location"] = url_for("api.get_evaluation", evaluation_id=evaluation_id, _external=True)
     response.status_code = 201 if result.created else 200
     return response
 

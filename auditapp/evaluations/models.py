@@ -18,6 +18,8 @@ class Evaluation(db.Model):
     __table_args__ = (
         UniqueConstraint("org_id", "client_uuid"),
         Index("ix_evaluation_journey_started", "journey_id", "started_at"),
+        Index("ix_evaluation_journey_location_started", "journey_id", "location_id", "started_at"),
+        Index("ix_evaluation_org_submitted", "org_id", "submitted_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
@@ -78,6 +80,9 @@ class MomentResult(db.Model):
     __table_args__ = (
         UniqueConstraint("evaluation_id", "moment_key"),
         Index("ix_moment_result_key", "moment_key", "evaluation_id"),
+        # Covers the aggregations' join from a period's evaluations (results.queries): no table read per row.
+        Index("ix_moment_result_evaluation_scores", "evaluation_id", "moment_key", "score", "verdict", "critical_fail",
+              "duration_seconds"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluation.id", ondelete="CASCADE"))

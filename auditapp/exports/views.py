@@ -138,7 +138,7 @@ def responses_csv_download():
     if background := _in_background("responses", org, filters):
         return background
     name = download_name("responses", journey.name, filters, "csv")
-    body = stream_with_context(responses_csv(responses(org, filters), org.timezone or "UTC"))
+    body = stream_with_context(responses_csv(responses(org, filters, plain=True), org.timezone or "UTC"))
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

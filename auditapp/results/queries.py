@@ -613,6 +613,13 @@ def _comparison_for(filters: Filters, today: date) -> Comparison:
 
 def scorecard(org, filters: Filters, *, today: date | None = None) -> Scorecard:
     """Headline and per-moment figures for one journey under `filters` (two GROUP BY queries)."""
+    return _scorecard(org, filters, today=today)[0]
+
+
+def _scorecard(org, filters: Filters, *, today: date | None = None, by_source: bool = False):
+    """scorecard(), and with `by_source` the same two scans over both sources grouped by source as well, so the
+    perception gap and the other side's headline come from them too: (Scorecard, {(moment key, source): _Agg},
+    {source: (evaluations, _Agg)}), the last two over the period only. Without `by_source` they are empty."""
     journey = load_journey(org, filters.journey_id)
     today = today or local_today(org.timezone)
     comparison = comparison_for(filters, today)
@@ -625,18 +632,31 @@ def scorecard(org, filters: Filters, *, today: date | None = None) -> Scorecard:
     # the period is every bucket.
     bucket = case((E.started_at >= current_start, 2), (E.started_at >= previous_start, 1), else_=0).label("bucket")
     in_period = (2,) if filters.date_from else (0, 1, 2)
-    terms = _conditions(org, filters, previous_start if filters.date_from else None, end)
+    split = by_source and not filters.scoped
+    terms = _conditions(org, replace(filters, source=None) if split else filters,
+                        previous_start if filters.date_from else None, end)
+    by = [E.source] if split else []
+
+    def counted(source) -> bool:  # a row of the scorecard's own source (split scans hold both)
+        return not split or filters.source is None or source == filters.source
 
     overall: dict[int, _Agg] = {}
     remembered = _Agg()
+    sides: dict[str, tuple[int, _Agg]] = {}
     eval_rows = db.session.execute(
         select(bucket, func.count(E.score), func.sum(E.score), func.sum(E.score * E.score), func.count(),
                func.count(E.remembered_score), func.sum(E.remembered_score),
-               func.sum(E.remembered_score * E.remembered_score))
-        .where(*terms).group_by(bucket)
+               func.sum(E.remembered_score * E.remembered_score), *by)
+        .where(*terms).group_by(bucket, *by)
     )
     evaluations = 0
-    for b, n, total, total_sq, count, rn, rtotal, rtotal_sq in eval_rows:
+    for b, n, total, total_sq, count, rn, rtotal, rtotal_sq, *source in eval_rows:
+        if split and b in in_period:
+            side_count, side = sides.get(source[0], (0, _Agg()))
+            side.add(n, total, total_sq)
+            sides[source[0]] = (side_count + int(count or 0), side)
+        if not counted(source[0] if source else None):
+            continue
         agg = overall.setdefault(b, _Agg())
         agg.add(n, total, total_sq)
         if b in in_period:
@@ -666,14 +686,22 @@ def scorecard(org, filters: Filters, *, today: date | None = None) -> Scorecard:
         return _count_if(MR.verdict == word if in_main is None else and_(in_main, MR.verdict == word))
 
     per_moment: dict[str, tuple] = {}
+    gap_aggs: dict[tuple[str, str], _Agg] = {}
     for key, *figures in db.session.execute(
         select(MR.moment_key, func.count(score), func.sum(score), func.sum(score_sq),
                verdicts("magical"), verdicts("neutral"), verdicts("miserable"),
                _count_if(MR.critical_fail if in_main is None else and_(in_main, MR.critical_fail)),
                func.count(when(in_main, MR.duration_seconds)), func.sum(when(in_main, MR.duration_seconds)),
-               *scores_in(in_current), *scores_in(in_previous))
-        .join(E, E.id == MR.evaluation_id).where(*terms).group_by(MR.moment_key)
+               *scores_in(in_current), *scores_in(in_previous), *by)
+        .join(E, E.id == MR.evaluation_id).where(*terms).group_by(MR.moment_key, *by)
     ):
+        if split:
+            source = figures.pop()
+            gap_aggs.setdefault((key, source), _Agg()).add(*figures[:3])  # the period's scores: the gap's
+            if not counted(source):
+                continue
+            if key in per_moment:  # both sources: every figure is a count or a sum
+                figures = [(a or 0) + (b or 0) for a, b in zip(per_moment[key], figures, strict=True)]
         per_moment[key] = tuple(figures)
 
     moments = []
@@ -705,7 +733,7 @@ def scorecard(org, filters: Filters, *, today: date | None = None) -> Scorecard:
     weakest_priority = min((m for m in ranked if m.priority), key=lambda m: (m.score, m.position), default=None)
     est = main.estimate()
     remembered_est = remembered.estimate()
-    return Scorecard(
+    card = Scorecard(
         journey_id=journey.id, journey_name=journey.name, filters=filters,
         period=Window(filters.date_from, filters.date_to), comparison=comparison,
         evaluations=evaluations, score=est.mean, estimate=est,
@@ -715,6 +743,7 @@ def scorecard(org, filters: Filters, *, today: date | None = None) -> Scorecard:
         moments=moments, weakest_priority=weakest_priority, weakest=weakest,
         change=_difference(overall.get(2, _Agg()).estimate().mean, overall.get(1, _Agg()).estimate().mean),
     )
+    return card, gap_aggs, sides
 
 
 def _signal(current, previous) -> ChangeSignal:
@@ -738,27 +767,38 @@ def _location_refs(org, ids) -> list[LocationRef]:
 
 def heatmap(org, filters: Filters) -> Heatmap:
     """Locations x moments: mean moment score and n per cell, and each location's mean evaluation score."""
+    return _heatmap(org, filters)[0]
+
+
+def _heatmap(org, filters: Filters, *, praise: bool = False):
+    """heatmap(), and with `praise` the counts magical_moments() needs from the same scan (location x moment: the
+    magical verdicts and all verdicts): (Heatmap, counts, WHERE terms)."""
     journey = load_journey(org, filters.journey_id)
     terms = _conditions(org, filters, *_bounds(org, filters.date_from, filters.date_to))
     cells: dict[tuple[int, str], Cell] = {}
     keys: set[str] = set()
-    for location_id, key, n, total in db.session.execute(
-        select(E.location_id, MR.moment_key, func.count(MR.score), func.sum(MR.score))
+    counts: dict[tuple[int, str], tuple[int, int]] = {}
+    extra = (_count_if(MR.verdict == "magical"), func.count(MR.verdict)) if praise else ()
+    for location_id, key, n, total, *verdicts in db.session.execute(
+        select(E.location_id, MR.moment_key, func.count(MR.score), func.sum(MR.score), *extra)
         .join(E, E.id == MR.evaluation_id).where(*terms).group_by(E.location_id, MR.moment_key)
     ):
         keys.add(key)
         cells[(location_id, key)] = Cell(int(n), float(total) / n if n else None)
+        if verdicts and verdicts[0]:
+            counts[(location_id, key)] = (int(verdicts[0]), int(verdicts[1]))
     totals: dict[int, Cell] = {}
-    counts: dict[int, int] = {}
+    evaluations: dict[int, int] = {}
     for location_id, n, total, count in db.session.execute(
         select(E.location_id, func.count(E.score), func.sum(E.score), func.count()).where(*terms)
         .group_by(E.location_id)
     ):
         totals[location_id] = Cell(int(n), float(total) / n if n else None)
-        counts[location_id] = int(count)
+        evaluations[location_id] = int(count)
     moments = [m for m in journey_moments(journey, keys) if not m.retired or m.key in keys]
-    return Heatmap(locations=_location_refs(org, counts), moments=moments, cells=cells, totals=totals,
-                   evaluations=counts)
+    heat = Heatmap(locations=_location_refs(org, evaluations), moments=moments, cells=cells, totals=totals,
+                   evaluations=evaluations)
+    return heat, counts, terms
 
 
 # --- trend ---------------------------------------------------------------------------------------------------
@@ -827,6 +867,10 @@ def perception_gap(org, filters: Filters) -> list[GapRow]:
         .join(E, E.id == MR.evaluation_id).where(*terms).group_by(MR.moment_key, E.source)
     ):
         aggs.setdefault((key, source), _Agg()).add(n, total, total_sq)
+    return _gap_rows(journey, aggs)
+
+
+def _gap_rows(journey: Journey, aggs: dict[tuple[str, str], _Agg]) -> list[GapRow]:
     keys = {key for key, _ in aggs}
     rows = []
     for ref in journey_moments(journey, keys):
@@ -872,6 +916,12 @@ def magical_moments(org, filters: Filters, *, notes_per_moment: int = 2) -> list
     ):
         if magical:
             counts[(location_id, key)] = (int(magical), int(verdicts))
+    return _praise(org, journey, terms, counts, notes_per_moment)
+
+
+def _praise(org, journey: Journey, terms: list, counts: dict[tuple[int, str], tuple[int, int]],
+            notes_per_moment: int) -> list[LocationPraise]:
+    """magical_moments() from its per (location, moment) counts of magical verdicts and of all verdicts."""
     if not counts:
         return []
     rank = func.row_number().over(partition_by=(E.location_id, MR.moment_key),
@@ -1019,3 +1069,36 @@ def journey_headlines(org, *, days: int = 90, today: date | None = None, source:
             last_at=last_at,
         ))
     return result
+
+
+# --- the dashboard page: sections that share their scans -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    scorecard: Scorecard
+    heatmap: Heatmap
+    trend: Trend
+    gap: list[GapRow]
+    beside: SourceHeadline | None
+    praise: list[LocationPraise]
+
+
+def dashboard(org, filters: Filters, grain: str = "month", *, today: date | None = None,
+              notes_per_moment: int = 2) -> Dashboard:
+    """Every section of the dashboard page, the same numbers as scorecard(), heatmap(), trend(),
+    perception_gap(), other_source_headline() and magical_moments() give one by one, from fewer scans: the
+    scorecard's two scans run over both sources grouped by source (the gap and the other side's headline come
+    from them), and the heatmap's scan also counts the verdicts the magical moments need."""
+    card, gap_aggs, sides = _scorecard(org, filters, today=today, by_source=True)
+    journey = load_journey(org, filters.journey_id)
+    gap = [] if filters.scoped else _gap_rows(journey, gap_aggs)
+    beside = None
+    if filters.source is not None and not filters.scoped:
+        other = "staff" if filters.source == "shopper" else "shopper"
+        count, agg = sides.get(other, (0, _Agg()))
+        beside = SourceHeadline(other, count, agg.estimate())
+    heat, counts, terms = _heatmap(org, filters, praise=True)
+    praise = _praise(org, journey, terms, counts, notes_per_moment)
+    return Dashboard(scorecard=card, heatmap=heat, trend=trend(org, filters, grain), gap=gap, beside=beside,
+                     praise=praise)

@@ -22,7 +22,7 @@ from ..tenancy import (
     roles_required,
     scoped,
 )
-from . import bp, dashboard
+from . import bp, dashboard, queries
 from .action_rules import allowed_transitions, days_late, is_overdue
 from .actions import (
     ACTIVE_STATUSES,
@@ -54,14 +54,8 @@ from .queries import (
     default_grain,
     drilldown,
     filters_from_args,
-    heatmap,
     journey_headlines,
     journey_moments,
-    magical_moments,
-    other_source_headline,
-    perception_gap,
-    scorecard,
-    trend,
 )
 from .where import critical_fail_items, item_failures
 
@@ -145,7 +139,8 @@ def journey(journey_id: int):
         return render_template("results/dashboard.html", journey=journey, form=form, page=None), 422
 
     bands = org.bands
-    card = scorecard(org, filters)
+    numbers = queries.dashboard(org, filters, grain)  # every section, sharing their scans
+    card = numbers.scorecard
     can_plan = current_role() in MANAGERS  # actions are planned by the organisation's managers
     today = dashboard.today_for(org)
     actions = journey_actions(org.id, journey.id, scope=scope, user_id=current_user.id)
@@ -160,18 +155,18 @@ def journey(journey_id: int):
         drill_url=lambda key: url_for(".evaluations", journey_id=journey.id, moment=key, **base),
         action_url=lambda key: url_for(".new_action", journey_id=journey.id, moment=key) if can_plan else "",
     )
-    heat = heatmap(org, filters)
+    heat = numbers.heatmap
     heat_chart = dashboard.heatmap_chart(
         heat, bands,
         link=lambda location_id, key: url_for(".evaluations", journey_id=journey.id, moment=key,
                                               **{**base, "location_id": str(location_id)}),
     )
     today = dashboard.today_for(org)
-    trend_data = trend(org, filters, grain)
+    trend_data = numbers.trend
     rolled_up = None
     if grain == "week" and len(trend_data.periods) > dashboard.MAX_WEEKS:  # too many points to read: months
         rolled_up = len(trend_data.periods)
-        grain, trend_data = "month", trend(org, filters, "month")
+        grain, trend_data = "month", queries.trend(org, filters, "month")
     overall_trend, moment_trends = dashboard.trend_charts(trend_data, bands, actions, org.timezone, today=today)
     drill = lambda key, location_id=None: url_for(  # noqa: E731
         ".evaluations", journey_id=journey.id, moment=key,
@@ -184,9 +179,7 @@ def journey(journey_id: int):
     from ..disputes.services import query_rates
 
     rate_rows, rate_total = dashboard.query_rate_rows(*query_rates(org, filters))
-    gaps = perception_gap(org, filters)
-    beside = other_source_headline(org, filters)
-    praise = magical_moments(org, filters)
+    gaps, beside, praise = numbers.gap, numbers.beside, numbers.praise
     page = {
         "card": card,
         "filters": filters,
