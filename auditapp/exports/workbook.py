@@ -24,7 +24,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, LineChart, Reference, Series
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.marker import DataPoint, Marker
-from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.indexed_list import IndexedList
@@ -64,11 +64,15 @@ BAND_PATTERNS = palette.of("pattern")
 GREY_FILL, GREY_INK = palette.hex6(palette.GREY_TINT), palette.hex6(palette.GREY_INK)
 HEADER_FILL, HEADER_INK = "1D3557", "FFFFFF"
 # The colour scale: red up to the low band limit, amber half way, green from the high limit.
-SCALE_RED, SCALE_AMBER, SCALE_GREEN = (palette.hex6(palette.PALETTE[b].scale) for b in palette.BANDS)
 
 MARKERS = ("circle", "square", "triangle", "diamond", "x", "star", "dash", "plus")
 DASHES = ("solid", "dash", "sysDot", "dashDot", "lgDash", "sysDash", "lgDashDot", "sysDashDot")
 
+
+
+def _num(value: float) -> str:
+    """A number as a conditional-format formula (no exponent, no locale)."""
+    return format(float(value), "f").rstrip("0").rstrip(".") or "0"
 
 
 def _font(**kw) -> Font:
@@ -618,11 +622,17 @@ class _Book:
     def _colour_scale(self, ws, cells: list[tuple[int, int]]):
         if not cells:
             return
+        # Flat band fills, decided like score_band (miserable below low, magical from high on), never a gradient: a
+        # neutral 79 shaded nearly magical would contradict its band. The stored value never crosses an edge
+        # (_score_cell), so the rule and the band word always agree.
         low, high = self.low, self.high
-        rule = ColorScaleRule(start_type="num", start_value=low, start_color=SCALE_RED,
-                              mid_type="num", mid_value=(low + high) / 2, mid_color=SCALE_AMBER,
-                              end_type="num", end_value=high, end_color=SCALE_GREEN)
-        ws.conditional_formatting.add(_ranges(cells), rule)
+        target = _ranges(cells)
+        for operator, formula, band in (("greaterThanOrEqual", [_num(high)], "magical"),
+                                        ("lessThan", [_num(low)], "miserable"),
+                                        ("between", [_num(low), _num(high)], "neutral")):
+            fill = PatternFill(fill_type="solid", start_color=BAND_FILLS[band], end_color=BAND_FILLS[band])
+            ws.conditional_formatting.add(target, CellIsRule(operator=operator, formula=formula, fill=fill,
+                                                             stopIfTrue=True))
 
     def _setup(self, ws, widths: Sequence[int], *, freeze: str, title_rows: str, title_cols: str | None = None,
                one_page: bool = False):

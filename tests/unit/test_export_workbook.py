@@ -20,6 +20,7 @@ from auditapp.exports.scorecard import (
     Stat,
 )
 from auditapp.exports.workbook import (
+    BAND_FILLS,
     DATETIME_FORMAT,
     FRACTION_FORMAT,
     MOMENT_COLUMNS,
@@ -122,9 +123,12 @@ def test_colour_scale_uses_band_limits_and_skips_low_n():
     score_letter = "H"
     assert f"{score_letter}{header + 1}" in sqref  # greet, n = 10
     assert f"{score_letter}{header + 2}" not in cells  # order, n = 2: grey instead
-    scale = rules[0].colorScale
-    assert [float(v.val) for v in scale.cfvo] == [40.0, 65.0, 90.0]
-    assert rules[0].type == "colorScale"
+    # Flat band fills at the organisation's edges, decided like score_band (never a gradient across a band).
+    assert [(r.type, r.operator, r.formula, r.stopIfTrue) for r in rules] == [
+        ("cellIs", "greaterThanOrEqual", ["90"], True), ("cellIs", "lessThan", ["40"], True),
+        ("cellIs", "between", ["40", "90"], True)]
+    assert [r.dxf.fill.fgColor.rgb[-6:] for r in rules] == [BAND_FILLS["magical"], BAND_FILLS["miserable"],
+                                                            BAND_FILLS["neutral"]]
     (sqref,) = [str(cf.sqref) for cf in wb["Locations"].conditional_formatting]
     # The ranked sheet: the location's score (F), then a score per moment from M on (Ordering, n = 1, is grey; Paying
     # has none).
