@@ -176,3 +176,28 @@ def test_the_managers_pages_keep_to_a_phone_with_data(make, phone_page):
         response = page.goto(base + path)
         assert response.status == 200, path
         assert _page_width(page) <= 360, f"{path} is {_page_width(page)} px wide on a 360 px phone"
+
+
+def test_on_a_phone_the_heatmap_opens_on_its_weakest_column(make, phone_page):
+    """Ten moments do not fit 360 px: the heatmap scrolls sideways, says so, and opens with the weakest column (the
+    last moment here) in view."""
+    from ..factories import ten_moment_spec
+
+    base, login = phone_page
+    org = make.org()
+    make.user(org, "manager", email="m@example.com")
+    shopper = make.user(org, "shopper", email="s@example.com")
+    location = make.location(org, name="Gate A")
+    journey = make.journey(org, ten_moment_spec())
+    for _ in range(3):
+        make.evaluation(org, journey, location, shopper, answers={"m10.ok": "no", "m10.rate": 1})
+    page = login("m@example.com")
+    page.goto(base + f"/results/journeys/{journey.id}")
+    box = page.locator(".res-heatmap")
+    assert box.get_attribute("data-weakest-col") == "9"
+    assert page.locator(".res-scroll-cue").is_visible()
+    left, scroll_width, client_width = box.evaluate("e => [e.scrollLeft, e.scrollWidth, e.clientWidth]")
+    assert scroll_width > client_width and left > 0
+    cell = page.locator('.res-heatmap [data-col="9"]').first.bounding_box()
+    frame = box.bounding_box()
+    assert frame["x"] <= cell["x"] and cell["x"] + cell["width"] <= frame["x"] + frame["width"] + 1
