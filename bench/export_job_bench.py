@@ -138,6 +138,15 @@ def peak_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a live process (/proc/<pid>/stat), which other processes on the machine do not inflate."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 class Watched:
     """A child process whose peak memory is sampled until it ends (VmHWM is gone once it has been reaped)."""
 
@@ -147,14 +156,17 @@ class Watched:
             self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True)
         self.peak: float | None = None
+        self.cpu: float | None = None
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
         while self.process.poll() is None:
-            found = peak_mb(self.process.pid)
+            found, cpu = peak_mb(self.process.pid), cpu_seconds(self.process.pid)
             if found is not None:
                 self.peak = max(self.peak or 0.0, found)
+            if cpu is not None:
+                self.cpu = cpu
             time.sleep(0.2)
 
     def kill(self) -> None:
@@ -408,9 +420,13 @@ def drive(args, server: Server, env: dict, spec: str, tmp: Path, workers: list[W
     print(f"file: {int(headers.get('Content-Length', len(content))):,} bytes ({len(content) / 1e6:.1f} MB), "
           f"downloaded in {download_seconds:.2f} s; CLI file {cli_file.stat().st_size / 1e6:.1f} MB")
     for i, worker in enumerate(workers, 1):
-        print(f"worker {i} peak RSS (VmHWM):       {worker.peak or float('nan'):7.0f} MB"
+        print(f"worker {i} peak RSS (VmHWM):       {worker.peak or float('nan'):7.0f} MB, CPU {worker.cpu or 0:.1f} s"
               f"{'  (killed)' if killed_at is not None and i == 1 else ''}")
-    print(f"CLI baseline `flask export-scorecard`: {cli_seconds:.1f} s wall, peak {cli.peak or float('nan'):.0f} MB")
+    print(f"CLI baseline `flask export-scorecard`: {cli_seconds:.1f} s wall, CPU {cli.cpu or 0:.1f} s, "
+          f"peak {cli.peak or float('nan'):.0f} MB")
+    last = workers[-1]  # the worker that finished the job (CPU includes its idle polling and start-up)
+    if last.cpu and cli.cpu:
+        print(f"ratio CPU, finishing worker / CLI: {last.cpu / cli.cpu:.2f}x (wall time counts the machine's other load)")
     print(f"ratio job / CLI (whole job, click to done): {job_seconds / cli_seconds:.2f}x")
     return ok
 
