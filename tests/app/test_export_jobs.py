@@ -209,9 +209,9 @@ def test_a_job_that_keeps_crashing_fails_in_plain_words(app, client, scene, monk
 
 def test_the_lease_is_renewed_before_the_first_row_so_the_sweep_leaves_the_job_alone(app, client, scene, monkeypatch,
                                                                                       frozen_clock):
-    """Found by bench/export_job_bench.py: on 100,000 evaluations the scorecard's figures take ~25 s before the first
-    answer row is written, and no lease was renewed until then; a sweep meanwhile gave the job, still being written,
-    to a second attempt. The heartbeat now beats for the whole attempt."""
+    """Seen in bench/export_job_bench.py: on 100,000 evaluations the scorecard's figures take ~27 s before the first
+    answer row is written, and no lease was renewed until then; with a lease shorter than that, a sweep meanwhile
+    would give the job, still being written, to a second attempt. The heartbeat now beats for the whole attempt."""
     import time
 
     from sqlalchemy.orm import Session
