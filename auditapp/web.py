@@ -105,7 +105,7 @@ def _forget_previous_identity() -> None:
 def _load_user(user_id: str) -> User | None:
     """Session ids are "<id>:<session_version>": a password change or deactivation ends old sessions."""
     raw_id, _, version = (user_id or "").partition(":")
-    if not raw_id.isdigit():
+    if not (raw_id.isascii() and raw_id.isdigit()):
         return None
     user = db.session.get(User, int(raw_id))
     if user is None or str(user.session_version) != version or not user.active:
@@ -150,10 +150,15 @@ def _error_page(error: Exception):
         description = f"The upload is too large: the limit is {_size_text(request.max_content_length or 0)}."
     if code == 429:
         description = str(description) or "Too many requests. Wait a minute and try again."
+    # The exception's own headers stay: Allow on a 405 (RFC 9110 requires it).
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"] \
+        if isinstance(error, HTTPException) else []
     if wants_json():
         title = error.name if isinstance(error, HTTPException) else "Internal Server Error"
-        return problem(code, title, str(description))
-    return render_template("errors/error.html", code=code, description=description), code
+        response = problem(code, title, str(description))
+        response.headers.extend(headers)
+        return response
+    return render_template("errors/error.html", code=code, description=description), code, headers
 
 
 def _size_text(size: int) -> str:

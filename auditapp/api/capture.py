@@ -163,7 +163,7 @@ def _list_params(errors: list[dict]) -> dict:
     for name in ("journey_id", "location_id"):
         raw = args.get(name, "").strip()
         if raw:
-            if raw.isdigit() and len(raw) < 19:
+            if raw.isascii() and raw.isdigit() and len(raw) < 19:
                 params[name] = int(raw)
             else:
                 bad(name, "Must be a whole number")
@@ -184,7 +184,7 @@ def _list_params(errors: list[dict]) -> dict:
             bad("source", "Must be shopper or staff")
     raw = args.get("limit", "").strip()
     if raw:
-        if raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT:
+        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT:
             params["limit"] = int(raw)
         else:
             bad("limit", f"Must be a whole number from 1 to {MAX_LIMIT}")

@@ -339,7 +339,7 @@ def _int_field(payload: dict, name: str, err, *, required: bool) -> int | None:
         return None
     if isinstance(raw, int) and -(2**63) < raw < 2**63:  # a database id; a longer number cannot even be looked up
         return raw
-    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 19:
+    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) < 19:
         return int(raw.strip())
     err(name, "Must be a whole number")
     return None

@@ -143,7 +143,8 @@ def preset_dates(period: str, today: date) -> tuple[date | None, date | None]:
 
 def _parse_int(value: str) -> int | None:
     value = value.strip()
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    # ASCII only: '²' is a digit to str.isdigit() but not to int() (a 500 before)
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def _parse_date(value: str) -> date | None:

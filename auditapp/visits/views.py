@@ -70,7 +70,7 @@ def _today():
 
 def _int_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None  # longer: no id or page can be that large
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None  # longer: no id or page can be that large
 
 
 def _page() -> int:
@@ -306,7 +306,7 @@ def _review_filters() -> ReviewFilters:
 
 def _int_value(values, name: str) -> int | None:
     raw = values.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
 def _review_args(filters: ReviewFilters) -> dict:
@@ -346,7 +346,7 @@ def bulk_approve_unflagged():
         if not form.validate_on_submit():
             flash("The confirmation expired; check the list and confirm again.", "error")
             return redirect(url_for("visits.bulk_approve_unflagged", **_review_args(filters)))
-        ids = [int(raw) for raw in request.form.getlist("evaluation_id") if raw.isdigit() and len(raw) < 19]
+        ids = [int(raw) for raw in request.form.getlist("evaluation_id") if raw.isascii() and raw.isdigit() and len(raw) < 19]
         result = bulk_approve(org_id, ids, current_user)
         db.session.commit()
         message = f"{len(result.approved)} evaluation{'s' if len(result.approved) != 1 else ''} approved."
