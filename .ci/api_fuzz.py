@@ -15,7 +15,7 @@
 5. The server is stopped and the database dropped, whatever happened. Exit 1 on any failure Schemathesis reports,
    on a run over its time limit, and when the server logged a traceback.
 
-    .venv/bin/python .ci/api_fuzz.py [--max-examples 10] [--seed 16] [--keep]
+    .venv/bin/python .ci/api_fuzz.py [--max-examples 10] [--seed 16] [--roles admin,shopper] [--time-factor 1] [--keep]
 
 FUZZ_SEED and FUZZ_MAX_EXAMPLES override the defaults (a fixed seed: CI runs are repeatable; try other seeds
 locally to look further).
@@ -225,6 +225,8 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=int(os.environ.get("FUZZ_MAX_EXAMPLES", "10")))
     parser.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", "16")))
     parser.add_argument("--roles", default=",".join(role for role, _, _ in RUNS), help="which token runs, comma separated")
+    parser.add_argument("--time-factor", type=float, default=1.0,
+                        help="multiply each run's time limit (for deeper runs with more examples, outside CI)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, logs, reports)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -244,7 +246,7 @@ def main() -> int:
                 for role, extra, limit in RUNS:
                     if role in wanted:
                         ok &= fuzz(url, role, tokens[role], extra, max_examples=args.max_examples, seed=args.seed,
-                                   timeout=limit, report_dir=tmp)
+                                   timeout=limit * args.time_factor, report_dir=tmp)
             text = log.read_text(errors="replace")
             if "Traceback" in text:
                 ok = False
