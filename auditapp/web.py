@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from .auth.models import ROLE_LABELS, User
 from .extensions import db, login_manager
+from .formutil import MAX_ID
 from .tenancy import current_role, load_membership
 
 # Domain packages, each with a blueprint `bp`; their CLI commands live in `<package>/commands.py` as COMMANDS.
@@ -46,10 +47,10 @@ CSP = (
 
 
 class _IdConverter(IntegerConverter):
-    """`<int:...>` in URLs: at most a 64-bit integer, the largest id a database holds. A longer number matches no
-    route (404) instead of reaching a query that cannot bind it (a 500 on SQLite and PostgreSQL)."""
+    """`<int:...>` in URLs: at most MAX_ID, the largest id an INTEGER column holds. A larger number matches no route
+    (404) instead of reaching a query that cannot bind it (a 500 on PostgreSQL, and past 64 bits on SQLite)."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False) -> None:  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False) -> None:  # noqa: A002
         super().__init__(map, fixed_digits, min, max, signed)
 
 

@@ -20,6 +20,7 @@ from ..auth.models import ROLES
 from ..evaluations.models import SOURCES, Answer, Evaluation, Photo
 from ..evaluations.services import SubmissionError, evaluation_to_dict, submit_evaluation, visible_evaluations
 from ..extensions import db
+from ..formutil import MAX_ID, parse_id
 from ..journeys.models import Journey, JourneyVersion, Moment
 from ..journeys.spec import format_options
 from ..locations.models import Location
@@ -146,7 +147,7 @@ def decode_cursor(text: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         started, evaluation_id = json.loads(raw)
-        if not isinstance(evaluation_id, int) or isinstance(evaluation_id, bool):
+        if not isinstance(evaluation_id, int) or isinstance(evaluation_id, bool) or not 0 <= evaluation_id <= MAX_ID:
             raise ValueError
         return datetime.fromisoformat(started), evaluation_id
     except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
@@ -163,8 +164,8 @@ def _list_params(errors: list[dict]) -> dict:
     for name in ("journey_id", "location_id"):
         raw = args.get(name, "").strip()
         if raw:
-            if raw.isascii() and raw.isdigit() and len(raw) < 19:
-                params[name] = int(raw)
+            if (value := parse_id(raw)) is not None:
+                params[name] = value
             else:
                 bad(name, "Must be a whole number")
     for name in ("from", "to"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from ..formutil import MAX_ID
 from ..journeys.spec import CHANNELS, KINDS, QUESTION_TYPES
 from . import bp
 
@@ -125,8 +126,8 @@ def _schemas() -> dict:
             "client_uuid": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
                             "description": "Made by the client once per evaluation; a replay with the same content "
                                            "returns the stored evaluation (200), with other content 409."},
-            "journey_id": {"type": "integer"},
-            "location_id": {"type": "integer"},
+            "journey_id": {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID},
+            "location_id": {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID},
             "source": {"type": "string", "enum": SOURCES},
             "started_at": {"type": "string", "format": "date-time"},
             "finished_at": _nullable({"type": "string", "format": "date-time"}),
@@ -137,7 +138,8 @@ def _schemas() -> dict:
                           "description": "seconds spent per moment key (optional)"},
             "moment_notes": {"type": "object", "additionalProperties": _nullable({"type": "string", "maxLength": MAX_MOMENT_NOTE}),
                              "description": "a free note per moment key (optional)"},
-            "assignment_id": _nullable({"type": "integer", "description": "the planned visit this evaluation fulfils"}),
+            "assignment_id": _nullable({"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID,
+                                        "description": "the planned visit this evaluation fulfils"}),
             "base_revision": _nullable({"type": "integer", "description": "for a fix of a returned evaluation: the "
                                         "revision it was made from; a stale fix gets 409"}),
         }, ["client_uuid", "journey_id", "location_id", "started_at", "answers"], extra=False,
@@ -333,9 +335,9 @@ def _query(name: str, schema: dict, description: str) -> dict:
             "allowEmptyValue": True}
 
 
-# Ids in a query or an export body are read as digits (at most 18 of them); in the path a 64-bit integer.
-QUERY_ID = {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999}
-PATH_ID = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+# Ids are INTEGER columns (auditapp.formutil.MAX_ID): a larger one in a query or a body is a 422, in a path a 404.
+QUERY_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+PATH_ID = QUERY_ID
 
 
 def _path_id(name: str) -> dict:

@@ -9,6 +9,9 @@
    parameter out (now `allowEmptyValue`), ids in a query have at most 18 digits, the export body's enums, a dispute
    reason must have a character that is not a space, declining needs a reason and accepting a value.
 5. The document had no links, so stateful testing had nothing to follow.
+6. On PostgreSQL, an id larger than an INTEGER column holds (2**31 - 1) answered 500 ("integer out of range") in a
+   path, a query, a body and a forged cursor: path ids stopped at 2**63 - 1 and query ids at 18 digits. Now
+   auditapp.formutil.MAX_ID bounds them all: a 404 in a path, a 422 naming the field elsewhere.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from auditapp.api.openapi import openapi_document
+from auditapp.formutil import MAX_ID
 
 PREFIX = "/api/v1"
 UNICODE_DIGITS = ["²", "٣", "１", "1²"]  # superscript two, Arabic-Indic three, fullwidth one
@@ -150,12 +154,65 @@ def test_empty_query_values_are_documented_and_read_as_not_given(client, world, 
 
 def test_query_ids_are_bounded_as_the_api_reads_them(client, world, document):
     schema = document["paths"]["/evaluations"]["get"]["parameters"][0]["schema"]
-    assert schema["maximum"] == 10**18 - 1
-    too_long = str(10**18)
-    response = client.get(f"{PREFIX}/evaluations", query_string={"journey_id": too_long}, headers=world["auth"])
-    assert response.status_code == 422 and _fields(response) == {"journey_id"}
-    response = client.get(f"{PREFIX}/evaluations", query_string={"journey_id": str(10**18 - 1)}, headers=world["auth"])
+    assert schema["maximum"] == MAX_ID
+    for too_large in (str(MAX_ID + 1), str(10**18)):
+        response = client.get(f"{PREFIX}/evaluations", query_string={"journey_id": too_large}, headers=world["auth"])
+        assert response.status_code == 422 and _fields(response) == {"journey_id"}
+    response = client.get(f"{PREFIX}/evaluations", query_string={"journey_id": str(MAX_ID)}, headers=world["auth"])
     assert response.status_code == 404  # a well-formed id that is not there
+
+
+# --- 6. ids larger than an INTEGER column (a 500 on PostgreSQL only) ------------------------------------------------
+
+BEYOND = [MAX_ID + 1, 999_999_999_999_999_998, 2**63 - 2]
+
+
+@pytest.mark.parametrize("big", BEYOND)
+def test_path_ids_beyond_an_integer_column_are_404_not_500(client, world, big):
+    for method, path in (("get", f"/evaluations/{big}"), ("get", f"/evaluations/{big}/report.pdf"),
+                         ("get", f"/exports/{big}"), ("get", f"/exports/{big}/file"),
+                         ("post", f"/disputes/{big}/decision"), ("post", f"/evaluations/{big}/disputes")):
+        response = getattr(client, method)(PREFIX + path, json={"decision": "declined", "reason": "x"},
+                                           headers=world["auth"])
+        assert response.status_code == 404, (path, response.status_code)
+        assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("big", BEYOND)
+def test_query_and_body_ids_beyond_an_integer_column_are_a_422_naming_the_field(client, world, big):
+    auth = world["auth"]
+    response = client.get(f"{PREFIX}/evaluations", query_string={"location_id": big}, headers=auth)
+    assert response.status_code == 422 and _fields(response) == {"location_id"}
+    for path in ("/scorecard", "/scorecard.xlsx"):
+        response = client.get(PREFIX + path, query_string={"journey_id": world["journey"].id, "location_id": big},
+                              headers=auth)
+        assert response.status_code == 422 and _fields(response) == {"location_id"}
+    response = client.post(f"{PREFIX}/exports", json={"kind": "scorecard", "journey_id": 1, "location_id": big},
+                           headers=auth)
+    assert response.status_code == 422 and "location_id" in _fields(response)
+    for field in ("journey_id", "location_id", "assignment_id"):
+        body = {"client_uuid": "fuzz-big-id-1", "journey_id": world["journey"].id, "location_id": world["location"].id,
+                "started_at": "2024-01-01T10:00:00Z", "answers": [], field: big}
+        response = client.post(f"{PREFIX}/evaluations", json=body, headers=auth)
+        assert response.status_code == 422 and field in _fields(response)
+
+
+def test_a_forged_cursor_with_a_huge_id_is_a_422(client, world):
+    import base64
+    import json
+
+    raw = json.dumps(["2024-01-01T00:00:00", 2**40]).encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    response = client.get(f"{PREFIX}/evaluations", query_string={"after": cursor}, headers=world["auth"])
+    assert response.status_code == 422 and _fields(response) == {"after"}
+
+
+@pytest.mark.parametrize("big", [MAX_ID + 1, 10**17])
+def test_page_ids_beyond_an_integer_column_are_not_a_server_error(client, auth, make, world, big):
+    manager = make.user(world["org"], "manager")
+    auth.login(manager.email)
+    assert client.get("/visits/review", query_string={"location": big, "journey": big}).status_code == 200
+    assert client.get(f"/visits/review/{big}").status_code == 404
 
 
 def test_the_decision_schema_says_what_each_decision_needs(document):
