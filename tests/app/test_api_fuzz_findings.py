@@ -243,3 +243,76 @@ def test_the_documented_links_lead_to_real_operations_and_parameters(document):
     for expected in [("submitEvaluation", "201", "getEvaluation"), ("startExport", "202", "getExport"),
                      ("openDispute", "201", "decideDispute"), ("uploadPhoto", "201", "getPhoto")]:
         assert expected in found
+
+
+# --- 7. NUL characters (a 500 on PostgreSQL only: its text cannot hold U+0000) --------------------------------------
+
+N = "a\x00b"
+
+
+@pytest.fixture
+def dispute_world(make, world):
+    """An approved shopper visit at a location manager's place, with one open dispute."""
+    from auditapp.disputes.services import open_dispute
+    from auditapp.extensions import db
+    from auditapp.visits.review import approve
+
+    org, location = world["org"], world["location"]
+    site = make.user(org, "location_manager", places=[location])
+    admin = make.user(org, "admin")
+    evaluation = make.evaluation(org, world["journey"], location, make.user(org, "shopper"),
+                                 answers={"order.clean": "no"})
+    approve(evaluation, admin)
+    dispute = open_dispute(evaluation, site, "location_manager", moment_key="order", question_key="clean",
+                           reason="It was clean")
+    db.session.commit()
+    return {**world, "evaluation": evaluation, "dispute": dispute,
+            "site": {"Authorization": f"Bearer {make.token(site)}"},
+            "admin": {"Authorization": f"Bearer {make.token(admin)}"}}
+
+
+@pytest.mark.parametrize(("who", "path", "body", "field"), [
+    ("site", "/evaluations/{evaluation}/disputes", {"moment": N, "question": "greeted", "reason": "r"}, "moment"),
+    ("site", "/evaluations/{evaluation}/disputes", {"moment": "greeting", "question": "greeted", "reason": N}, "reason"),
+    ("admin", "/disputes/{dispute}/decision", {"decision": "declined", "reason": N}, "reason"),
+    ("admin", "/disputes/{dispute}/decision", {"decision": "accepted", "value": N}, "value"),
+    ("admin", "/exports", {"kind": "scorecard", "journey_id": 1, "region": N}, "region"),
+    ("admin", "/webhooks", {"url": "https://example.com/hook", "events": [N]}, "events.0"),
+    ("auth", "/evaluations", {"client_uuid": "nul-test-01", "journey_id": 1, "location_id": 1,
+                              "started_at": "2024-01-01T10:00:00Z", "notes": N, "answers": []}, "notes"),
+    ("auth", "/evaluations", {"client_uuid": "nul-test-02", "journey_id": 1, "location_id": 1,
+                              "started_at": "2024-01-01T10:00:00Z", "answers": [{"moment": "greeting", "question": "greeted",
+                                                                                 "value": "yes", "note": N}]},
+     "answers.0.note"),
+    ("auth", "/evaluations", {"client_uuid": "nul-test-03", "journey_id": 1, "location_id": 1,
+                              "started_at": "2024-01-01T10:00:00Z", "answers": [], "moment_notes": {N: "x"}}, "moment_notes"),
+])
+def test_a_nul_character_in_a_body_is_a_422_naming_the_field_and_nothing_changes(client, dispute_world, who, path,
+                                                                                  body, field):
+    from auditapp.disputes.models import Dispute
+    from auditapp.extensions import db
+
+    url = PREFIX + path.format(evaluation=dispute_world["evaluation"].id, dispute=dispute_world["dispute"].id)
+    response = client.post(url, json=body, headers=dispute_world[who])
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [{"field": field, "message": "Must not contain the NUL character (U+0000)"}]
+    db.session.expire_all()
+    assert [d.status for d in db.session.query(Dispute)] == ["open"]
+
+
+@pytest.mark.parametrize("query", [{"region": N}, {"source": N}, {N: "1"}])
+def test_a_nul_character_in_a_query_is_a_422(client, world, query):
+    response = client.get(f"{PREFIX}/scorecard", query_string={"journey_id": world["journey"].id, **query},
+                          headers=world["auth"])
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["message"] == "Must not contain the NUL character (U+0000)"
+
+
+def test_a_nul_character_in_a_path_names_nothing(client, world):
+    response = client.get(f"{PREFIX}/photos/a%00b", headers=world["auth"])
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_a_nul_character_still_needs_a_token_first(client):
+    assert client.post(f"{PREFIX}/exports", json={"region": N}).status_code == 401
