@@ -12,6 +12,9 @@
 6. On PostgreSQL, an id larger than an INTEGER column holds (2**31 - 1) answered 500 ("integer out of range") in a
    path, a query, a body and a forged cursor: path ids stopped at 2**63 - 1 and query ids at 18 digits. Now
    auditapp.formutil.MAX_ID bounds them all: a 404 in a path, a 422 naming the field elsewhere.
+7. On PostgreSQL, a NUL character (U+0000) in a dispute's keys or reason, a decision's reason, an export's or the
+   scorecard's region or a photo id answered 500 (PostgreSQL text cannot hold it). Now refused before any query
+   (auditapp/api/auth.py): a 404 in a path, a 422 naming the field in a query or a JSON body.
 """
 from __future__ import annotations
 
