@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from .auth.models import ROLE_LABELS, User
 from .extensions import db, login_manager
+from .formutil import MAX_ID
 from .tenancy import current_role, load_membership
 
 # Domain packages, each with a blueprint `bp`; their CLI commands live in `<package>/commands.py` as COMMANDS.
@@ -47,10 +48,10 @@ CSP = (
 
 
 class _IdConverter(IntegerConverter):
-    """`<int:...>` in URLs: at most a 64-bit integer, the largest id a database holds. A longer number matches no
-    route (404) instead of reaching a query that cannot bind it (a 500 on SQLite and PostgreSQL)."""
+    """`<int:...>` in URLs: at most MAX_ID, the largest id an INTEGER column holds. A larger number matches no route
+    (404) instead of reaching a query that cannot bind it (a 500 on PostgreSQL, and past 64 bits on SQLite)."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False) -> None:  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False) -> None:  # noqa: A002
         super().__init__(map, fixed_digits, min, max, signed)
 
 
@@ -106,7 +107,7 @@ def _forget_previous_identity() -> None:
 def _load_user(user_id: str) -> User | None:
     """Session ids are "<id>:<session_version>": a password change or deactivation ends old sessions."""
     raw_id, _, version = (user_id or "").partition(":")
-    if not raw_id.isdigit():
+    if not (raw_id.isascii() and raw_id.isdigit()):
         return None
     user = db.session.get(User, int(raw_id))
     if user is None or str(user.session_version) != version or not user.active:
@@ -151,10 +152,15 @@ def _error_page(error: Exception):
         description = f"The upload is too large: the limit is {_size_text(request.max_content_length or 0)}."
     if code == 429:
         description = str(description) or "Too many requests. Wait a minute and try again."
+    # The exception's own headers stay: Allow on a 405 (RFC 9110 requires it).
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"] \
+        if isinstance(error, HTTPException) else []
     if wants_json():
         title = error.name if isinstance(error, HTTPException) else "Internal Server Error"
-        return problem(code, title, str(description))
-    return render_template("errors/error.html", code=code, description=description), code
+        response = problem(code, title, str(description))
+        response.headers.extend(headers)
+        return response
+    return render_template("errors/error.html", code=code, description=description), code, headers
 
 
 def _size_text(size: int) -> str:

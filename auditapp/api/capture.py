@@ -20,6 +20,7 @@ from ..auth.models import ROLES
 from ..evaluations.models import SOURCES, Answer, Evaluation, Photo
 from ..evaluations.services import SubmissionError, evaluation_to_dict, submit_evaluation, visible_evaluations
 from ..extensions import db
+from ..formutil import MAX_ID, parse_id
 from ..journeys.models import Journey, JourneyVersion, Moment
 from ..journeys.spec import format_options
 from ..locations.models import Location
@@ -149,7 +150,7 @@ def decode_cursor(text: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         started, evaluation_id = json.loads(raw)
-        if not isinstance(evaluation_id, int) or isinstance(evaluation_id, bool):
+        if not isinstance(evaluation_id, int) or isinstance(evaluation_id, bool) or not 0 <= evaluation_id <= MAX_ID:
             raise ValueError
         return datetime.fromisoformat(started), evaluation_id
     except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
@@ -166,8 +167,8 @@ def _list_params(errors: list[dict]) -> dict:
     for name in ("journey_id", "location_id"):
         raw = args.get(name, "").strip()
         if raw:
-            if raw.isdigit() and len(raw) < 19:
-                params[name] = int(raw)
+            if (value := parse_id(raw)) is not None:
+                params[name] = value
             else:
                 bad(name, "Must be a whole number")
     for name in ("from", "to"):
@@ -187,7 +188,7 @@ def _list_params(errors: list[dict]) -> dict:
             bad("source", "Must be shopper or staff")
     raw = args.get("limit", "").strip()
     if raw:
-        if raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT:
+        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT:
             params["limit"] = int(raw)
         else:
             bad("limit", f"Must be a whole number from 1 to {MAX_LIMIT}")

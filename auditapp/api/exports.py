@@ -26,6 +26,37 @@ def scorecard_xlsx():
         return problem(404, "Not Found", "There is no such journey in your organisation.")
 
 
+# The JSON types of POST /exports (auditapp/api/openapi.py); null is the same as leaving a field out.
+ID_FIELDS = ("journey_id", "location_id")
+TEXT_FIELDS = ("region", "from", "to", "source", "status", "period", "grain")
+
+
+def body_type_errors(body: dict) -> list[dict]:
+    errors = []
+    for name in ID_FIELDS:
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            errors.append({"field": name, "message": "must be a whole number (an id), not " + _json_type(value)})
+    for name in TEXT_FIELDS:
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            errors.append({"field": name, "message": "must be text, not " + _json_type(value)})
+    value = body.get("per_location")
+    if value is not None and not isinstance(value, bool):
+        errors.append({"field": "per_location", "message": "must be true or false, not " + _json_type(value)})
+    return errors
+
+
+def _json_type(value) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else "an object"
+
+
 @bp.post("/exports")
 @roles_required(*RESULT_VIEWERS)
 def start_export():
@@ -39,6 +70,9 @@ def start_export():
                        [{"field": "body", "message": "must be a JSON object"}])
     kind = body.get("kind")
     errors = [] if kind in ("scorecard", "responses") else [{"field": "kind", "message": "must be scorecard or responses"}]
+    errors += body_type_errors(body)
+    if errors:  # a wrong type is named as such, before its text is read as a filter (a {} must not pass as a date)
+        return problem(422, "Unprocessable Entity", "Some fields are not valid.", errors)
     org = current_org()
     try:
         filters, per_location, grain = export_options(options_from_json(body), org, scope=place_scope())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from ..formutil import MAX_ID
 from ..journeys.spec import CHANNELS, KINDS, QUESTION_TYPES
 from . import bp
 
@@ -125,8 +126,8 @@ def _schemas() -> dict:
             "client_uuid": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
                             "description": "Made by the client once per evaluation; a replay with the same content "
                                            "returns the stored evaluation (200), with other content 409."},
-            "journey_id": {"type": "integer"},
-            "location_id": {"type": "integer"},
+            "journey_id": {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID},
+            "location_id": {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID},
             "source": {"type": "string", "enum": SOURCES},
             "started_at": {"type": "string", "format": "date-time"},
             "finished_at": _nullable({"type": "string", "format": "date-time"}),
@@ -137,7 +138,8 @@ def _schemas() -> dict:
                           "description": "seconds spent per moment key (optional)"},
             "moment_notes": {"type": "object", "additionalProperties": _nullable({"type": "string", "maxLength": MAX_MOMENT_NOTE}),
                              "description": "a free note per moment key (optional)"},
-            "assignment_id": _nullable({"type": "integer", "description": "the planned visit this evaluation fulfils"}),
+            "assignment_id": _nullable({"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID,
+                                        "description": "the planned visit this evaluation fulfils"}),
             "base_revision": _nullable({"type": "integer", "description": "for a fix of a returned evaluation: the "
                                         "revision it was made from; a stale fix gets 409"}),
         }, ["client_uuid", "journey_id", "location_id", "started_at", "answers"], extra=False,
@@ -249,8 +251,8 @@ def _schemas() -> dict:
         "DisputeIn": _object({
             "moment": {"type": "string", "description": "the moment's key, e.g. `order`"},
             "question": {"type": "string", "description": "the question's key in that moment, e.g. `clean`"},
-            "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON,
-                       "description": "what is wrong with the answer (required)"},
+            "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON, "pattern": "\\S",
+                       "description": "what is wrong with the answer (required; not only spaces)"},
         }, ["moment", "question", "reason"], extra=False),
         "DisputeDecisionIn": _object({
             "decision": {"type": "string", "enum": ["accepted", "declined"]},
@@ -258,7 +260,12 @@ def _schemas() -> dict:
             "value": {"type": ["string", "number", "boolean", "null"],
                       "description": "accepted only: the corrected answer in the question's own form (as in "
                                      "EvaluationIn), or `na` to mark it N/A"},
-        }, ["decision"], extra=False),
+        }, ["decision"], extra=False) | {"allOf": [
+            {"if": {"properties": {"decision": {"const": "declined"}}},
+             "then": {"required": ["reason"], "properties": {"reason": {"minLength": 1, "pattern": "\\S"}}}},
+            {"if": {"properties": {"decision": {"const": "accepted"}}},
+             "then": {"required": ["value"], "properties": {"value": {"type": ["string", "number", "boolean"]}}}},
+        ], "description": "Declining needs a reason; accepting needs the corrected `value`."},
         "Dispute": _object({
             "id": {"type": "integer"},
             "status": {"type": "string", "enum": ["open", "accepted", "declined"]},
@@ -282,8 +289,29 @@ def _problem(description: str) -> dict:
     return {"description": description, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
 
 
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(schema: dict, description: str, links: dict | None = None) -> dict:
+    response = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if links:
+        response["links"] = links
+    return response
+
+
+def _link(operation_id: str, description: str, **parameters: str) -> dict:
+    """An OpenAPI link: what a client (or Schemathesis' stateful phase) can call next with this answer's values."""
+    return {"operationId": operation_id, "description": description, "parameters": parameters}
+
+
+EVALUATION_LINKS = {
+    "GetEvaluation": _link("getEvaluation", "the evaluation just stored, with its answers",
+                           evaluation_id="$response.body#/id"),
+    "GetEvaluationReport": _link("getEvaluationReport", "its visit report", evaluation_id="$response.body#/id"),
+    "OpenDispute": _link("openDispute", "dispute one of its answers (once approved)", evaluation_id="$response.body#/id"),
+}
+FIRST_ITEM_LINKS = {
+    "GetEvaluation": _link("getEvaluation", "the first evaluation of the page", evaluation_id="$response.body#/items/0/id"),
+    "GetEvaluationReport": _link("getEvaluationReport", "its visit report", evaluation_id="$response.body#/items/0/id"),
+    "OpenDispute": _link("openDispute", "dispute one of its answers", evaluation_id="$response.body#/items/0/id"),
+}
 
 
 RESPONSES = {
@@ -302,19 +330,31 @@ def _r(name: str) -> dict:
 
 
 def _query(name: str, schema: dict, description: str) -> dict:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    """An optional query parameter. An empty value (`?from=`) is the same as leaving it out, as a web form sends it."""
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description,
+            "allowEmptyValue": True}
+
+
+# Ids are INTEGER columns (auditapp.formutil.MAX_ID): a larger one in a query or a body is a 422, in a path a 404.
+QUERY_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+PATH_ID = QUERY_ID
+
+
+def _path_id(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": PATH_ID}
 
 
 FILTERS = [
-    _query("journey_id", {"type": "integer"}, "only this journey"),
-    _query("location_id", {"type": "integer"}, "only this location"),
+    _query("journey_id", QUERY_ID, "only this journey"),
+    _query("location_id", QUERY_ID, "only this location"),
     _query("from", {"type": "string", "format": "date"}, "visits started on or after this day (organisation's time zone)"),
     _query("to", {"type": "string", "format": "date"}, "visits started on or before this day (inclusive)"),
     _query("source", {"type": "string", "enum": SOURCES}, "shopper or staff evaluations only"),
 ]
 PERIODS = ["30d", "90d", "365d", "this_month", "last_month", "all", "custom"]
 SCORECARD_FILTERS = [
-    {**FILTERS[0], "required": True, "description": "the journey (required)"},
+    {**{k: v for k, v in FILTERS[0].items() if k != "allowEmptyValue"}, "required": True,
+     "description": "the journey (required)"},
     *FILTERS[1:4],
     _query("source", {"type": "string", "enum": [*SOURCES, "all"], "default": "shopper"},
            "whose opinion: secret shoppers (the default), staff self-assessments, or all (both mixed)"),
@@ -347,8 +387,9 @@ def _paths() -> dict:
                 "summary": "Submit an evaluation; safe to retry with the same client_uuid",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("EvaluationIn")}}},
                 "responses": {
-                    "201": _json(_ref("Evaluation"), "Stored for the first time (Location: its URL)"),
-                    "200": _json(_ref("Evaluation"), "A replay of the same content: the evaluation stored before"),
+                    "201": _json(_ref("Evaluation"), "Stored for the first time (Location: its URL)", EVALUATION_LINKS),
+                    "200": _json(_ref("Evaluation"), "A replay of the same content: the evaluation stored before",
+                                 EVALUATION_LINKS),
                     "400": _r("BadRequest"), "401": _r("Unauthorized"), "403": _r("Forbidden"),
                     "404": _problem("No such journey or location in this organisation (`errors` names the field)"),
                     "409": _r("Conflict"), "413": _r("TooLarge"), "422": _r("Invalid"),
@@ -363,13 +404,13 @@ def _paths() -> dict:
                                _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
                                       "items per page"),
                                _query("after", {"type": "string"}, "cursor: set by the `next` link, do not build it")],
-                "responses": {"200": _json(_ref("EvaluationPage"), "One page"), "401": _r("Unauthorized"),
+                "responses": {"200": _json(_ref("EvaluationPage"), "One page", FIRST_ITEM_LINKS), "401": _r("Unauthorized"),
                               "403": _r("Forbidden"), "404": _r("NotFound"), "422": _r("Invalid")},
             },
         },
         "/evaluations/{evaluation_id}": {"get": {
             "operationId": "getEvaluation", "tags": ["results"], "summary": "One evaluation with its answers",
-            "parameters": [{"name": "evaluation_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "parameters": [_path_id("evaluation_id")],
             "responses": {"200": _json(_ref("Evaluation"), "The evaluation"), "401": _r("Unauthorized"),
                           "403": _r("Forbidden"), "404": _r("NotFound")},
         }},
@@ -381,7 +422,7 @@ def _paths() -> dict:
                            "their own evaluations; staff get 403. The shopper is named by a code or a first name "
                            "(an organisation setting), never by e-mail or full name. Sent inline, with a file name "
                            "like `visit-<id>-<location code>-<date>.pdf`.",
-            "parameters": [{"name": "evaluation_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "parameters": [_path_id("evaluation_id")],
             "responses": {
                 "200": {"description": "The PDF", "content": {PDF: {"schema": {"type": "string", "contentMediaType": PDF}}}},
                 "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound"),
@@ -396,10 +437,13 @@ def _paths() -> dict:
                            "default, to the end of that local day). One open dispute per answer. The organisation's "
                            "managers are told by mail. Another site's or organisation's visit, and a visit not "
                            "approved, is 404.",
-            "parameters": [{"name": "evaluation_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "parameters": [_path_id("evaluation_id")],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("DisputeIn")}}},
             "responses": {
-                "201": _json(_ref("Dispute"), "Opened (Location: its page)"),
+                "201": _json(_ref("Dispute"), "Opened (Location: its page)", {
+                    "DecideDispute": _link("decideDispute", "accept or decline it (managers)", dispute_id="$response.body#/id"),
+                    "GetEvaluation": _link("getEvaluation", "the disputed visit", evaluation_id="$response.body#/evaluation_id"),
+                }),
                 "400": _r("BadRequest"), "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound"),
                 "409": _problem("The dispute window is closed, or this answer already has an open dispute; "
                                 "`errors` says which"),
@@ -412,7 +456,7 @@ def _paths() -> dict:
                        "an open dispute; managers and admins only",
             "description": "The visit's history keeps the answer and the scores before and after. The manager who "
                            "opened the dispute is told by mail.",
-            "parameters": [{"name": "dispute_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "parameters": [_path_id("dispute_id")],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("DisputeDecisionIn")}}},
             "responses": {
                 "200": _json(_ref("Dispute"), "Decided"),
@@ -425,7 +469,8 @@ def _paths() -> dict:
             "summary": "Upload a photo (JPEG, PNG, WebP, or HEIC/HEIF from an iPhone); use the returned id as a photo question's value",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _object(
                 {"photo": {"type": "string", "contentMediaType": "application/octet-stream"}}, ["photo"])}}},
-            "responses": {"201": _json(_ref("Photo"), "Stored (Location: its URL)"), "401": _r("Unauthorized"),
+            "responses": {"201": _json(_ref("Photo"), "Stored (Location: its URL)", {
+                "GetPhoto": _link("getPhoto", "the stored copy", public_id="$response.body#/id")}), "401": _r("Unauthorized"),
                           "403": _r("Forbidden"), "413": _r("TooLarge"), "422": _r("Invalid")},
         }},
         "/photos/{public_id}": {"get": {
@@ -460,26 +505,33 @@ def _paths() -> dict:
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["kind", "journey_id"],
                 "properties": {"kind": {"type": "string", "enum": ["scorecard", "responses"]},
-                               "journey_id": {"type": "integer"}, "location_id": {"type": "integer"},
-                               "region": {"type": "string"}, "from": {"type": "string", "format": "date"},
-                               "to": {"type": "string", "format": "date"}, "source": {"type": "string"},
-                               "status": {"type": "string"}, "period": {"type": "string", "enum": PERIODS},
-                               "per_location": {"type": "boolean"}, "grain": {"type": "string", "enum": ["month", "week"]}}}}}},
-            "responses": {"202": _json(_ref("ExportJob"), "Queued; Location: /api/v1/exports/{id}"),
+                               "journey_id": QUERY_ID, "location_id": _nullable(QUERY_ID),
+                               "region": _nullable({"type": "string"}),
+                               "from": _nullable({"type": "string", "format": "date"}),
+                               "to": _nullable({"type": "string", "format": "date"}),
+                               "source": _nullable({"type": "string", "enum": [*SOURCES, "all", None]}),
+                               "status": _nullable({"type": "string", "enum": ["counted", "approved", None]}),
+                               "period": _nullable({"type": "string", "enum": [*PERIODS, None]}),
+                               "per_location": _nullable({"type": "boolean"}),
+                               "grain": _nullable({"type": "string", "enum": ["month", "week", None]})},
+                "description": "The scorecard's filters as JSON types; null is the same as leaving a field out."}}}},
+            "responses": {"202": _json(_ref("ExportJob"), "Queued; Location: /api/v1/exports/{id}", {
+                "GetExport": _link("getExport", "its status and progress", job_id="$response.body#/id"),
+                "GetExportFile": _link("getExportFile", "the file, once done", job_id="$response.body#/id")}),
                           "401": _r("Unauthorized"), "403": _r("Forbidden"), "404": _r("NotFound"),
                           "413": _r("TooLarge"), "422": _r("Invalid")},
         }},
         "/exports/{job_id}": {"get": {
             "operationId": "getExport", "tags": ["results"],
             "summary": "An export job's status and progress; download_url once it is done (the asker's jobs only)",
-            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "parameters": [_path_id("job_id")],
             "responses": {"200": _json(_ref("ExportJob"), "The job"), "401": _r("Unauthorized"),
                           "403": _r("Forbidden"), "404": _r("NotFound")},
         }},
         "/exports/{job_id}/file": {"get": {
             "operationId": "getExportFile", "tags": ["results"],
             "summary": "The finished file: the same as the synchronous export",
-            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "parameters": [_path_id("job_id")],
             "responses": {"200": {"description": "The file", "content": {
                 XLSX: {"schema": {"type": "string", "contentMediaType": XLSX}},
                 "text/csv": {"schema": {"type": "string"}}}},

@@ -246,7 +246,7 @@ def payload_from_form(form: Mapping[str, str], moments: list, *, journey_id: int
     payload = {
         "client_uuid": (form.get("client_uuid") or "").strip(),
         "journey_id": journey_id,
-        "location_id": int(location) if location.isdigit() else (location or None),
+        "location_id": int(location) if location.isascii() and location.isdigit() else (location or None),
         "source": source,
         "started_at": (form.get("started_at") or "").strip() or None,
         "finished_at": (form.get("finished_at") or "").strip() or finished_at,

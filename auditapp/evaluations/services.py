@@ -30,6 +30,7 @@ from sqlalchemy.orm import selectinload
 from ..audit import record
 from ..auth.models import PLACE_ROLES, User
 from ..extensions import db
+from ..formutil import MAX_ID, parse_id
 from ..journeys.models import Journey, JourneyVersion, Moment, Question
 from ..journeys.spec import VERDICT_KEY
 from ..locations.models import Location
@@ -337,10 +338,10 @@ def _int_field(payload: dict, name: str, err, *, required: bool) -> int | None:
     if isinstance(raw, bool):
         err(name, "Must be a whole number")
         return None
-    if isinstance(raw, int) and -(2**63) < raw < 2**63:  # a database id; a longer number cannot even be looked up
+    if isinstance(raw, int) and -MAX_ID <= raw <= MAX_ID:  # a database id; a larger number cannot even be looked up
         return raw
-    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 19:
-        return int(raw.strip())
+    if isinstance(raw, str) and (value := parse_id(raw)) is not None:
+        return value
     err(name, "Must be a whole number")
     return None
 

@@ -429,7 +429,8 @@ def _submit_form(values: dict, moments: list, journey: Journey, source: str, ass
     db.session.commit()  # photos are kept like API uploads, so a corrected form reuses them instead of losing them
     payload = payload_from_form(values, moments, journey_id=journey.id, source=source, finished_at=_iso_now(),
                                 assignment_id=assignment.id if assignment else None)
-    if fixing is not None and str(values.get("base_revision", "")).isdigit():
+    if fixing is not None and str(values.get("base_revision", "")).isascii() \
+            and str(values.get("base_revision", "")).isdigit():
         payload["base_revision"] = int(values["base_revision"])  # the revision this form was opened on
     try:
         result = submit_evaluation(current_org_id(), current_user._get_current_object(), current_role(), payload)

@@ -39,7 +39,7 @@ class DaysField(IntegerField):
         if not raw:
             self.data = None
             return
-        if not raw.isdigit() or len(raw) > 6:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
             self.data = None
             raise ValueError(f"Type a whole number of days from 0 to {MAX_DISPUTE_WINDOW}, e.g. 7.")
         self.data = int(raw)

@@ -26,6 +26,7 @@ from sqlalchemy import Integer, and_, case, cast, func, select
 
 from ..evaluations.models import COUNTED_STATUSES, Answer, Evaluation, MomentResult, Photo
 from ..extensions import db
+from ..formutil import parse_id
 from ..journeys.models import Journey, JourneyVersion, Moment, Question
 from ..locations.models import Location
 from ..places import SCOPED_SOURCE, SCOPED_STATUSES, PlaceScope
@@ -142,8 +143,7 @@ def preset_dates(period: str, today: date) -> tuple[date | None, date | None]:
 
 
 def _parse_int(value: str) -> int | None:
-    value = value.strip()
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return parse_id(value)
 
 
 def _parse_date(value: str) -> date | None:

@@ -29,7 +29,7 @@ def _chosen(name: str, allowed: set[int]) -> int | None:
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) not in allowed:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) not in allowed:
         abort(404)  # another site's (or another organisation's) id: as if it did not exist
     return int(raw)
 

@@ -16,7 +16,7 @@ from ..auth.models import Membership, User
 from ..evaluations.models import STATUSES as REVIEW_STATUSES
 from ..evaluations.models import Evaluation
 from ..extensions import db
-from ..formutil import choices
+from ..formutil import choices, parse_id
 from ..journeys.models import Journey
 from ..journeys.services import published_journeys
 from ..locations.models import Location
@@ -69,8 +69,7 @@ def _today():
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None  # longer: no id or page can be that large
+    return parse_id(request.args.get(name, ""))  # larger: no id or page can be that large
 
 
 def _page() -> int:
@@ -305,8 +304,7 @@ def _review_filters() -> ReviewFilters:
 
 
 def _int_value(values, name: str) -> int | None:
-    raw = values.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return parse_id(values.get(name, ""))
 
 
 def _review_args(filters: ReviewFilters) -> dict:
@@ -346,7 +344,7 @@ def bulk_approve_unflagged():
         if not form.validate_on_submit():
             flash("The confirmation expired; check the list and confirm again.", "error")
             return redirect(url_for("visits.bulk_approve_unflagged", **_review_args(filters)))
-        ids = [int(raw) for raw in request.form.getlist("evaluation_id") if raw.isdigit() and len(raw) < 19]
+        ids = [i for i in map(parse_id, request.form.getlist("evaluation_id")) if i is not None]
         result = bulk_approve(org_id, ids, current_user)
         db.session.commit()
         message = f"{len(result.approved)} evaluation{'s' if len(result.approved) != 1 else ''} approved."
