@@ -292,19 +292,12 @@ def _evaluators(org_id: int) -> list:
 
 def _review_filters() -> ReviewFilters:
     """The review filters from the query string (a bulk approval posts to a URL that carries them too)."""
-    values = request.args
-    flag = values.get("flag", "")
-    source = values.get("source", "")
-    status = values.get("status", "")
-    return ReviewFilters(location_id=_int_value(values, "location"), journey_id=_int_value(values, "journey"),
-                         evaluator_id=_int_value(values, "evaluator"),
+    flag, source, status = (request.args.get(name, "") for name in ("flag", "source", "status"))
+    return ReviewFilters(location_id=_int_arg("location"), journey_id=_int_arg("journey"),
+                         evaluator_id=_int_arg("evaluator"),
                          status=status if status in REVIEW_STATUSES else "",
                          flag=flag if flag == "any" or flag in FLAG_LABELS else "",
                          source=source if source in ("shopper", "staff") else "")
-
-
-def _int_value(values, name: str) -> int | None:
-    return parse_id(values.get(name, ""))
 
 
 def _review_args(filters: ReviewFilters) -> dict:
