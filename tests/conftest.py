@@ -182,10 +182,27 @@ def make(app) -> Factory:
     return Factory()
 
 
+def _closed_before_sending(app):
+    """Werkzeug's development server skips the response's close() when the browser drops the connection first (its
+    cleanup reads the closed socket and raises), so a static file it was sending stays open until the garbage
+    collector finds it, and that warning fails whichever test is running. Reading the body and closing it before
+    sending anything keeps every file closed; streaming is not what the browser tests check."""
+
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):
     """The app served on a free loopback port in a thread, for tests that drive a real browser."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closed_before_sending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
