@@ -10,7 +10,7 @@ PORT ?= 5000
 # The suite runs on every core (pytest-xdist); each worker has databases of its own.
 TEST_WORKERS ?= auto
 
-.PHONY: run test install lint browser-deps clean
+.PHONY: run test install lint browser-deps clean translations
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ browser-deps:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	command -v soffice >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc)
 	test -f node_modules/axe-core/axe.min.js || npm install --no-audit --no-fund --silent
+
+# Extract the interface's messages, merge them into each language's catalogue, compile (the .mo files are committed).
+translations: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output -o auditapp/translations/messages.pot .
+	$(BIN)/pybabel -q update -i auditapp/translations/messages.pot -d auditapp/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel -q compile -d auditapp/translations
 
 clean:
 	rm -rf $(VENV) *.egg-info

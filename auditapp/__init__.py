@@ -27,6 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    from . import i18n
+
+    i18n.init_app(app)
 
     from . import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
     from .web import register_web

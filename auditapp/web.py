@@ -5,7 +5,7 @@ import importlib
 
 from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask import make_response as app_response
-from flask_login import current_user
+from flask_login import current_user, user_loaded_from_cookie
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -80,6 +80,7 @@ def register_web(app: Flask) -> None:
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
     login_manager.user_loader(_load_user)
+    user_loaded_from_cookie.connect(_language_from_remembered_user, app)
     login_manager.unauthorized_handler(_unauthorized)
 
     for code in (400, 403, 404, 405, 410, 413, 429, 500):
@@ -102,6 +103,14 @@ def _forget_previous_identity() -> None:
     every other before-request function (the CSRF check included, which caches the session's token on `g`)."""
     for name in ("_login_user", "membership", "place_scope", "csrf_token"):
         g.pop(name, None)
+
+
+def _language_from_remembered_user(app: Flask, user: User) -> None:
+    """A session restored from the remember-me cookie starts empty: bring back the language the user picked."""
+    from .i18n import remember_language
+
+    if user.language:
+        remember_language(user.language)
 
 
 def _load_user(user_id: str) -> User | None:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..audit import record
 from ..extensions import db, limiter
 from ..formutil import choices
+from ..i18n import UI_LANGUAGES, remember_language
 from ..locations.models import Location
 from ..notify.delivery import deliver_request_queue, mail_configured
 from ..notify.models import OutboxMessage
@@ -79,7 +80,9 @@ def login():
             record_failed_login(form.email.data)
             db.session.commit()
         else:
-            session.clear()  # a fresh session on login: nothing from before carries over
+            language = session.get("language")
+            session.clear()  # a fresh session on login: nothing from before carries over, but the language picked
+            remember_language(user.language or language)
             login_user(user, remember=form.remember.data)
             session["org_id"] = user.memberships[0].org_id
             user.last_login_at = utcnow()
@@ -92,6 +95,21 @@ def login():
                 target = url_for("evaluations.resume") if kept else url_for("auth.home")
             return redirect(target)
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/language", methods=["POST"])
+def change_language():
+    """The interface's language, from the picker at the foot of every page: kept on the user when logged in."""
+    ConfirmForm().validate_on_submit()  # CSRF is checked globally; the form is only for the token
+    language = request.form.get("language", "")
+    if language not in UI_LANGUAGES and language != "":
+        abort(400)
+    remember_language(language or None)
+    if current_user.is_authenticated:
+        current_user.language = language or None
+        db.session.commit()
+    target = request.form.get("next", "")
+    return redirect(target if is_safe_next(target) else url_for("auth.home"))
 
 
 @bp.route("/logout", methods=["POST"])

@@ -35,6 +35,7 @@ class Evaluation(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     notes: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str | None] = mapped_column(String(16))  # the language the form was shown in
     score: Mapped[float | None] = mapped_column(Float)
     remembered_score: Mapped[float | None] = mapped_column(Float)  # peak-end: first, worst, last moment
     content_hash: Mapped[str] = mapped_column(String(64))  # of the submitted payload: replay vs changed replay

@@ -52,6 +52,10 @@ class JourneyVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # The language the texts are written in, and the others they are translated into: [{"code", "name"}, ...].
+    default_language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    default_language_name: Mapped[str] = mapped_column(String(64), default="English", server_default="English")
+    languages: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
     journey: Mapped[Journey] = relationship(foreign_keys=[journey_id], back_populates="versions")
     moments: Mapped[list[Moment]] = relationship(
@@ -72,6 +76,8 @@ class Moment(db.Model):
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     expected_seconds: Mapped[int | None] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # {language code: {"name": ..., "description": ...}}; what is missing shows in the default language
+    translations: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
 
     version: Mapped[JourneyVersion] = relationship(back_populates="moments")
     questions: Mapped[list[Question]] = relationship(
@@ -93,6 +99,8 @@ class Question(db.Model):
     options: Mapped[list | None] = mapped_column(JSON)  # [[label, score or null], ...] for choice questions
     target: Mapped[str | None] = mapped_column(String(32))  # "<=N" or ">=N" for number questions
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # {language code: {"text": ..., "help": ..., "options": [a label per option, in order]}}
+    translations: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
 
     moment: Mapped[Moment] = relationship(back_populates="questions")
 
