@@ -72,6 +72,9 @@ def clean_image(data: bytes, *, max_pixels: int, max_side: int) -> tuple[bytes, 
         raise PhotoError(f"SVG drawings, web pages and other text files are not accepted: {WHAT_WE_TAKE}.")
     # Pillow refuses images over twice this size outright and warns over it: both are refusals here.
     Image.MAX_IMAGE_PIXELS = max_pixels
+    heif_kind = _heif_kind(data)
+    if heif_kind and _boxes_cut_off(data):  # some libheif releases decode a cut-off file, garbling its last rows
+        raise _damaged(f"{heif_kind} file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -85,14 +88,13 @@ def clean_image(data: bytes, *, max_pixels: int, max_side: int) -> tuple[bytes, 
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PhotoError(f"The image is too large; the limit is {max_pixels:,} pixels.") from None
     except UnidentifiedImageError:
-        heif_kind = _heif_kind(data)
         if heif_kind:  # a HEIC whose container is cut off or broken is not identified at all by the plugin
             raise _damaged(f"{heif_kind} file") from None
         raise PhotoError(f"This file is not an image we can read: {WHAT_WE_TAKE}.") from None
     except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as error:
         if isinstance(error, PhotoError):
             raise
-        raise _damaged("file") from None
+        raise _damaged(f"{heif_kind} file" if heif_kind else "file") from None
     try:
         image = ImageOps.exif_transpose(image)
         image = _to_rgb(image)
@@ -113,6 +115,23 @@ def _heif_kind(data: bytes) -> str:
     """'HEIC', 'HEIF' or 'AVIF' when the bytes start like such a file (its ftyp brand), else ''."""
     mimetype = pillow_heif.get_file_mimetype(data[:12]) if data[4:8] == b"ftyp" else ""
     return mimetype.removeprefix("image/").split("-")[0].upper()
+
+
+def _boxes_cut_off(data: bytes) -> bool:
+    """True when the file's top-level ISO boxes (ftyp, meta, mdat...) claim more bytes than the file has."""
+    offset = 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset:offset + 4], "big")
+        if size == 1:  # a 64-bit size follows the box type
+            if offset + 16 > len(data):
+                return True
+            size = int.from_bytes(data[offset + 8:offset + 16], "big")
+        elif size == 0:  # the last box runs to the end of the file
+            return False
+        if size < 8:
+            return True  # not a box at all: damaged
+        offset += size
+    return offset != len(data)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

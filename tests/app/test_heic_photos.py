@@ -245,3 +245,11 @@ def test_a_heic_decompression_bomb_is_refused(client, app, world, decodes, width
     assert response.status_code == 422
     assert "too large" in response.get_json()["detail"]
     assert decodes == [] and nothing_stored(app)
+
+
+def test_the_box_check_tells_a_whole_heic_from_a_cut_one():
+    from auditapp.evaluations.photos import _boxes_cut_off
+
+    whole = heic_bytes()
+    assert not _boxes_cut_off(whole)
+    assert all(_boxes_cut_off(whole[:end]) for end in (len(whole) - 1, len(whole) // 2, 40, 12))
