@@ -35,15 +35,27 @@ from .spec import (
 def _moment_from_spec(spec: MomentSpec, position: int) -> Moment:
     moment = Moment(key=spec.key, name=spec.name, description=spec.description or "", channel=spec.channel,
                     kind=spec.kind or None, priority=bool(spec.priority), weight=float(spec.weight),
-                    expected_seconds=spec.expected_seconds, position=position)
+                    expected_seconds=spec.expected_seconds, position=position,
+                    translations=dict(spec.translations or {}))
     moment.questions = [
         Question(key=q.key, text=q.text, help=q.help or "", type=q.type, required=bool(q.required),
                  weight=float(q.weight), critical=bool(q.critical),
                  options=[[o.label, o.score] for o in q.options] if q.options else None,
-                 target=q.target or None, position=i)
+                 target=q.target or None, position=i, translations=dict(q.translations or {}))
         for i, q in enumerate(spec.questions)
     ]
     return moment
+
+
+def spec_languages(spec: JourneySpec) -> dict:
+    """A version's language columns for the spec's own language and the ones its texts are translated into."""
+    return {"default_language": spec.default_language[0], "default_language_name": spec.default_language[1],
+            "languages": [{"code": code, "name": name} for code, name in spec.languages]}
+
+
+def apply_spec_languages(version: JourneyVersion, spec: JourneySpec) -> None:
+    for name, value in spec_languages(spec).items():
+        setattr(version, name, value)
 
 
 def create_journey_from_spec(org_id: int, spec: JourneySpec, *, user_id: int | None = None,
@@ -53,6 +65,7 @@ def create_journey_from_spec(org_id: int, spec: JourneySpec, *, user_id: int | N
     journey = Journey(org_id=org_id, name=spec.name, description=spec.description or "", library_slug=library_slug)
     version = JourneyVersion(journey=journey, number=1, status="published", published_at=utcnow(),
                              created_by_id=user_id)
+    apply_spec_languages(version, spec)
     version.moments = [_moment_from_spec(m, i) for i, m in enumerate(spec.moments)]
     db.session.add_all([journey, version])
     db.session.flush()
@@ -67,13 +80,15 @@ def version_to_spec(journey: Journey, version: JourneyVersion) -> JourneySpec:
         questions = [
             QuestionSpec(key=q.key, text=q.text, type=q.type, required=q.required, weight=q.weight,
                          critical=q.critical, options=tuple(OptionSpec(label, score) for label, score in (q.options or [])),
-                         target=q.target, help=q.help or "")
+                         target=q.target, help=q.help or "", translations=dict(q.translations or {}))
             for q in m.questions
         ]
         moments.append(MomentSpec(key=m.key, name=m.name, channel=m.channel, kind=m.kind, priority=m.priority,
                                   weight=m.weight, expected_seconds=m.expected_seconds, description=m.description or "",
-                                  questions=questions))
-    return JourneySpec(name=journey.name, description=journey.description or "", moments=moments)
+                                  questions=questions, translations=dict(m.translations or {})))
+    return JourneySpec(name=journey.name, description=journey.description or "", moments=moments,
+                       default_language=(version.default_language or "en", version.default_language_name or "English"),
+                       languages=[(item["code"], item["name"]) for item in version.languages or ()])
 
 
 def current_moments(journey: Journey) -> list[Moment]:
@@ -268,7 +283,8 @@ def import_as_new_version(journey: Journey, spec: JourneySpec, *, user_id: int |
     keeps its name; its description becomes the workbook's. Raises versioning.DraftPending / DraftConflict."""
     ensure_verdicts(spec)
     moments = [_moment_from_spec(m, i) for i, m in enumerate(spec.moments)]
-    version = versioning.publish_new_version(journey, moments, user_id=user_id, source=source)
+    version = versioning.publish_new_version(journey, moments, user_id=user_id, source=source,
+                                             languages=spec_languages(spec))
     if journey.description != (spec.description or ""):
         journey.description = spec.description or ""
         db.session.flush()
@@ -294,6 +310,7 @@ def replace_from_spec(journey: Journey, spec: JourneySpec, *, user_id: int | Non
         draft.moments = []
         db.session.flush()  # old rows go before new rows with the same keys arrive
     draft.moments = [_moment_from_spec(m, i) for i, m in enumerate(spec.moments)]
+    apply_spec_languages(draft, spec)
     journey.name, journey.description = spec.name, spec.description or ""
     db.session.flush()
     record("journey.upload", journey, summary=f"Draft version {draft.number} of '{journey.name}' replaced from a "

@@ -68,6 +68,7 @@ class QuestionSpec:
     options: tuple[OptionSpec, ...] = ()
     target: str | None = None  # "<=N" or ">=N", number questions only
     help: str = ""
+    translations: dict = field(default_factory=dict)  # {code: {"text", "help", "options": [labels]}}
 
 
 @dataclass(slots=True)
@@ -81,6 +82,7 @@ class MomentSpec:
     expected_seconds: int | None = None
     description: str = ""
     questions: list[QuestionSpec] = field(default_factory=list)
+    translations: dict = field(default_factory=dict)  # {code: {"name", "description"}}
 
 
 @dataclass(slots=True)
@@ -88,6 +90,8 @@ class JourneySpec:
     name: str
     description: str = ""
     moments: list[MomentSpec] = field(default_factory=list)
+    default_language: tuple[str, str] = ("en", "English")  # (code, name) of the language the texts are in
+    languages: list[tuple[str, str]] = field(default_factory=list)  # the others the texts are translated into
 
 
 def verdict_question() -> QuestionSpec:
@@ -149,20 +153,24 @@ def spec_to_dict(spec: JourneySpec) -> dict:
     """Plain JSON-ready data (spec_from_dict reads it back), e.g. to carry a checked workbook between two pages."""
     return {
         "name": spec.name, "description": spec.description,
+        "default_language": list(spec.default_language), "languages": [list(pair) for pair in spec.languages],
         "moments": [{
             "key": m.key, "name": m.name, "channel": m.channel, "kind": m.kind, "priority": m.priority,
             "weight": m.weight, "expected_seconds": m.expected_seconds, "description": m.description,
             "questions": [{
                 "key": q.key, "text": q.text, "type": q.type, "required": q.required, "weight": q.weight,
                 "critical": q.critical, "options": [[o.label, o.score] for o in q.options], "target": q.target,
-                "help": q.help,
+                "help": q.help, "translations": q.translations,
             } for q in m.questions],
+            "translations": m.translations,
         } for m in spec.moments],
     }
 
 
 def spec_from_dict(data: dict) -> JourneySpec:
-    return JourneySpec(name=data["name"], description=data.get("description", ""), moments=[
+    return JourneySpec(name=data["name"], description=data.get("description", ""),
+                       default_language=tuple(data.get("default_language") or ("en", "English")),
+                       languages=[tuple(pair) for pair in data.get("languages") or ()], moments=[
         MomentSpec(key=m["key"], name=m["name"], channel=m["channel"], kind=m.get("kind"),
                    priority=bool(m.get("priority")), weight=float(m.get("weight", 1.0)),
                    expected_seconds=m.get("expected_seconds"), description=m.get("description", ""),
@@ -170,8 +178,8 @@ def spec_from_dict(data: dict) -> JourneySpec:
                        key=q["key"], text=q["text"], type=q["type"], required=bool(q.get("required")),
                        weight=float(q.get("weight", 1.0)), critical=bool(q.get("critical")),
                        options=tuple(OptionSpec(label, score) for label, score in q.get("options") or ()),
-                       target=q.get("target"), help=q.get("help", ""))
-                       for q in m.get("questions", ())])
+                       target=q.get("target"), help=q.get("help", ""), translations=q.get("translations") or {})
+                       for q in m.get("questions", ())], translations=m.get("translations") or {})
         for m in data.get("moments", ())
     ])
 

@@ -160,7 +160,9 @@ def new_empty_draft(journey: Journey, *, user_id: int | None = None) -> JourneyV
 def clone_version(journey: Journey, source: JourneyVersion, *, user_id: int | None = None) -> JourneyVersion:
     """A new draft with a copy of every moment and question of `source` (keys kept, so results still join).
     Raises DraftConflict when another request started a draft first."""
-    version = JourneyVersion(journey_id=journey.id, number=_next_number(journey), status=DRAFT, created_by_id=user_id)
+    version = JourneyVersion(journey_id=journey.id, number=_next_number(journey), status=DRAFT, created_by_id=user_id,
+                             default_language=source.default_language, default_language_name=source.default_language_name,
+                             languages=[dict(item) for item in source.languages or ()])
     version.moments = [_copy_moment(m) for m in source.moments]
     _insert_draft(journey, version)
     record("version.draft", journey, summary=f"Draft version {version.number} of '{journey.name}' started "
@@ -172,14 +174,21 @@ def clone_version(journey: Journey, source: JourneyVersion, *, user_id: int | No
 def _copy_moment(moment: Moment) -> Moment:
     copy = Moment(key=moment.key, name=moment.name, description=moment.description, channel=moment.channel,
                   kind=moment.kind, priority=moment.priority, weight=moment.weight,
-                  expected_seconds=moment.expected_seconds, position=moment.position)
+                  expected_seconds=moment.expected_seconds, position=moment.position,
+                  translations=copy_translations(moment.translations))
     copy.questions = [
         Question(key=q.key, text=q.text, help=q.help, type=q.type, required=q.required, weight=q.weight,
                  critical=q.critical, options=[list(o) for o in q.options] if q.options else None, target=q.target,
-                 position=q.position)
+                 position=q.position, translations=copy_translations(q.translations))
         for q in moment.questions
     ]
     return copy
+
+
+def copy_translations(translations: dict | None) -> dict:
+    """A deep copy: JSON columns are changed by assignment, and two versions must never share one dict."""
+    return {code: {field: list(value) if isinstance(value, list) else value for field, value in texts.items()}
+            for code, texts in (translations or {}).items()}
 
 
 def editable_moment(journey: Journey, moment: Moment, *, user_id: int | None = None) -> Moment | None:
@@ -219,14 +228,15 @@ def publish_draft(journey: Journey, *, user_id: int | None = None) -> JourneyVer
 
 
 def publish_new_version(journey: Journey, moments: list[Moment], *, user_id: int | None = None,
-                        source: str = "") -> JourneyVersion:
+                        source: str = "", languages: dict | None = None) -> JourneyVersion:
     """A new published version holding `moments` (from an imported workbook), numbered one higher; the current
     version is retired and its evaluations keep pointing at it. Raises DraftPending while the journey has a draft
     and DraftConflict when another request starts one meanwhile."""
     draft = draft_version(journey)
     if draft is not None:
         raise DraftPending(journey, draft)
-    version = JourneyVersion(journey_id=journey.id, number=_next_number(journey), status=DRAFT, created_by_id=user_id)
+    version = JourneyVersion(journey_id=journey.id, number=_next_number(journey), status=DRAFT, created_by_id=user_id,
+                             **(languages or {}))  # default_language, default_language_name, languages
     version.moments = moments
     _insert_draft(journey, version)  # stored as a draft first, so the one-draft index guards this path too
     old = journey.current_version

@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
+from .languages import DEFAULT_LANGUAGE, MOMENT_TEXTS, QUESTION_TEXTS, LanguageError, format_language, parse_language
 from .spec import (
     CHANNELS,
     KEY_RE,
@@ -57,11 +58,14 @@ __all__ = [
 JOURNEY_SHEET = "journey"
 MOMENTS_SHEET = "moments"
 QUESTIONS_SHEET = "questions"
-JOURNEY_FIELDS = ("name", "description")
+JOURNEY_FIELDS = ("name", "description", "default_language")
 MOMENT_COLUMNS = ("key", "name", "channel", "kind", "priority", "weight", "expected_seconds", "description")
 MOMENT_REQUIRED = ("key", "name", "channel")
 QUESTION_COLUMNS = ("moment", "key", "text", "type", "required", "weight", "critical", "options", "target", "help")
 QUESTION_REQUIRED = ("moment", "key", "text", "type")
+# Columns that take a translation, `name::Svenska (sv)` as in XLSForm; `label` and `hint` are XLSForm's words.
+MOMENT_TRANSLATABLE = {"name": "name", "label": "name", "description": "description"}
+QUESTION_TRANSLATABLE = {"text": "text", "label": "text", "help": "help", "hint": "help", "options": "options"}
 # Longest text the database columns take (keys, names, targets); longer text is a problem, not a failed import.
 MAX_LENGTHS = {(JOURNEY_SHEET, "name"): 200, (MOMENTS_SHEET, "key"): 64, (MOMENTS_SHEET, "name"): 200,
                (QUESTIONS_SHEET, "key"): 64, (QUESTIONS_SHEET, "target"): 32}
@@ -185,6 +189,8 @@ class _Reader:
         self.book = book
         self.problems: list[WorkbookProblem] = []
         self.rejected_keys: set[str] = set()  # bad moment keys, reported once, not again per question
+        self.languages: dict[str, str] = {}  # code -> name, in the order the translation columns come
+        self.default_language: tuple[str, str] = DEFAULT_LANGUAGE
 
     def problem(self, sheet: str, row: int | None, column: str | None, message: str) -> None:
         self.problems.append(WorkbookProblem(sheet, row, column, message))
@@ -198,7 +204,9 @@ class _Reader:
         self._read_questions(sheets.get(QUESTIONS_SHEET), moments)
         if self.problems:
             raise WorkbookError(self.problems)
-        spec = JourneySpec(name=name, description=description, moments=list((moments or {}).values()))
+        languages = [(code, name) for code, name in self.languages.items() if code != self.default_language[0]]
+        spec = JourneySpec(name=name, description=description, moments=list((moments or {}).values()),
+                           default_language=self.default_language, languages=languages)
         return ensure_verdicts(spec)
 
     def _find_sheets(self) -> dict[str, Any]:
@@ -244,6 +252,12 @@ class _Reader:
             if limit and len(values[field_name] or "") > limit:
                 self.problem(JOURNEY_SHEET, number, "B", f"{field_name} is too long ({len(values[field_name])} "
                                                          f"characters; at most {limit})")
+        if values.get("default_language"):
+            try:
+                self.default_language = parse_language(values["default_language"])
+            except LanguageError as error:
+                self.problem(JOURNEY_SHEET, first_row["default_language"], "B",
+                             f"default_language: {error} (write the language the texts are in, like English (en))")
         if "name" not in first_row:
             self.problem(JOURNEY_SHEET, None, None,
                          "the journey needs a name: put 'name' in column A and the journey's name in column B")
@@ -253,8 +267,10 @@ class _Reader:
 
     # -- table sheets
 
-    def _table(self, sheet, sheet_name: str, columns: tuple[str, ...], required: tuple[str, ...]):
-        """Header positions and the non-empty data rows, as {column name: cell}; None when unusable."""
+    def _table(self, sheet, sheet_name: str, columns: tuple[str, ...], required: tuple[str, ...],
+               translatable: dict[str, str] | None = None):
+        """Header positions and the non-empty data rows, as {column name: cell}; None when unusable. A translation
+        column `text::Svenska (sv)` is kept under the name `text::sv`."""
         rows = read_rows(sheet, sheet_name, self.problems)
         if rows is None:
             return None
@@ -269,7 +285,11 @@ class _Reader:
             if cell is None or cell.blank:
                 continue
             name = _normalise_name(_text(cell.value))
-            if name not in columns:
+            if "::" in name and translatable is not None:
+                name = self._translation_column(sheet_name, header_row, cell, translatable)
+                if name is None:
+                    continue
+            elif name not in columns:
                 continue  # extra columns (notes, comments) are the user's own
             if name in positions:
                 self.problem(sheet_name, header_row, name,
@@ -290,11 +310,71 @@ class _Reader:
             data.append((number, record))
         return positions, missing, data
 
+    def _translation_column(self, sheet_name: str, row: int, cell, translatable: dict[str, str]) -> str | None:
+        raw = _text(cell.value)
+        field_text, _, language_text = raw.partition("::")
+        field_name = translatable.get(_normalise_name(field_text))
+        header = raw
+        if field_name is None:
+            self.problem(sheet_name, row, header, f"'{raw}' translates '{field_text.strip()}', which has no "
+                                                  f"translations; translate {', '.join(dict.fromkeys(translatable.values()))}")
+            return None
+        try:
+            code, name = parse_language(language_text)
+        except LanguageError as error:
+            self.problem(sheet_name, row, header, f"'{raw}': {error}; write the header like {field_name}::Svenska (sv)")
+            return None
+        if code in self.languages and self.languages[code] != name and name != code:
+            self.problem(sheet_name, row, header, f"'{raw}' calls {code} '{name}', but another column calls it "
+                                                  f"'{self.languages[code]}'; use one name per language")
+            return None
+        if name != code or code not in self.languages:
+            self.languages[code] = name
+        return f"{field_name}::{code}"
+
+    def _translations(self, field: _Fields, fields: tuple[str, ...]) -> dict[str, dict]:
+        """{code: {field: text}} from this row's translation columns (options are read by _option_labels)."""
+        found: dict[str, dict] = {}
+        for column in field.columns:
+            base, _, code = column.partition("::")
+            if code and base in fields and base != "options":
+                text = field.text(column)
+                if text:
+                    found.setdefault(code, {})[base] = text
+        return found
+
+    def _option_translations(self, field: _Fields, qtype: str | None, options) -> dict[str, list[str]]:
+        found = {}
+        for column in field.columns:
+            base, _, code = column.partition("::")
+            if base != "options" or not code:
+                continue
+            raw = field.text(column)
+            if not raw or qtype is None:
+                continue
+            if qtype != "choice":
+                field.fail(column, f"options are only for choice questions, not {qtype}; clear this cell")
+                continue
+            try:
+                translated = parse_options(raw)
+            except ValueError as exc:
+                field.fail(column, f"{exc} (write the labels in the order of the options column, like Ja|Delvis|Nej)")
+                continue
+            if options and len(translated) != len(options):
+                field.fail(column, f"{len(translated)} labels for {len(options)} options; give one label per option, "
+                                   "in the order of the options column")
+                continue
+            if any(t.score is not None and t.score != o.score for t, o in zip(translated, options, strict=False)):
+                field.fail(column, "scores come from the options column; leave them out of a translation")
+                continue
+            found[code] = [option.label for option in translated]
+        return found
+
     def _read_moments(self, sheet) -> dict[str, MomentSpec] | None:
         """Moments by key in timeline order; None when the sheet cannot say which keys exist."""
         if sheet is None:
             return None
-        table = self._table(sheet, MOMENTS_SHEET, MOMENT_COLUMNS, MOMENT_REQUIRED)
+        table = self._table(sheet, MOMENTS_SHEET, MOMENT_COLUMNS, MOMENT_REQUIRED, MOMENT_TRANSLATABLE)
         if table is None:
             return None
         positions, missing, rows = table
@@ -311,6 +391,7 @@ class _Reader:
             weight = field.weight("weight")
             seconds = field.seconds("expected_seconds")
             description = field.text("description")
+            translations = self._translations(field, MOMENT_TEXTS)
             if priority:
                 priority_rows.append(number)
             if key is None:
@@ -325,7 +406,8 @@ class _Reader:
             key_rows[key] = number
             moments[key] = MomentSpec(key=key, name=name or "", channel=channel or "", kind=kind,
                                       priority=bool(priority), weight=weight if weight is not None else 1.0,
-                                      expected_seconds=seconds, description=description or "")
+                                      expected_seconds=seconds, description=description or "",
+                                      translations=translations)
         if not rows and not missing:
             self.problem(MOMENTS_SHEET, None, None, "the journey has no moments; add one row per moment")
         # More than MAX_PRIORITIES priorities is allowed here: the builder warns about it, and a journey
@@ -335,7 +417,7 @@ class _Reader:
     def _read_questions(self, sheet, moments: dict[str, MomentSpec] | None) -> None:
         if sheet is None:
             return
-        table = self._table(sheet, QUESTIONS_SHEET, QUESTION_COLUMNS, QUESTION_REQUIRED)
+        table = self._table(sheet, QUESTIONS_SHEET, QUESTION_COLUMNS, QUESTION_REQUIRED, QUESTION_TRANSLATABLE)
         if table is None:
             return
         positions, _, rows = table
@@ -352,6 +434,9 @@ class _Reader:
             options = self._options(field, qtype)
             target = self._target(field, qtype)
             help_text = field.text("help")
+            translations = self._translations(field, QUESTION_TEXTS)
+            for code, labels in self._option_translations(field, qtype, options).items():
+                translations.setdefault(code, {})["options"] = labels
             if key == VERDICT_KEY:
                 self._check_verdict(number, qtype, required, weight, critical)
             moment = None
@@ -375,7 +460,7 @@ class _Reader:
             moment.questions.append(QuestionSpec(
                 key=key, text=text or "", type=qtype or "", required=bool(required),
                 weight=weight if weight is not None else 1.0, critical=bool(critical),
-                options=options, target=target, help=help_text or "",
+                options=options, target=target, help=help_text or "", translations=translations,
             ))
 
     def _options(self, field: _Fields, qtype: str | None):
@@ -458,7 +543,7 @@ class _Fields:
         return text
 
     def _check_length(self, column: str, text: str) -> bool:
-        limit = MAX_LENGTHS.get((self.sheet, column))
+        limit = MAX_LENGTHS.get((self.sheet, column.partition("::")[0]))  # a translation has its text's limit
         if limit and len(text) > limit:
             self.fail(column, f"{column} is too long ({len(text)} characters; at most {limit})")
             return False
@@ -606,32 +691,42 @@ def _write(spec: JourneySpec, *, with_verdicts: bool, help_sheet: bool = False) 
     book = Workbook()
     sheet = book.active
     sheet.title = JOURNEY_SHEET
-    for row, (label, value) in enumerate((("name", spec.name), ("description", spec.description)), start=1):
+    fields = [("name", spec.name), ("description", spec.description)]
+    if spec.languages or spec.default_language != DEFAULT_LANGUAGE:
+        fields.append(("default_language", format_language(*spec.default_language)))
+    for row, (label, value) in enumerate(fields, start=1):
         _put(sheet, row, 1, label).font = _HEADER_FONT
         _put(sheet, row, 2, value).alignment = _WRAP
-    sheet.column_dimensions["A"].width = 14
+    sheet.column_dimensions["A"].width = 17
     sheet.column_dimensions["B"].width = 80
 
+    # One column per translated text and language, after the others: `name::Svenska (sv)`.
+    moment_columns = MOMENT_COLUMNS + tuple(f"{field}::{format_language(code, name)}"
+                                            for code, name in spec.languages for field in MOMENT_TEXTS)
+    question_columns = QUESTION_COLUMNS + tuple(f"{field}::{format_language(code, name)}"
+                                                for code, name in spec.languages for field in QUESTION_TEXTS)
     moments = book.create_sheet(MOMENTS_SHEET)
-    _header(moments, MOMENT_COLUMNS, _MOMENT_WIDTHS)
+    _header(moments, moment_columns, _MOMENT_WIDTHS)
     questions = book.create_sheet(QUESTIONS_SHEET)
-    _header(questions, QUESTION_COLUMNS, _QUESTION_WIDTHS)
+    _header(questions, question_columns, _QUESTION_WIDTHS)
     question_row = 2
     for moment_row, moment in enumerate(spec.moments, start=2):
-        _row(moments, moment_row, MOMENT_COLUMNS, {
+        _row(moments, moment_row, moment_columns, {
             "key": moment.key, "name": moment.name, "channel": moment.channel, "kind": moment.kind or "",
             "priority": _yes_no(moment.priority), "weight": _number(moment.weight),
             "expected_seconds": moment.expected_seconds, "description": moment.description,
+            **_translation_cells(moment.translations, spec.languages, MOMENT_TEXTS),
         })
         items = list(moment.questions)
         if with_verdicts and not any(q.key == VERDICT_KEY for q in items):
             items.append(verdict_question())  # the caller's spec is left as it is
         for question in items:
-            _row(questions, question_row, QUESTION_COLUMNS, {
+            _row(questions, question_row, question_columns, {
                 "moment": moment.key, "key": question.key, "text": question.text, "type": question.type,
                 "required": _yes_no(question.required), "weight": _number(question.weight),
                 "critical": _yes_no(question.critical), "options": format_options(question.options),
                 "target": question.target or "", "help": question.help,
+                **_translation_cells(question.translations, spec.languages, QUESTION_TEXTS),
             })
             question_row += 1
     last_moment = max(len(spec.moments) + 1, _SPARE_ROWS)
@@ -647,6 +742,16 @@ def _write(spec: JourneySpec, *, with_verdicts: bool, help_sheet: bool = False) 
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _translation_cells(translations: dict, languages: list[tuple[str, str]], fields: tuple[str, ...]) -> dict:
+    cells = {}
+    for code, name in languages:
+        texts = (translations or {}).get(code) or {}
+        for field in fields:
+            value = texts.get(field) or ""
+            cells[f"{field}::{format_language(code, name)}"] = "|".join(value) if isinstance(value, list) else value
+    return cells
 
 
 def _put(sheet, row: int, column: int, value: Any):
@@ -667,14 +772,14 @@ def _header(sheet, columns: tuple[str, ...], widths: dict[str, int]) -> None:
         cell = _put(sheet, 1, index, name)
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
-        sheet.column_dimensions[get_column_letter(index)].width = widths.get(name, 12)
+        sheet.column_dimensions[get_column_letter(index)].width = widths.get(name.partition("::")[0], 12)
     sheet.freeze_panes = "A2"
 
 
 def _row(sheet, row: int, columns: tuple[str, ...], values: dict[str, Any]) -> None:
     for index, name in enumerate(columns, start=1):
         cell = _put(sheet, row, index, values[name])
-        if name in _WRAPPED:
+        if name.partition("::")[0] in _WRAPPED:
             cell.alignment = _WRAP
 
 
@@ -721,6 +826,10 @@ _HELP_ROWS = (
                            "label alone for an unscored option."),
     ("questions: target", "Number questions only: <=N or >=N, for example <=120 (seconds waited)."),
     ("questions: help", "Optional hint shown to the shopper."),
+    ("translations", "A column named like name::Svenska (sv) holds that language's text (moments: name, "
+                     "description; questions: text, help, options). Options: the labels alone, in the same order, "
+                     "like Ja|Delvis|Nej. An empty cell shows the journey's own language."),
+    ("journey: default_language", "Optional: the language the texts are written in, like English (en)."),
     ("verdict", "Every moment gets a verdict question (key verdict, type mnm, required, weight 1) added as its "
                 "last question when the sheet has none."),
     ("formulas", "Not allowed: type the values themselves."),
