@@ -132,6 +132,9 @@ def _schemas() -> dict:
             "started_at": {"type": "string", "format": "date-time"},
             "finished_at": _nullable({"type": "string", "format": "date-time"}),
             "notes": _nullable({"type": "string", "maxLength": MAX_NOTES}),
+            "language": _nullable({"type": "string", "maxLength": 16,
+                                   "description": "the language the form was shown in: one of the journey's languages "
+                                                  "(its texts only; scores do not depend on it)"}),
             "answers": {"type": "array", "items": _ref("AnswerIn")},
             "durations": {"type": "object", "additionalProperties": _nullable({"type": "number", "minimum": 0,
                                                                                 "maximum": MAX_DURATION}),

@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 
 from ..formutil import choices
+from ..journeys.languages import default_option_labels, shown_option_labels, shown_text
 from ..journeys.spec import CHANNELS, KINDS, VERDICT_KEY
 
 NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
@@ -137,14 +138,7 @@ class MomentField:
         return bool(self.note_error or self.duration_error or self.errors or any(q.error for q in self.questions))
 
 
-def _option_labels(question) -> list[str]:
-    specs = getattr(question, "option_specs", None)
-    if specs is None:
-        specs = question.options or ()
-    return [getattr(option, "label", option) for option in specs]
-
-
-def _radio_options(question) -> tuple[tuple[str, str], ...]:
+def _radio_options(question, language: str | None = None) -> tuple[tuple[str, str], ...]:
     qtype = question.type
     is_verdict = question.key == VERDICT_KEY
     if qtype == "yes_no":
@@ -154,28 +148,32 @@ def _radio_options(question) -> tuple[tuple[str, str], ...]:
     elif qtype == "rating":
         base = RATINGS
     elif qtype == "choice":
-        base = tuple((label, label) for label in _option_labels(question))
+        # The value is the label in the journey's own language (what is stored and scored); the shopper reads hers.
+        base = tuple(zip(default_option_labels(question), shown_option_labels(question, language), strict=True))
     else:
         return ()
     return base if is_verdict else (*base, NA)
 
 
 def build_fields(moments: list, values: Mapping[str, str] | None = None,
-                 errors: Mapping[str, str] | None = None) -> list[MomentField]:
-    """Moments (models or specs, in timeline order) -> what the template draws, with typed values and errors."""
+                 errors: Mapping[str, str] | None = None, language: str | None = None) -> list[MomentField]:
+    """Moments (models or specs, in timeline order) -> what the template draws, with typed values and errors, the
+    texts in `language` where the journey has them translated."""
     values = values or {}
     errors = dict(errors or {})
     total = len(moments)
     result = []
     for index, moment in enumerate(moments, start=1):
-        mf = MomentField(key=moment.key, name=moment.name, position=index, total=total, channel=moment.channel,
+        mf = MomentField(key=moment.key, name=shown_text(moment, "name", language), position=index, total=total, channel=moment.channel,
                          channel_label=CHANNELS.get(moment.channel, moment.channel), kind=moment.kind or None,
                          kind_label=KINDS.get(moment.kind or "", ""), priority=bool(moment.priority),
-                         expected_seconds=moment.expected_seconds, description=moment.description or "")
+                         expected_seconds=moment.expected_seconds,
+                         description=shown_text(moment, "description", language))
         for question in moment.questions:
-            qf = QuestionField(moment_key=moment.key, key=question.key, text=question.text, type=question.type,
-                               help=question.help or "", required=bool(question.required),
-                               critical=bool(question.critical), options=_radio_options(question),
+            qf = QuestionField(moment_key=moment.key, key=question.key, text=shown_text(question, "text", language),
+                               type=question.type, help=shown_text(question, "help", language),
+                               required=bool(question.required), critical=bool(question.critical),
+                               options=_radio_options(question, language),
                                target=question.target or None)
             qf.value = values.get(qf.name, "")
             qf.note = values.get(qf.note_name, "")
@@ -257,4 +255,6 @@ def payload_from_form(form: Mapping[str, str], moments: list, *, journey_id: int
     }
     if assignment_id is not None:
         payload["assignment_id"] = assignment_id
+    if (form.get("language") or "").strip():
+        payload["language"] = form["language"].strip()
     return payload

@@ -31,6 +31,7 @@ from ..audit import record
 from ..auth.models import PLACE_ROLES, User
 from ..extensions import db
 from ..formutil import MAX_ID, parse_id
+from ..journeys.languages import version_languages
 from ..journeys.models import Journey, JourneyVersion, Moment, Question
 from ..journeys.spec import VERDICT_KEY
 from ..locations.models import Location
@@ -51,7 +52,7 @@ EARLIEST = datetime(2000, 1, 1)
 FUTURE_SLACK = timedelta(days=1)
 MANAGER_ROLES = ("admin", "manager")
 PAYLOAD_KEYS = ("client_uuid", "journey_id", "location_id", "source", "started_at", "finished_at", "notes", "answers",
-                "durations", "moment_notes", "assignment_id", "base_revision")
+                "durations", "moment_notes", "assignment_id", "base_revision", "language")
 
 
 class SubmissionError(Exception):
@@ -86,6 +87,7 @@ class _Checked:
     notes: str
     assignment: Assignment | None
     content_hash: str
+    language: str | None = None
     # (moment key, question key) -> (question, parsed value or None, note)
     answers: dict[tuple[str, str], tuple[Question, ParsedValue | None, str]] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
@@ -97,9 +99,10 @@ def content_hash(payload: dict) -> str:
     """sha256 of the canonical JSON of the payload: sorted keys, no spaces.
 
     base_revision says which round a fix was made from, not what it says: the same content sent from another
-    round is the same evaluation, so it is left out.
+    round is the same evaluation, so it is left out. So is the language the form was shown in.
     """
-    content = {k: v for k, v in payload.items() if k != "base_revision"} if isinstance(payload, dict) else payload
+    content = {k: v for k, v in payload.items() if k not in ("base_revision", "language")} \
+        if isinstance(payload, dict) else payload
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -309,12 +312,24 @@ def _check(org_id: int, user: User, role: str, payload: dict, digest: str, *,
     elif not isinstance(payload.get("answers"), list):
         err("answers", "Must be a list of answers")
 
+    language = _language_field(payload.get("language"), version, err)
     if err.items:
         raise SubmissionError(422, "Invalid evaluation", f"{len(err.items)} problem(s) in the evaluation.", err.items)
-    return _Checked(client_uuid=client_uuid, journey=journey, version=version, location=location, source=source,
+    return _Checked(language=language, client_uuid=client_uuid, journey=journey, version=version, location=location, source=source,
                     started_at=started_at, finished_at=finished_at, notes=notes, assignment=assignment,
                     content_hash=digest, answers=checked_answers, durations=durations, moment_notes=moment_notes,
                     photos=photos)
+
+
+def _language_field(value, version: JourneyVersion | None, err) -> str | None:
+    if value is None or value == "":
+        return None
+    codes = [code for code, _ in version_languages(version)] if version is not None else []
+    if not isinstance(value, str) or (version is not None and value not in codes):
+        err("language", f"Must be one of this journey's languages: {', '.join(codes)}" if codes
+            else "Must be a language code")
+        return None
+    return value
 
 
 def _load_checklist(version: JourneyVersion) -> None:
@@ -574,6 +589,7 @@ def _fill(evaluation: Evaluation, checked: _Checked) -> _Rows:
     evaluation.started_at = checked.started_at
     evaluation.finished_at = checked.finished_at
     evaluation.notes = checked.notes
+    evaluation.language = checked.language
     evaluation.content_hash = checked.content_hash
     if checked.assignment is not None:
         evaluation.assignment_id = checked.assignment.id

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
 from ..extensions import db
+from ..journeys.languages import pick_language, version_languages
 from ..journeys.models import Journey
 from ..journeys.services import published_journeys
 from ..journeys.spec import CHANNELS, KINDS
@@ -197,8 +198,11 @@ def _post_new(args, form, files):
 def _render_fill(location: Location, journey: Journey, assignment: Assignment | None, source: str,
                  values: dict[str, str], errors: dict[str, str], status: int, *,
                  fixing: Evaluation | None = None, form_url: str = "", closed: bool = False):
-    moments = fixing.version.moments if fixing is not None else journey.current_version.moments
-    fields = build_fields(list(moments), values, errors)
+    version = fixing.version if fixing is not None else journey.current_version
+    languages = version_languages(version)
+    form_language = pick_language(request.args.get("lang") or values.get("language"), request.accept_languages,
+                                  [code for code, _ in languages], languages[0][0])
+    fields = build_fields(list(version.moments), values, errors, form_language)
     leftover = {name: message for name, message in errors.items() if not _is_drawn(name, fields)}
     summary = _error_summary(fields, leftover, errors)
     if fixing is not None:
@@ -218,9 +222,16 @@ def _render_fill(location: Location, journey: Journey, assignment: Assignment | 
         "evaluations/fill.html", journey=journey, location=location, assignment=assignment, moments=fields,
         values=values, errors=errors, leftover=leftover, summary=summary, source=source,
         source_label=SOURCE_LABELS.get(source, source), form_url=form_url, form_key=form_key, fix=fix,
+        languages=languages, form_language=form_language, picker_args=_language_picker_args(),
         form_owner=parking.owner_token(current_app.config["SECRET_KEY"], current_user.id),
     )
     return response, status
+
+
+def _language_picker_args() -> dict[str, str]:
+    """The page's own query, kept as hidden fields by the form language picker (a GET form replaces the query)."""
+    return {name: value for name, value in request.args.items()
+            if name in ("location", "journey", "assignment", "source", "fix")}
 
 
 # --- fixing a returned evaluation --------------------------------------------------------------------------------

@@ -92,6 +92,12 @@ def shown_option_labels(question, language: str | None) -> list[str]:
             else default for index, default in enumerate(defaults)]
 
 
+def version_languages(version) -> list[tuple[str, str]]:
+    """[(code, name)] of a journey version: its own language first, then the ones it is translated into."""
+    own = (version.default_language or DEFAULT_LANGUAGE[0], version.default_language_name or DEFAULT_LANGUAGE[1])
+    return [own] + [(item["code"], item["name"]) for item in version.languages or () if item.get("code") != own[0]]
+
+
 def pick_language(requested: str | None, accepted, available: Iterable[str], default: str) -> str:
     """The language a form is shown in: the one asked for (when the journey has it), else the browser's most
     preferred language the journey has, else the journey's own. `accepted` is werkzeug's LanguageAccept (or any

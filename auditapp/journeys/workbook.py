@@ -333,7 +333,7 @@ class _Reader:
         return f"{field_name}::{code}"
 
     def _translations(self, field: _Fields, fields: tuple[str, ...]) -> dict[str, dict]:
-        """{code: {field: text}} from this row's translation columns (options are read by _option_labels)."""
+        """{code: {field: text}} from this row's translation columns (options are read by _option_translations)."""
         found: dict[str, dict] = {}
         for column in field.columns:
             base, _, code = column.partition("::")

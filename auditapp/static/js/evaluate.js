@@ -592,6 +592,7 @@
         notes: (values.notes || "").trim(), answers: answers, durations: durations, moment_notes: momentNotes
       };
       if (d.assignment) { payload.assignment_id = parseInt(d.assignment, 10); }
+      if (form.elements.language && form.elements.language.value) { payload.language = form.elements.language.value; }
       if (keep && (rec.fixRevision || fixRevision)) { payload.base_revision = rec.fixRevision || fixRevision; }  // stale: 409
       return { payload: payload, photoAnswers: photoAnswers };
     }
