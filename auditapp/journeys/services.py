@@ -474,6 +474,9 @@ def update_question(journey: Journey, question: Question, data: QuestionSpec, *,
             raise BuilderError("key", f"Answers were collected under the key '{target.key}', so it cannot change: "
                                       "results of all versions are joined by key.")
     new = _question_from_spec(data, target.position)
+    if len(new.options or []) != len(target.options or []):  # translated labels follow options by position
+        target.translations = {code: {f: v for f, v in texts.items() if f != "options"}
+                               for code, texts in (target.translations or {}).items()}
     changed = []
     for name in ("key", "text", "help", "type", "required", "weight", "critical", "options", "target"):
         value = getattr(new, name)

@@ -8,15 +8,18 @@ from __future__ import annotations
 import io
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..auth.forms import ConfirmForm
 from ..extensions import db
 from ..formutil import choices
 from ..tenancy import current_org_id, get_scoped_or_404, managers_only
 from ..web import wants_json
-from . import bp, pending, services, versioning
+from . import bp, pending, services, translating, versioning
 from .forms import COPY, ImportChoiceForm, ImportConfirmForm, JourneyForm, MomentForm, QuestionForm, VerdictForm, WorkbookUploadForm
+from .languages import version_languages
 from .library import library_journeys
 from .models import Journey, Moment, Question
 from .spec import CHANNELS, KINDS, QUESTION_TYPES, VERDICT_KEY, format_options
@@ -654,3 +657,84 @@ def library_copy(slug: str):
     db.session.commit()
     flash(f"'{journey.name}' copied into your organisation and published. Edit it to fit how you work.", "success")
     return _to_journey(journey)
+
+
+# ----------------------------------------------------------------------------------------------- translations
+
+
+def _translation_page(journey: Journey, language: str | None, *, posted=None, errors=None, language_errors=None,
+                      status: int = 200, conflict: versioning.DraftConflict | None = None):
+    version = versioning.working_version(journey)
+    if version is None:
+        abort(404)
+    languages = translating.other_languages(version)
+    codes = [code for code, _name in languages]
+    if language not in codes:
+        language = None
+    rows = translating.text_rows(version, language, posted, errors) if language else []
+    own = version_languages(version)[0]
+    return render_template("journeys/translations.html", journey=journey, version=version, own=own,
+                           summaries=translating.language_summaries(version), language=language,
+                           language_name=dict(languages).get(language, ""), moments=rows, form=ConfirmForm(),
+                           errors=errors or {}, language_errors=language_errors or {}, posted=posted or {},
+                           conflict=conflict), status
+
+
+@bp.route("/<int:journey_id>/translations", methods=["GET", "POST"])
+@managers_only
+def translations(journey_id: int):
+    journey = _journey(journey_id)
+    language = request.args.get("lang") or None
+    if request.method == "GET":
+        return _translation_page(journey, language)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    posted = {name: value for name, value in request.form.items() if name.startswith(("m-", "q-"))}
+    try:
+        changed = translating.save_translations(journey, language or "", posted, user_id=_uid())
+    except translating.TranslationProblems as problems:
+        db.session.rollback()
+        return _translation_page(journey, language, posted=posted, errors=problems.problems, status=422)
+    except translating.TranslationError:
+        db.session.rollback()
+        abort(404)
+    except versioning.DraftConflict as error:  # what was typed stays on the page, with the way to the draft
+        return _translation_page(journey, language, posted=posted, conflict=_lost_race(error), status=409)
+    db.session.commit()
+    flash(_("Translations saved: %(count)s text(s) changed.", count=changed) if changed else _("Nothing changed."),
+          "success")
+    return redirect(url_for("journeys.translations", journey_id=journey.id, lang=language))
+
+
+@bp.route("/<int:journey_id>/languages", methods=["POST"])
+@managers_only
+def languages(journey_id: int):
+    journey = _journey(journey_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    action = request.form.get("action", "")
+    fields = {name: request.form.get(name, "") for name in ("code", "name", "default_code", "default_name")}
+    try:
+        if action == "add":
+            translating.add_language(journey, fields["code"], fields["name"], user_id=_uid())
+            message = _("%(language)s added: translate its texts below.", language=fields["name"].strip())
+            target = fields["code"].strip().replace("_", "-").lower()
+        elif action == "remove":
+            translating.remove_language(journey, request.form.get("remove", ""), user_id=_uid())
+            message, target = _("Language removed, with its translations."), None
+        elif action == "default":
+            translating.rename_default_language(journey, fields["default_code"], fields["default_name"],
+                                                          user_id=_uid())
+            message, target = _("The journey's own language is saved."), None
+        else:
+            abort(400)
+    except translating.TranslationError as error:
+        db.session.rollback()
+        return _translation_page(journey, None, posted=fields, language_errors={error.field: str(error)}, status=422)
+    except versioning.DraftConflict as error:
+        return _translation_page(journey, None, posted=fields, conflict=_lost_race(error), status=409)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("journeys.translations", journey_id=journey.id, lang=target))
