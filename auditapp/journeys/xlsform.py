@@ -36,6 +36,16 @@ from typing import Any, BinaryIO
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 
+from .languages import (
+    DEFAULT_LANGUAGE,
+    MAX_LANGUAGE_NAME,
+    MOMENT_TEXTS,
+    QUESTION_TEXTS,
+    LanguageError,
+    clean_translations,
+    format_language,
+    parse_language,
+)
 from .spec import (
     CHANNELS,
     KEY_RE,
@@ -179,6 +189,7 @@ class _Table:
     columns: dict[str, int]  # casefolded header -> index (the first of two same-named columns)
     titles: dict[str, str]  # casefolded header -> as written
     rows: list[tuple[int, list[_Cell]]]
+    sheet: str = SURVEY
 
     def get(self, cells: list[_Cell], column: str | None) -> _Cell | None:
         index = self.columns.get(column) if column else None
@@ -199,6 +210,9 @@ class _XLSFormReader:
         self.problems: list[WorkbookProblem] = []
         self.unsupported: list[Unsupported] = []
         self.language: str | None = None  # the label column used, e.g. 'label' or 'label::english (en)'
+        self.default_language: tuple[str, str] = DEFAULT_LANGUAGE
+        self.translations: list[tuple[str, str, str]] = []  # (column suffix as folded, code, name) of the others
+        self.choice_translations: dict[tuple[str, str], dict[str, str]] = {}  # (list, choice) -> {code: label}
 
     def problem(self, sheet: str, row: int | None, column: str | None, message: str) -> None:
         self.problems.append(WorkbookProblem(sheet, row, column, message))
@@ -231,7 +245,9 @@ class _XLSFormReader:
             self.problem(SURVEY, None, None, "the survey has no questions or groups to make moments from")
         if self.problems:
             raise WorkbookError(self.problems)
-        spec = JourneySpec(name=name, description=settings.get("description", ""), moments=moments)
+        spec = JourneySpec(name=name, description=settings.get("description", ""), moments=moments,
+                           default_language=self.default_language,
+                           languages=[(code, language) for _, code, language in self.translations])
         return ImportedWorkbook(ensure_verdicts(spec), "xlsform", self.unsupported)
 
     def _table(self, sheet, name: str) -> _Table | None:
@@ -260,20 +276,51 @@ class _XLSFormReader:
                 continue
             columns[folded], titles[folded] = index, title
         data = [(n, cells) for n, cells in rows[header_at + 1:] if any(not c.blank for c in cells)]
-        return _Table(header_row, columns, titles, data)
+        return _Table(header_row, columns, titles, data, name)
 
     def _language(self, table: _Table, default_language: str) -> str | None:
-        """The label column used: the default language's, else plain `label`, else the first `label::X`."""
+        """The label column of the journey's own texts: the default language's, else plain `label`, else the first
+        `label::X`. The other `label::Language (code)` columns become translations."""
         labels = [c for c in table.columns if c == "label" or c.startswith("label::")]
         if not labels:
             return None
         wanted = f"label::{default_language.casefold()}" if default_language else None
         chosen = wanted if wanted in labels else ("label" if "label" in labels else labels[0])
-        others = [table.titles[c] for c in labels if c != chosen]
-        if others:
-            self.left_out(table.header_row, f"translations in {', '.join(others)}",
-                          f"one language is imported ({table.titles[chosen]}); the others are left out")
+        own = table.titles[chosen].split("::", 1)[1] if chosen.startswith("label::") else default_language
+        try:
+            self.default_language = parse_language(own) if own else DEFAULT_LANGUAGE
+        except LanguageError:
+            self.default_language = (DEFAULT_LANGUAGE[0], own.strip()[:MAX_LANGUAGE_NAME] or DEFAULT_LANGUAGE[1])
+        without_code = []
+        for column in labels:
+            if column == chosen or column == "label":
+                continue
+            suffix = table.titles[column].split("::", 1)[1]
+            try:
+                code, name = parse_language(suffix)
+            except LanguageError:
+                without_code.append(table.titles[column])
+                continue
+            if code == self.default_language[0] or code in {c for _, c, _ in self.translations}:
+                without_code.append(table.titles[column])
+                continue
+            self.translations.append((column.split("::", 1)[1], code, name))
+        if without_code:
+            self.left_out(table.header_row, f"translations in {', '.join(without_code)}",
+                          "a translation is kept when its column names the language with a code, like "
+                          "label::Svenska (sv), and only once per language")
         return chosen
+
+    def _translated(self, table: _Table, cells, base: str) -> dict[str, str]:
+        """{code: text} of the row's `base::Language (code)` columns (label, hint) for the translated languages."""
+        found = {}
+        for suffix, code, _ in self.translations:
+            column = f"{base}::{suffix}"
+            if column in table.columns:
+                text = self._text(table.sheet, table.get(cells, column), table.titles[column])
+                if text:
+                    found[code] = text
+        return found
 
     @staticmethod
     def _in_language(table: _Table, base: str, language: str | None) -> str | None:
@@ -360,6 +407,7 @@ class _XLSFormReader:
                                                                        " or, without a score, '='"))
                 continue
             lists.setdefault(list_name, []).append((number, name, label, score, given))
+            self.choice_translations[list_name, name] = self._translated(table, cells, "label")
         return lists
 
     def _score(self, table: _Table, cells: list[_Cell], number: int) -> tuple[float | None, bool]:
@@ -490,10 +538,18 @@ class _XLSFormReader:
             self.problem(SURVEY, number, "expected_seconds",
                          f"expected_seconds must be a whole number of seconds (0 to {MAX_EXPECTED_SECONDS})")
             seconds = None
+        names, hints = self._translated(table, cells, "label"), self._translated(table, cells, "hint")
+        for code, text in names.items():
+            if len(text) > limit:
+                self.problem(SURVEY, number, f"label::{code}", f"the group's label is too long for a moment name "
+                                                               f"({len(text)} characters; at most {limit})")
+        translations = _own_texts_left_out({code: {"name": names.get(code, "")[:limit], "description": hints.get(code, "")}
+                                            for code in {**names, **hints}}, {"name": moment_name, "description": description})
         spec = MomentSpec(key=key, name=moment_name[:limit], channel=channel, kind=kind,
                           priority=self._yes(table, cells, number, "priority"),
                           weight=1.0 if weight is None else weight,
-                          expected_seconds=None if seconds is None else int(seconds), description=description)
+                          expected_seconds=None if seconds is None else int(seconds), description=description,
+                          translations=clean_translations(translations, MOMENT_TEXTS))
         return _Moment(spec, number)
 
     def _close(self, moment: _Moment) -> None:
@@ -553,7 +609,22 @@ class _XLSFormReader:
         moment.spec.questions.append(QuestionSpec(
             key=key, text=label, type=qtype, required=True if key == VERDICT_KEY else required,
             weight=1.0 if weight is None else weight, critical=critical, options=options, target=target,
-            help=help_text))
+            help=help_text, translations=self._question_translations(table, cells, qtype, argument, choices,
+                                                                       {"text": label, "help": hint})))
+
+    def _question_translations(self, table, cells, qtype: str, list_name: str, choices: dict, own: dict) -> dict:
+        """A question's translated label, hint and (choice questions) option labels. A note's translations are not
+        carried into the help: the help of each language would mix notes and hints differently."""
+        texts, hints = self._translated(table, cells, "label"), self._translated(table, cells, "hint")
+        translations = {code: {"text": texts.get(code, ""), "help": hints.get(code, "")} for code in {**texts, **hints}}
+        if qtype == "choice":
+            entries = choices.get(list_name, [])
+            own["options"] = [label for _, _, label, _, _ in entries]
+            for _, code, _ in self.translations:
+                labels = [self.choice_translations.get((list_name, name), {}).get(code, "") for _, name, _, _, _ in entries]
+                if any(labels):
+                    translations.setdefault(code, {})["options"] = labels
+        return clean_translations(_own_texts_left_out(translations, own), QUESTION_TEXTS)
 
     def _type(self, number: int, kind: str, argument: str, raw_type: str, choices: dict):
         if kind in ("integer", "int", "decimal"):
@@ -705,6 +776,22 @@ CHOICE_COLUMNS = ("list_name", "name", "label", "score")
 _WIDTHS = {"type": 24, "name": 22, "label": 60, "hint": 40, "constraint": 14, "constraint_message": 30}
 
 
+def _own_texts_left_out(translations: dict[str, dict], own: dict) -> dict[str, dict]:
+    """A "translation" that repeats the journey's own text (as our export fills untranslated cells) is none."""
+    result = {}
+    for code, texts in translations.items():
+        kept = {}
+        for name, value in texts.items():
+            if name == "options":
+                defaults = own.get("options") or []
+                value = ["" if label == default else label for label, default in zip(value, defaults, strict=False)]
+            elif value == own.get(name):
+                value = ""
+            kept[name] = value
+        result[code] = kept
+    return result
+
+
 def _split_type(qtype: str) -> tuple[str, str]:
     """'begin group' -> ('begin_group', ''), 'select one colours' -> ('select_one', 'colours')."""
     words = qtype.split(" ")
@@ -724,6 +811,33 @@ def _xml_name(key: str) -> str:
     return f"_{key}" if _needs_escape(key) else key
 
 
+def _language_columns(base_columns: tuple[str, ...], spec: JourneySpec) -> tuple[str, ...]:
+    """With translations, label and hint are named per language (`label::English (en)`, `label::Svenska (sv)`)."""
+    if not spec.languages:
+        return base_columns
+    every = [spec.default_language, *spec.languages]
+    columns: list[str] = []
+    for column in base_columns:
+        if column in ("label", "hint", "constraint_message"):
+            columns += [f"{column}::{format_language(code, name)}" for code, name in every]
+        else:
+            columns.append(column)
+    return tuple(columns)
+
+
+def _in_languages(row: dict[str, Any], spec: JourneySpec, texts: dict[str, tuple[str, str]], translations: dict) -> None:
+    """Put label and hint ({column: (translated field, own text)}) in every language's column; an untranslated text
+    is the journey's own there, as it is in the app."""
+    for column, (translated_field, text) in texts.items():
+        if not spec.languages:
+            row[column] = text
+            continue
+        row[f"{column}::{format_language(*spec.default_language)}"] = text
+        for code, name in spec.languages:
+            translated = ((translations.get(code) or {}).get(translated_field) or "").strip()
+            row[f"{column}::{format_language(code, name)}"] = translated or text
+
+
 def write_xlsform(spec: JourneySpec) -> bytes:
     """The journey as an XLSForm (survey, choices, settings) that pyxform turns into an XForm for ODK and Enketo."""
     book = Workbook()
@@ -731,26 +845,30 @@ def write_xlsform(spec: JourneySpec) -> bytes:
     survey.title = SURVEY
     choices = book.create_sheet(CHOICES)
     settings = book.create_sheet(SETTINGS)
-    for sheet, columns in ((survey, SURVEY_COLUMNS), (choices, CHOICE_COLUMNS)):
+    survey_columns, choice_columns = _language_columns(SURVEY_COLUMNS, spec), _language_columns(CHOICE_COLUMNS, spec)
+    for sheet, columns in ((survey, survey_columns), (choices, choice_columns)):
         for index, title in enumerate(columns, start=1):
             cell = _put(sheet, 1, index, title)
             cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-            sheet.column_dimensions[cell.column_letter].width = _WIDTHS.get(title, 12)
+            sheet.column_dimensions[cell.column_letter].width = _WIDTHS.get(title.partition("::")[0], 12)
         sheet.freeze_panes = "A2"
-    lists: list[tuple[str, list[tuple[str, str, float | None]]]] = [
-        (YES_NO_LIST, [("yes", "Yes", 1.0), ("no", "No", 0.0)]),
-        (MNM_LIST, [("miserable", "Miserable", 0.0), ("neutral", "Neutral", 0.5), ("magical", "Magical", 1.0)]),
+    lists: list[tuple[str, list[tuple[str, str, float | None, dict]]]] = [
+        (YES_NO_LIST, [("yes", "Yes", 1.0, {}), ("no", "No", 0.0, {})]),
+        (MNM_LIST, [("miserable", "Miserable", 0.0, {}), ("neutral", "Neutral", 0.5, {}), ("magical", "Magical", 1.0, {})]),
     ]
     rows: list[dict[str, Any]] = []
     for moment in ensure_verdicts(_copy(spec)).moments:
-        rows.append({"type": "begin_group", "name": _xml_name(moment.key), "label": moment.name,
-                     "hint": moment.description, "appearance": "field-list", "weight": _num(moment.weight),
-                     "channel": moment.channel, "kind": moment.kind or "", "priority": "yes" if moment.priority else "",
-                     "expected_seconds": moment.expected_seconds})
+        row = {"type": "begin_group", "name": _xml_name(moment.key), "appearance": "field-list",
+               "weight": _num(moment.weight), "channel": moment.channel, "kind": moment.kind or "",
+               "priority": "yes" if moment.priority else "", "expected_seconds": moment.expected_seconds}
+        _in_languages(row, spec, {"label": ("name", moment.name), "hint": ("description", moment.description)},
+                      moment.translations)
+        rows.append(row)
         for question in moment.questions:
-            row = {"name": _xml_name(question.key), "label": question.text, "hint": question.help,
-                   "required": "yes" if question.required else "", "weight": _num(question.weight),
-                   "critical": "yes" if question.critical else ""}
+            row = {"name": _xml_name(question.key), "required": "yes" if question.required else "",
+                   "weight": _num(question.weight), "critical": "yes" if question.critical else ""}
+            _in_languages(row, spec, {"label": ("text", question.text), "hint": ("help", question.help)},
+                          question.translations)
             if question.type == "yes_no":
                 row["type"] = f"select_one {YES_NO_LIST}"
             elif question.type == "mnm":
@@ -763,7 +881,7 @@ def write_xlsform(spec: JourneySpec) -> bytes:
                     parse_target(question.target)  # a spec's target is valid; its number is written as typed
                     operator, value = re.match(r"\s*(<=|>=)\s*(\S+)", question.target).groups()
                     row["constraint"] = f". {operator} {value}"
-                    row["constraint_message"] = f"The target is {operator} {value}"
+                    _in_languages(row, spec, {"constraint_message": ("", f"The target is {operator} {value}")}, {})
             elif question.type == "choice":
                 list_name = f"choices_{len(lists) - 1}"
                 names: set[str] = set()
@@ -773,7 +891,9 @@ def write_xlsform(spec: JourneySpec) -> bytes:
                     while name in names:
                         name = f"{name}_{index}"
                     names.add(name)
-                    entries.append((name, option.label, option.score))
+                    labels = {code: (texts.get("options") or [])[index - 1] for code, texts in question.translations.items()
+                              if index - 1 < len(texts.get("options") or [])}
+                    entries.append((name, option.label, option.score, labels))
                 lists.append((list_name, entries))
                 row["type"] = f"select_one {list_name}"
             elif question.type == "photo":
@@ -783,19 +903,23 @@ def write_xlsform(spec: JourneySpec) -> bytes:
             rows.append(row)
         rows.append({"type": "end_group", "name": _xml_name(moment.key)})
     for number, row in enumerate(rows, start=2):
-        for index, column in enumerate(SURVEY_COLUMNS, start=1):
+        for index, column in enumerate(survey_columns, start=1):
             cell = _put(survey, number, index, row.get(column))
-            if column in ("label", "hint"):
+            if column.partition("::")[0] in ("label", "hint"):
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     number = 2
     for list_name, entries in lists:
-        for name, label, score in entries:
-            for index, value in enumerate((list_name, name, label, _num(score)), start=1):
-                _put(choices, number, index, value)
+        for name, label, score, labels in entries:
+            row = {"list_name": list_name, "name": name, "score": _num(score)}
+            _in_languages(row, spec, {"label": ("text", label)}, {code: {"text": text} for code, text in labels.items()})
+            for index, column in enumerate(choice_columns, start=1):
+                _put(choices, number, index, row.get(column))
             number += 1
     form_id = re.sub(r"[^a-z0-9_]+", "_", spec.name.casefold()).strip("_")[:60]
-    for index, (column, value) in enumerate((("form_title", spec.name), ("form_id", _xml_name(form_id or "journey")),
-                                             ("description", spec.description)), start=1):
+    fields = [("form_title", spec.name), ("form_id", _xml_name(form_id or "journey")), ("description", spec.description)]
+    if spec.languages:
+        fields.append(("default_language", format_language(*spec.default_language)))
+    for index, (column, value) in enumerate(fields, start=1):
         _put(settings, 1, index, column).font = _HEADER_FONT
         _put(settings, 2, index, value)
     buffer = io.BytesIO()
@@ -807,7 +931,8 @@ def _copy(spec: JourneySpec) -> JourneySpec:
     """A copy with its own question lists, so adding verdicts leaves the caller's spec as it is."""
     return JourneySpec(spec.name, spec.description, [
         MomentSpec(m.key, m.name, m.channel, m.kind, m.priority, m.weight, m.expected_seconds, m.description,
-                   list(m.questions)) for m in spec.moments])
+                   list(m.questions), m.translations) for m in spec.moments],
+        spec.default_language, list(spec.languages))
 
 
 def _num(value: float | None) -> int | float | None:

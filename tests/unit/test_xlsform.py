@@ -149,14 +149,17 @@ def test_a_group_of_notes_only_describes_its_moment():
     assert spec.moments[0].description == "Read the brief" and shape(spec) == [("intro", "Intro", [("verdict", "mnm")])]
 
 
-def test_required_expressions_and_other_languages_are_listed():
-    data = build([["type", "name", "label::English (en)", "label::Svenska (sv)", "required"],
-                  ["text", "a", "Why?", "Varför?", "${b} = 'x'"]],
+def test_required_expressions_are_listed_and_other_languages_become_translations():
+    data = build([["type", "name", "label::English (en)", "label::Svenska (sv)", "label::Klingon", "required"],
+                  ["text", "a", "Why?", "Varför?", "Qatlh?", "${b} = 'x'"]],
                  settings=[["form_title", "default_language"], ["Languages", "Svenska (sv)"]])
     result = read_xlsform(data)
-    assert question(result.spec, "general", "a").text == "Varför?"  # the default language's labels
-    assert question(result.spec, "general", "a").required is False
-    assert where(result.unsupported) == [("survey", 1, "translations in label::English (en)"),
+    a = question(result.spec, "general", "a")
+    assert a.text == "Varför?"  # the default language's labels
+    assert a.translations == {"en": {"text": "Why?"}}
+    assert result.spec.default_language == ("sv", "Svenska") and result.spec.languages == [("en", "English")]
+    assert a.required is False
+    assert where(result.unsupported) == [("survey", 1, "translations in label::Klingon"),
                                          ("survey", 2, "the required expression '${b} = 'x'' of 'a'")]
 
 
@@ -261,3 +264,42 @@ def test_keys_that_look_escaped_keep_apart():
     data = write_xlsform(spec)
     assert [m.key for m in read_xlsform(data).spec.moments] == keys
     convert(data, warnings=[])
+
+
+def _translated_spec() -> JourneySpec:
+    return ensure_verdicts(JourneySpec(name="Fika", default_language=("en", "English"), languages=[("sv", "Svenska")],
+        moments=[MomentSpec(key="counter", name="At the counter", channel="face_to_face", description="Queue and order",
+                            translations={"sv": {"name": "Vid disken"}}, questions=[
+            QuestionSpec("greeted", "Were you greeted?", "yes_no", help="Within 10 s",
+                         translations={"sv": {"text": "Blev du hälsad?", "help": "Inom 10 s"}}),
+            QuestionSpec("speed", "How quick?", "choice", options=(OptionSpec("Quick", 1.0), OptionSpec("Slow", 0.0)),
+                         translations={"sv": {"text": "Hur snabbt?", "options": ["Snabbt", ""]}}),
+            QuestionSpec("comment", "What stood out?", "text")])]))
+
+
+def test_translations_go_out_as_xlsform_languages_and_come_back():
+    spec = _translated_spec()
+    data = write_xlsform(spec)
+    xform = _xform(data, validate=shutil.which("java") is not None)
+    assert '<translation lang="English (en)" default="true()">' in xform and '<translation lang="Svenska (sv)">' in xform
+    for text in ("Vid disken", "Blev du hälsad?", "Inom 10 s", "Hur snabbt?", "Snabbt"):
+        assert f"<value>{text}</value>" in xform
+    # An untranslated text is the journey's own in the Swedish column (as the app shows it), and not a translation
+    # when it comes back.
+    assert read_xlsform(data).spec == spec
+
+
+def test_an_odk_form_in_two_languages_keeps_both():
+    data = build([["type", "name", "label::English (en)", "label::Español (es)", "hint::Español (es)"],
+                  ["begin_group", "desk", "At the desk", "En el mostrador", None],
+                  ["select_one speed", "speed", "How quick?", "¿Qué tan rápido?", "Cuente los segundos"],
+                  ["end_group", "desk", None, None, None]],
+                 choices=[["list_name", "name", "label::English (en)", "label::Español (es)", "score"],
+                          ["speed", "fast", "Fast", "Rápido", 1], ["speed", "slow", "Slow", None, 0]],
+                 settings=[["form_title", "default_language"], ["Desk", "English (en)"]])
+    spec = read_xlsform(data).spec
+    assert spec.languages == [("es", "Español")]
+    moment = spec.moments[0]
+    assert moment.translations == {"es": {"name": "En el mostrador"}}
+    assert moment.questions[0].translations == {"es": {"text": "¿Qué tan rápido?", "help": "Cuente los segundos",
+                                                       "options": ["Rápido", ""]}}
