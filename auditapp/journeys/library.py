@@ -10,7 +10,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from .spec import JourneySpec, MomentSpec, QuestionSpec, ensure_verdicts, parse_options
+from .spec import VERDICT_KEY, JourneySpec, MomentSpec, QuestionSpec, ensure_verdicts, parse_options
 
 # Display order; each slug names library_data/<slug>.json.
 LIBRARY_SLUGS: tuple[str, ...] = (
@@ -21,9 +21,12 @@ LIBRARY_SLUGS: tuple[str, ...] = (
     "call-centre-case",
     "online-order-return",
 )
-_JOURNEY_FIELDS = {"name", "description", "moments"}
-_MOMENT_FIELDS = {"key", "name", "channel", "kind", "priority", "weight", "expected_seconds", "description", "questions"}
-_QUESTION_FIELDS = {"key", "text", "type", "required", "weight", "critical", "options", "target", "help"}
+# `languages` [[code, name]], `translations` {code: {...}} as in JourneySpec; `verdict_translations` {code: text}
+# translates the verdict question that every moment gets.
+_JOURNEY_FIELDS = {"name", "description", "moments", "languages", "verdict_translations"}
+_MOMENT_FIELDS = {"key", "name", "channel", "kind", "priority", "weight", "expected_seconds", "description", "questions",
+                  "translations"}
+_QUESTION_FIELDS = {"key", "text", "type", "required", "weight", "critical", "options", "target", "help", "translations"}
 
 
 def _check_fields(data: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -38,7 +41,7 @@ def _question(data: dict[str, Any], where: str) -> QuestionSpec:
         key=data["key"], text=data["text"], type=data["type"], required=data.get("required", False),
         weight=float(data.get("weight", 1)), critical=data.get("critical", False),
         options=parse_options(data["options"]) if data.get("options") else (), target=data.get("target"),
-        help=data.get("help", ""),
+        help=data.get("help", ""), translations=data.get("translations", {}),
     )
 
 
@@ -50,16 +53,24 @@ def _moment(data: dict[str, Any], where: str) -> MomentSpec:
         priority=data.get("priority", False), weight=float(data.get("weight", 1)),
         expected_seconds=data.get("expected_seconds"), description=data.get("description", ""),
         questions=[_question(q, f"{where} question {q.get('key')}") for q in data.get("questions", [])],
+        translations=data.get("translations", {}),
     )
 
 
 def journey_from_dict(data: dict[str, Any], where: str = "journey") -> JourneySpec:
     """Build a JourneySpec (verdicts included) from the library's JSON shape."""
     _check_fields(data, _JOURNEY_FIELDS, where)
-    return ensure_verdicts(JourneySpec(
+    spec = ensure_verdicts(JourneySpec(
         name=data["name"], description=data.get("description", ""),
         moments=[_moment(m, f"{where} moment") for m in data["moments"]],
+        languages=[tuple(pair) for pair in data.get("languages", [])],
     ))
+    for code, text in data.get("verdict_translations", {}).items():
+        for moment in spec.moments:
+            for question in moment.questions:
+                if question.key == VERDICT_KEY and not question.translations.get(code):
+                    question.translations = {**question.translations, code: {"text": text}}
+    return spec
 
 
 def _load() -> dict[str, JourneySpec]:
