@@ -47,7 +47,7 @@ browser-deps:
 	test -f node_modules/axe-core/axe.min.js || npm install --no-audit --no-fund --silent
 
 # Extract the interface's messages, merge them into each language's catalogue, compile (the .mo files are committed).
-translations: install
+translations: | $(VENV)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output -o auditapp/translations/messages.pot .
 	$(BIN)/pybabel -q update -i auditapp/translations/messages.pot -d auditapp/translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel -q compile -d auditapp/translations

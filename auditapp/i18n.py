@@ -9,12 +9,18 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, request, session
 from flask_babel import Babel
+from flask_babel.speaklater import LazyString
+from markupsafe import escape
 
 UI_LANGUAGES = {"en": "English", "sv": "Svenska"}
 DEFAULT_UI_LANGUAGE = "en"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 babel = Babel()
+
+# Flask-Babel's lazy strings tell Jinja they are markup already (__html__ returns the text as is), so a label with
+# '<' or '&', or one formatted with a user's text, would reach the page unescaped. Escape them like any other text.
+LazyString.__html__ = lambda self: escape(str(self))
 
 
 def ui_language() -> str:

@@ -5,6 +5,7 @@ import importlib
 
 from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask import make_response as app_response
+from flask_babel import refresh as babel_refresh
 from flask_login import current_user, user_loaded_from_cookie
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -103,6 +104,7 @@ def _forget_previous_identity() -> None:
     every other before-request function (the CSRF check included, which caches the session's token on `g`)."""
     for name in ("_login_user", "membership", "place_scope", "csrf_token"):
         g.pop(name, None)
+    babel_refresh()  # the language is worked out again for each request, not kept from an earlier one
 
 
 def _language_from_remembered_user(app: Flask, user: User) -> None:
