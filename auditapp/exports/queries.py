@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, literal, select, union_all
 
@@ -23,7 +23,7 @@ from ..results import findings as fnd
 from ..results import queries as rq
 from ..results import where
 from ..results.queries import Filters, _bounds, _conditions
-from ..results.sqlhelpers import local_period_key
+from ..results.sqlhelpers import local_period_key, next_period_start
 from ..scoring.stats import Estimate, estimate
 from ..timeutil import local_today, to_local, utcnow
 from .scorecard import GapLine, GridRow, LocationCard, MomentLine, NoteRow, QueryLine, ResponseRow, Scorecard, Stat
@@ -276,6 +276,19 @@ def filter_labels(org, filters: Filters) -> tuple[tuple[str, str], ...]:
     return tuple(labels)
 
 
+def _partial_note(period, grain: str, running: str, filters: rq.Filters) -> str:
+    """Why a trend period holds only part of its days, or "" when it holds them all: a period drawn as whole
+    would read as a drop when it is only short."""
+    if period.key == running:
+        return "so far"
+    last_day = next_period_start(period.start, grain) - timedelta(days=1)
+    if filters.date_from and period.start < filters.date_from <= last_day:
+        return f"from {filters.date_from.isoformat()}"
+    if filters.date_to and period.start <= filters.date_to < last_day:
+        return f"to {filters.date_to.isoformat()}"
+    return ""
+
+
 def load_scorecard(org, filters: Filters, *, grain: str | None = None, today: date | None = None) -> Scorecard:
     """Everything the Excel scorecard shows for `filters`, numbers from results.queries; raw rows stream later.
 
@@ -300,8 +313,9 @@ def load_scorecard(org, filters: Filters, *, grain: str | None = None, today: da
     trend = rq.trend(org, filters, grain)
     intervals, overall = cell_intervals(org, filters, "period", grain=grain)
     running = rq.period_key_for(today, grain)  # the period today is in: not over yet, its scores are "so far"
+    notes = {p.key: _partial_note(p, grain, running, filters) for p in trend.periods}
     periods = tuple(
-        GridRow(label=p.label, start=p.start, partial=p.key == running,
+        GridRow(label=p.label, start=p.start, partial=bool(notes[p.key]), partial_note=notes[p.key],
                 overall=_stat(trend.overall.get(p.key, rq.Cell(0, None)).n,
                               trend.overall.get(p.key, rq.Cell(0, None)).score, overall.get(p.key)),
                 cells=tuple(_stat(trend.cell(p.key, m.key).n, trend.cell(p.key, m.key).score,

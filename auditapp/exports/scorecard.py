@@ -50,7 +50,8 @@ class GridRow:
     code: str = ""  # Locations: the location code (text: keeps leading zeros)
     region: str = ""
     start: date | None = None  # Trend: the first day of the period
-    partial: bool = False  # Trend: the period is not over yet (today is in it): its scores are "so far"
+    partial: bool = False  # Trend: the period is not all there: not over yet, or cut by the date filter
+    partial_note: str = ""  # what is missing: "so far" (the default), "from 2026-03-10", "to 2026-03-20"
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,6 @@ from .safety import safe_text, sheet_title, text_cell, text_value
 from .scorecard import GridRow, LocationCard, MomentLine, NoteRow, ResponseRow, Scorecard, Stat
 
 EXCEL_MAX_ROWS = 1_048_576  # rows in one sheet, header included
-PRINT_WIDTH = 200  # column-width units that fit across one landscape page at a still readable size
 LOW_N = 3  # fewer evaluations than this: the score is greyed, as on screen
 # The contract's six sheets, in its order, then the query rate (disputes) and the full location x moment matrix (so no sheet the contract
 # names moves); per-location sheets come last.
@@ -84,7 +83,7 @@ _BASE_FONT = _font()
 _HEADER_FONT = _font(bold=True, color=HEADER_INK)
 _HEADER_FILL = PatternFill("solid", fgColor=HEADER_FILL)
 _HEADER_ALIGN = Alignment(wrap_text=True, vertical="top")
-_BLOCK_ALIGN = Alignment(horizontal="centerContinuous", vertical="top")
+_BLOCK_ALIGN = Alignment(horizontal="center", vertical="top", wrap_text=True)
 _GREY_FONT = _font(color=GREY_INK, italic=True)
 _GREY = PatternFill("solid", fgColor=GREY_FILL)
 _TITLE_FONT = _font(bold=True, size=14)
@@ -362,8 +361,8 @@ class _Book:
         ws.add_chart(chart, anchor)
 
     def locations(self):
-        """One row per location, ranked by score, under the chain average, with each one's difference from it and
-        its weakest moment. The full location x moment matrix is the "Location matrix" sheet."""
+        """One row per location, ranked by score, under the chain average (the row after the header, frozen with
+        it), with each one's difference from it and its weakest moment. The full location x moment matrix is the "Location matrix" sheet."""
         d = self.data
         ws = self._sheet("Locations")
         columns = [("Rank", 6), ("Code", 10), ("Location", _text_width((r.label for r in d.locations), 20, cap=36)),
@@ -374,12 +373,13 @@ class _Book:
         # Then one score per moment in timeline order (the contract's locations x moments; n and the interval of
         # each cell are on the Location matrix sheet). Names wrap in the header row.
         fixed = len(columns)
-        columns += [(safe_text(m.name), 11) for m in d.moments]
+        columns += [(safe_text(m.name), 13) for m in d.moments]
         widths = [w for _, w in columns]
         self._setup(ws, widths, freeze="D3", title_rows="1:2", title_cols="A:C")
         scaled: list = []
         chain = d.overall
         weakest_all = _weakest(d.moments, [m.stat for m in d.moments])
+        self._header(ws, [label for label, _ in columns], row=1, widths=widths)
         ws.append([self._styled(ws, "", fill=_CHAIN_FILL), self._styled(ws, "", fill=_CHAIN_FILL),
                    self._styled(ws, "Chain average (all locations)", font=_LABEL_FONT, fill=_CHAIN_FILL),
                    self._styled(ws, "", fill=_CHAIN_FILL),
@@ -393,7 +393,6 @@ class _Book:
                    self._score_cell(ws, weakest_all[1].score if weakest_all else None, fill=_CHAIN_FILL),
                    *(self._score_cell(ws, m.stat.score if m.stat.n >= LOW_N else None, font=_LABEL_FONT,
                                       fill=_CHAIN_FILL) for m in d.moments)])
-        self._header(ws, [label for label, _ in columns], row=2, widths=widths)
         for index, (rank, row) in enumerate(ranked_locations(d.locations)):
             excel_row = 3 + index
             stat = row.overall
@@ -475,9 +474,13 @@ class _Book:
         self._setup(ws, widths, freeze=f"{get_column_letter(len(lead) + 1)}3", title_rows="1:2",
                     title_cols=f"A:{get_column_letter(len(lead))}")
         top = [self._styled(ws, "", fill=_HEADER_FILL) for _ in lead]
-        for name in blocks:
-            top.append(self._styled(ws, name, font=_HEADER_FONT, fill=_HEADER_FILL, align=_BLOCK_ALIGN))
+        for index, name in enumerate(blocks):
+            top.append(self._styled(ws, safe_text(name), font=_HEADER_FONT, fill=_HEADER_FILL, align=_BLOCK_ALIGN))
             top.extend(self._styled(ws, "", fill=_HEADER_FILL, align=_BLOCK_ALIGN) for _ in range(3))
+            first = len(lead) + 1 + 4 * index  # the name spans its block's four columns and wraps there
+            ws.merged_cells.add(f"{get_column_letter(first)}1:{get_column_letter(first + 3)}1")
+        lines = max((_header_lines(name, sum(widths[len(lead):len(lead) + 4])) for name in blocks), default=1)
+        ws.row_dimensions[1].height = HEADER_LINE_HEIGHT * lines + 3
         ws.append(top)
         self._header(ws, [label for label, _ in lead] + ["Score", "n", "95% low", "95% high"] * len(blocks), row=2,
                      widths=widths)
@@ -638,16 +641,15 @@ class _Book:
                one_page: bool = False):
         """Column widths, frozen panes and print setup; all before the first row, which writes the sheet's head.
 
-        Print: landscape, as many pages wide as the columns need at a readable size (one for most sheets), any
-        number of pages down (`one_page`: exactly one page), header rows (and the label columns of wide grids)
-        repeated on every page, no gridlines; the page header names the scorecard and the sheet, the footer the
+        Print: landscape, one page wide, any number of pages down (`one_page`: exactly one page), header rows
+        (and the label columns of wide grids) repeated on every page, no gridlines; the page header names the scorecard and the sheet, the footer the
         filters and the page number.
         """
         _set_widths(ws, widths)
         ws.freeze_panes = freeze
         ws.page_setup.orientation = "landscape"
         ws.page_setup.paperSize = "9"  # A4
-        ws.page_setup.fitToWidth = 1 if one_page else max(1, math.ceil(sum(widths) / PRINT_WIDTH))
+        ws.page_setup.fitToWidth = 1  # every sheet one page wide: columns split over pages are hard to read together
         ws.page_setup.fitToHeight = 1 if one_page else 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.print_options.gridLines = False
@@ -676,7 +678,7 @@ class _Book:
 # Key is second and wide enough for the dates and times written in column B above the table.
 MOMENT_COLUMNS = [("Moment", 28), ("Key", 18), ("Step", 5), ("Channel", 12), ("Kind", 9), ("Priority", 8), ("n", 6),
                   ("Score", 7), ("Band", 15), ("95% low", 8), ("95% high", 8), ("Magical", 8), ("Neutral", 8),
-                  ("Miserable", 10), ("Critical fails", 8), ("Change vs previous period", 9), ("Change signal", 33)]
+                  ("Miserable", 10), ("Critical fails", 8), ("Change vs previous period", 12), ("Change signal", 30)]
 MOMENT_SCORE_COLUMN = 8
 GREY_BAR = "8A8A8A"  # bars from fewer than 3 scores (3:1 on white, as on screen)
 
@@ -708,7 +710,7 @@ def _weakest(moments: Sequence[MomentLine], stats: Sequence[Stat]) -> tuple[str,
 
 
 def _period_label(row: GridRow) -> str:
-    return f"{row.label} (so far, n={row.overall.n})" if row.partial else row.label
+    return f"{row.label} ({row.partial_note or 'so far'}, n={row.overall.n})" if row.partial else row.label
 HEADER_LINE_HEIGHT = 15  # points per line of an 11 pt bold header
 
 
@@ -717,7 +719,7 @@ def _moment_widths(moments: Sequence[MomentLine]) -> list[int]:
     Change signal column so the table still fits one landscape page."""
     widths = [w for _, w in MOMENT_COLUMNS]
     wanted = _text_width((m.name for m in moments), widths[0], cap=40)
-    extra = max(0, min(wanted - widths[0], widths[-1] - 22))
+    extra = max(0, min(wanted - widths[0], widths[-1] - 19))
     widths[0] += extra
     widths[-1] -= extra
     return widths

@@ -188,7 +188,7 @@ def test_locations_trend_and_gap_match_results_queries(app, client, auth, scene)
 
     # Locations: one row per location, best first, each against the chain average (the overall score).
     card = rq.scorecard(org, filters)
-    chain = sheets["Locations"][0]
+    chain = sheets["Locations"][1]
     assert chain[2] == "Chain average (all locations)" and close(chain[5], card.score)
     ranked = [r for r in sheets["Locations"][2:] if r and r[1] != ""]
     assert sorted(r[1] for r in ranked) == sorted(loc.code for loc in heat.locations)

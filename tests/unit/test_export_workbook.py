@@ -133,7 +133,7 @@ def test_colour_scale_uses_band_limits_and_skips_low_n():
     # The ranked sheet: the location's score (F), then a score per moment from M on (Ordering, n = 1, is grey; Paying
     # has none).
     assert sqref.split() == ["F3", "M3", "P3"]
-    header = [c.value for c in wb["Locations"][2]]
+    header = [c.value for c in wb["Locations"][1]]
     assert header[11:] == ["Its score", "Greeting", "Ordering", "Paying", "Farewell"]  # locations x moments
     (sqref,) = [str(cf.sqref) for cf in wb["Location matrix"].conditional_formatting]
     # Lead columns A-C, then pairs of score and n: Overall D, Greeting F, Ordering H (n = 1), Paying J (none), Farewell L.
@@ -144,7 +144,7 @@ def test_layout_frozen_filtered_and_printable():
     wb = load_workbook(io.BytesIO(written(sample(count=5))))
     for ws in wb:
         assert ws.page_setup.orientation == "landscape"
-        assert ws.page_setup.fitToWidth >= 1 and ws.page_setup.fitToHeight == (1 if ws.title == "Summary" else 0)
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == (1 if ws.title == "Summary" else 0)
         assert ws.print_options.gridLines is not True  # no printed gridlines
         assert ws.print_title_rows  # header rows repeated on every page
         assert "Page &P of &N" in ws.oddFooter.right.text
@@ -293,15 +293,15 @@ def test_locations_ranked_against_the_chain_average():
             GridRow("Few", Stat(2, 99.0, 0.0, 100.0), cells, code="002"),
             GridRow("Mid", Stat(7, 66.0, 55.0, 77.0), cells, code="004"))
     ws = load_workbook(io.BytesIO(written(sample(locations=rows))))["Locations"]
-    assert ws["C1"].value == "Chain average (all locations)" and ws["F1"].value == 66.0
-    header = [c.value for c in ws[2]]
+    assert ws["C2"].value == "Chain average (all locations)" and ws["F2"].value == 66.0  # under the header
+    header = [c.value for c in ws[1]]
     assert header[:7] == ["Rank", "Code", "Location", "Region", "n", "Score", "Band"]
     body = [[c.value for c in r] for r in ws.iter_rows(min_row=3)]
     assert [(r[0], r[2]) for r in body] == [(1, "High"), (2, "Mid"), (3, "Low"), ("n < 3", "Few")]
     col = header.index("Difference from chain average (points)")
     assert [r[col] for r in body] == [24.0, 0.0, -26.0, None]
     assert body[0][header.index("Weakest moment (n ≥ 3)")] == "Ordering"  # 70; Farewell's 10 has n = 2
-    assert ws.row_dimensions[2].height and ws.row_dimensions[2].height > 15  # the long headers wrap
+    assert ws.row_dimensions[1].height and ws.row_dimensions[1].height > 15  # the long headers wrap
 
 
 def test_matrix_header_wraps_moment_names():
@@ -327,3 +327,23 @@ def test_unfinished_period_is_marked_so_far():
         line = next(archive.read(n).decode() for n in archive.namelist()
                     if n.startswith("xl/charts/chart") and "lineChart" in archive.read(n).decode())
     assert line.count("<dPt><idx val=\"1\"/>") == 4 and 'prstDash val="sysDot"' in line
+
+
+def test_a_period_the_date_filter_cuts_is_marked_like_one_not_over_yet():
+    from auditapp.exports.queries import _partial_note
+    from auditapp.results.queries import Filters, Period
+
+    march, week = Period("2026-03", "2026-03", date(2026, 3, 1)), Period("2026-03-09", "2026-W11", date(2026, 3, 9))
+    whole = Filters(journey_id=1)
+    assert _partial_note(march, "month", "2026-04", whole) == ""
+    assert _partial_note(march, "month", "2026-03", whole) == "so far"  # today is in it
+    assert _partial_note(march, "month", "2026-04", Filters(journey_id=1, date_from=date(2026, 3, 10))) == "from 2026-03-10"
+    assert _partial_note(march, "month", "2026-04", Filters(journey_id=1, date_to=date(2026, 3, 20))) == "to 2026-03-20"
+    assert _partial_note(march, "month", "2026-04", Filters(journey_id=1, date_from=date(2026, 3, 1),
+                                                            date_to=date(2026, 3, 31))) == ""  # the whole month
+    assert _partial_note(week, "week", "2026-03-16", Filters(journey_id=1, date_from=date(2026, 3, 11))) == "from 2026-03-11"
+    assert _partial_note(week, "week", "2026-03-16", Filters(journey_id=1, date_to=date(2026, 3, 15))) == ""  # Sunday
+    trend = (GridRow("2026-03", Stat(5, 70.0), (Stat(5, 80.0),) * 4, start=date(2026, 3, 1), partial=True,
+                     partial_note="from 2026-03-10"),)
+    ws = load_workbook(io.BytesIO(written(sample(trend=trend))))["Trend"]
+    assert ws["A3"].value == "2026-03 (from 2026-03-10, n=5)"
