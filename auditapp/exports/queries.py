@@ -313,9 +313,9 @@ def load_scorecard(org, filters: Filters, *, grain: str | None = None, today: da
     trend = rq.trend(org, filters, grain)
     intervals, overall = cell_intervals(org, filters, "period", grain=grain)
     running = rq.period_key_for(today, grain)  # the period today is in: not over yet, its scores are "so far"
-    notes = {p.key: _partial_note(p, grain, running, filters) for p in trend.periods}
+    cut = {p.key: _partial_note(p, grain, running, filters) for p in trend.periods}
     periods = tuple(
-        GridRow(label=p.label, start=p.start, partial=bool(notes[p.key]), partial_note=notes[p.key],
+        GridRow(label=p.label, start=p.start, partial=bool(cut[p.key]), partial_note=cut[p.key],
                 overall=_stat(trend.overall.get(p.key, rq.Cell(0, None)).n,
                               trend.overall.get(p.key, rq.Cell(0, None)).score, overall.get(p.key)),
                 cells=tuple(_stat(trend.cell(p.key, m.key).n, trend.cell(p.key, m.key).score,

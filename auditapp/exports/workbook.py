@@ -642,8 +642,8 @@ class _Book:
         """Column widths, frozen panes and print setup; all before the first row, which writes the sheet's head.
 
         Print: landscape, one page wide, any number of pages down (`one_page`: exactly one page), header rows
-        (and the label columns of wide grids) repeated on every page, no gridlines; the page header names the scorecard and the sheet, the footer the
-        filters and the page number.
+        (and the label columns of wide grids) repeated on every page, no gridlines; the page header names the
+        scorecard and the sheet, the footer the filters and the page number.
         """
         _set_widths(ws, widths)
         ws.freeze_panes = freeze
