@@ -23,6 +23,12 @@ babel = Babel()
 LazyString.__html__ = lambda self: escape(str(self))
 
 
+def N_(message: str) -> str:
+    """Marks English text for the catalogue and returns it untranslated: labels that exports, the API or the audit
+    log keep in English, which pages translate where they show them (`_(label)` in a template)."""
+    return message
+
+
 def ui_language() -> str:
     if not has_request_context():
         return DEFAULT_UI_LANGUAGE

@@ -15,9 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+N_ = str  # marks text for the catalogue (what auditapp.i18n.N_ does) without importing Flask; pages translate it
+
 STATUSES = ("open", "done", "verified", "dropped")
-STATUS_LABELS = {"open": "Open", "done": "Done, waiting for verification", "verified": "Verified",
-                 "dropped": "Dropped"}
+STATUS_LABELS = {"open": N_("Open"), "done": N_("Done, waiting for verification"), "verified": N_("Verified"),
+                 "dropped": N_("Dropped")}
 DUE_SOON_DAYS = 1  # "due" reminder: the due date is today or tomorrow
 MAX_NOTE = 2000
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from ..audit import record
 from ..auth.models import Membership, Organisation, User
 from ..extensions import db
+from ..i18n import N_
 from ..places import PlaceScope
 from ..timeutil import to_local, utcnow
 from . import action_rules as rules
@@ -278,9 +279,9 @@ def verified_on(action: Action, tz_name: str | None) -> date | None:
 
 
 def history(action: Action) -> list[dict]:
-    labels = {"created": "Created", "done": "Marked done", "verified": "Verified", "reopened": "Reopened",
-              "dropped": "Dropped"}
-    return [{"at": e.at, "who": e.user.name if e.user else "someone no longer here", "kind": e.kind,
+    labels = {"created": N_("Created"), "done": N_("Marked done"), "verified": N_("Verified"), "reopened": N_("Reopened"),
+              "dropped": N_("Dropped")}
+    return [{"at": e.at, "who": e.user.name if e.user else None, "kind": e.kind,
              "label": labels.get(e.kind, e.kind.capitalize()), "note": e.note or "",
              "photo": e.photo, "to": STATUS_LABELS.get(e.to_status, e.to_status)} for e in action.events]
 

@@ -13,6 +13,7 @@ from datetime import date
 from markupsafe import Markup
 
 from ..charts import svg
+from ..i18n import N_
 from ..journeys.spec import CHANNELS, KINDS
 from ..scoring.rules import score_band
 from ..scoring.rules import score_text as rules_score_text
@@ -23,6 +24,8 @@ from .sqlhelpers import period_key
 
 MAX_TREND_MARKERS = 3  # the chart stacks marker labels three high
 MARKER_CHARS = 28  # marker labels sit above a 328-unit-wide plot: keep them short (the full idea is in the list)
+# Bands and verdicts are stored and exported as these keys; pages show them translated: _(band), _(verdict).
+BAND_WORDS = (N_("miserable"), N_("neutral"), N_("magical"))
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 

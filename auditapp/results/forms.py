@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, SelectField, TextAreaField
@@ -13,7 +15,12 @@ from ..formutil import choices
 from .action_rules import STATUS_LABELS as ACTION_STATUS_LABELS  # noqa: F401  (re-exported for the views)
 from .queries import DEFAULT_SOURCE, DEFAULT_STATUS, PERIOD_PRESETS, SOURCE_LABELS, STATUS_LABELS, FilterError
 
-GRAIN_LABELS = {"": "Automatic", "week": "Weeks", "month": "Months"}
+GRAIN_LABELS = {"": _l("Automatic"), "week": _l("Weeks"), "month": _l("Months")}
+
+
+def _shown(labels: dict[str, str]) -> dict:
+    """A label dict that the API and the exports keep in English (marked there with N_), translated as pages show it."""
+    return {key: _l(label) for key, label in labels.items()}
 # Argument name in the URL -> form field, for putting FilterError messages next to the right field.
 FILTER_FIELDS = {"from": "date_from", "to": "date_to", "period": "period", "location_id": "location_id",
                  "region": "region", "source": "source", "status": "status", "grain": "grain"}
@@ -25,24 +32,24 @@ class FilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    period = SelectField("Period", choices=choices(PERIOD_PRESETS), default="90d")
-    date_from = DateField("From", name="from", validators=[Optional()],
-                          description="Custom dates: inclusive, in the organisation's time zone.")
-    date_to = DateField("To", name="to", validators=[Optional()])
-    location_id = SelectField("Location", default="")
-    region = SelectField("Region", default="")
-    source = SelectField("Who evaluated", choices=choices(SOURCE_LABELS), default=DEFAULT_SOURCE,
-                         description="Scores are secret shoppers' unless you choose otherwise; staff self-assessments "
-                                     "are compared with them under Shoppers vs staff.")
-    status = SelectField("Which evaluations", choices=choices(STATUS_LABELS), default=DEFAULT_STATUS,
-                         description="Rejected evaluations never count.")
-    grain = SelectField("Trend by", choices=choices(GRAIN_LABELS), default="")
+    period = SelectField(_l("Period"), choices=choices(_shown(PERIOD_PRESETS)), default="90d")
+    date_from = DateField(_l("From"), name="from", validators=[Optional()],
+                          description=_l("Custom dates: inclusive, in the organisation's time zone."))
+    date_to = DateField(_l("To"), name="to", validators=[Optional()])
+    location_id = SelectField(_l("Location"), default="")
+    region = SelectField(_l("Region"), default="")
+    source = SelectField(_l("Who evaluated"), choices=choices(_shown(SOURCE_LABELS)), default=DEFAULT_SOURCE,
+                         description=_l("Scores are secret shoppers' unless you choose otherwise; staff self-assessments "
+                                        "are compared with them under Shoppers vs staff."))
+    status = SelectField(_l("Which evaluations"), choices=choices(_shown(STATUS_LABELS)), default=DEFAULT_STATUS,
+                         description=_l("Rejected evaluations never count."))
+    grain = SelectField(_l("Trend by"), choices=choices(GRAIN_LABELS), default="")
 
     def set_places(self, locations, regions, *, scoped: bool = False) -> None:
-        every = "All your locations" if scoped else "All locations"
+        every = _("All your locations") if scoped else _("All locations")
         self.location_id.choices = choices([("", every)] + [(loc.id, f"{loc.name} ({loc.code})")
                                                            for loc in locations])
-        self.region.choices = choices([("", "All your regions" if scoped else "All regions")] + [(r, r) for r in regions])
+        self.region.choices = choices([("", _("All your regions") if scoped else _("All regions"))] + [(r, r) for r in regions])
 
     def show_errors(self, error: FilterError) -> None:
         for item in error.errors:
@@ -59,35 +66,35 @@ def _sentence(message: str) -> str:
 class ActionForm(FlaskForm):
     """A corrective action: what, on which moment (and item), where, who owns it, by when, and what "done" means."""
 
-    moment_key = SelectField("Moment", validators=[DataRequired(message="Choose the moment this action improves.")])
-    question = SelectField("Checklist item", default="", validate_choice=False,
-                           description="Optional: the item that failed, when the action is about one.")
-    location_id = SelectField("Location", default="", validate_choice=False,
-                              description="Choose All locations when it applies everywhere.")
-    idea = TextAreaField("Action", validators=[DataRequired(message="Describe the improvement."), Length(max=2000)],
-                         description="What will change, from the customer's point of view?")
+    moment_key = SelectField(_l("Moment"), validators=[DataRequired(message=_l("Choose the moment this action improves."))])
+    question = SelectField(_l("Checklist item"), default="", validate_choice=False,
+                           description=_l("Optional: the item that failed, when the action is about one."))
+    location_id = SelectField(_l("Location"), default="", validate_choice=False,
+                              description=_l("Choose All locations when it applies everywhere."))
+    idea = TextAreaField(_l("Action"), validators=[DataRequired(message=_l("Describe the improvement.")), Length(max=2000)],
+                         description=_l("What will change, from the customer's point of view?"))
     definition_of_done = TextAreaField(
-        "Done means", validators=[DataRequired(message="Say what \"done\" means, so the owner and the verifier agree."),
-                                  Length(max=2000)],
-        description="What the owner shows when it is done (a photo, a log, a briefing held...).")
-    owner_id = SelectField("Owner", default="", validate_choice=False,
-                           description="Who makes it happen. The people who look after the location come first.")
-    started_on = DateField("Started on", validators=[Optional()])
-    due_date = DateField("Due date", validators=[InputRequired(message="Give a due date, YYYY-MM-DD.")])
+        _l("Done means"),
+        validators=[DataRequired(message=_l("Say what \"done\" means, so the owner and the verifier agree.")), Length(max=2000)],
+        description=_l("What the owner shows when it is done (a photo, a log, a briefing held...)."))
+    owner_id = SelectField(_l("Owner"), default="", validate_choice=False,
+                           description=_l("Who makes it happen. The people who look after the location come first."))
+    started_on = DateField(_l("Started on"), validators=[Optional()])
+    due_date = DateField(_l("Due date"), validators=[InputRequired(message=_l("Give a due date, YYYY-MM-DD."))])
     evaluation_id = HiddenField()
 
     def set_choices(self, moments, locations, questions, owners_first, owners_other) -> None:
         """`questions`: (moment key, moment name, question key, question text); owners: Users."""
-        self.moment_key.choices = choices([(m.key, m.name + (" (retired)" if m.retired else "")) for m in moments])
-        self.location_id.choices = choices([("", "All locations")] + [(loc.id, f"{loc.name} ({loc.code})")
+        self.moment_key.choices = choices([(m.key, _("%(moment)s (retired)", moment=m.name) if m.retired else m.name) for m in moments])
+        self.location_id.choices = choices([("", _("All locations"))] + [(loc.id, f"{loc.name} ({loc.code})")
                                                                      for loc in locations])
-        self.question.choices = choices([("", "None: the whole moment")] + [
+        self.question.choices = choices([("", _("None: the whole moment"))] + [
             (f"{mk}.{qk}", f"{mname}: {_cut(text)}") for mk, mname, qk, text in questions])
-        owner_choices = [SelectChoice(value="", label="Choose the owner")]
-        owner_choices += [SelectChoice(value=str(u.id), label=f"{u.name} ({u.email})",
-                                       optgroup="Look after this location") for u in owners_first]
-        owner_choices += [SelectChoice(value=str(u.id), label=f"{u.name} ({u.email})",
-                                       optgroup="Others in the organisation" if owners_first else None)
+        owner_choices = [SelectChoice(value="", label=_("Choose the owner"))]
+        owner_choices += [SelectChoice(value=str(u.id), label=_person(u),
+                                       optgroup=_("Look after this location")) for u in owners_first]
+        owner_choices += [SelectChoice(value=str(u.id), label=_person(u),
+                                       optgroup=_("Others in the organisation") if owners_first else None)
                           for u in owners_other]
         self.owner_id.choices = owner_choices
         self._allowed = {"question": {c.value for c in self.question.choices},
@@ -97,24 +104,28 @@ class ActionForm(FlaskForm):
     def validate_question(self, field) -> None:
         value = field.data or ""
         if value not in self._allowed["question"]:
-            raise ValidationError("Choose a checklist item from the list.")
+            raise ValidationError(_("Choose a checklist item from the list."))
         if value and value.split(".", 1)[0] != self.moment_key.data:
-            raise ValidationError("This item belongs to another moment: choose its moment, or another item.")
+            raise ValidationError(_("This item belongs to another moment: choose its moment, or another item."))
 
     def validate_location_id(self, field) -> None:
         if (field.data or "") not in self._allowed["location_id"]:
-            raise ValidationError("Choose a location from the list.")
+            raise ValidationError(_("Choose a location from the list."))
 
     def validate_owner_id(self, field) -> None:
         if not field.data:
-            raise ValidationError("Choose who owns the action.")
+            raise ValidationError(_("Choose who owns the action."))
         if field.data not in self._allowed["owner_id"]:
-            raise ValidationError("Choose the owner from the list.")
+            raise ValidationError(_("Choose the owner from the list."))
 
     def validate_due_date(self, field) -> None:
         started = self.started_on.data
         if field.data and isinstance(started, date) and field.data < started:
-            raise ValidationError("The due date must be on or after the start date.")
+            raise ValidationError(_("The due date must be on or after the start date."))
+
+
+def _person(user) -> str:
+    return f"{user.name} ({user.email})"
 
 
 def _cut(text: str, size: int = 70) -> str:
@@ -125,12 +136,12 @@ def _cut(text: str, size: int = 70) -> str:
 class DoneForm(FlaskForm):
     """The owner marks an action done, with evidence."""
 
-    note = TextAreaField("What was done", validators=[Optional(), Length(max=2000)],
-                         description="Write what was done, add a photo, or both.")
-    photo = FileField("Photo (optional)", render_kw={"accept": "image/*"})
+    note = TextAreaField(_l("What was done"), validators=[Optional(), Length(max=2000)],
+                         description=_l("Write what was done, add a photo, or both."))
+    photo = FileField(_l("Photo (optional)"), render_kw={"accept": "image/*"})
 
 
 class ReasonForm(FlaskForm):
     """A manager verifies (optional note), reopens or drops (a reason) an action."""
 
-    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])

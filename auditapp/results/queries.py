@@ -27,6 +27,7 @@ from sqlalchemy import Integer, and_, case, cast, func, select
 from ..evaluations.models import COUNTED_STATUSES, Answer, Evaluation, MomentResult, Photo
 from ..extensions import db
 from ..formutil import parse_id
+from ..i18n import N_
 from ..journeys.models import Journey, JourneyVersion, Moment, Question
 from ..locations.models import Location
 from ..places import SCOPED_SOURCE, SCOPED_STATUSES, PlaceScope
@@ -43,25 +44,26 @@ COMPARE_DAYS = 30  # the window compared when the period has no start
 SIGNAL_MIN_N = 5
 SIGNAL_ALPHA = 0.05
 SIGNAL_MIN_CHANGE = 5.0
+# The labels below stay English (the API and the exports state them); pages translate them where they show them.
 PERIOD_PRESETS: dict[str, str] = {
-    "30d": "Last 30 days",
-    "90d": "Last 90 days",
-    "365d": "Last 12 months",
-    "this_month": "This month",
-    "last_month": "Last month",
-    "all": "All time",
-    "custom": "Custom dates",
+    "30d": N_("Last 30 days"),
+    "90d": N_("Last 90 days"),
+    "365d": N_("Last 12 months"),
+    "this_month": N_("This month"),
+    "last_month": N_("Last month"),
+    "all": N_("All time"),
+    "custom": N_("Custom dates"),
 }
 # Whose opinion a figure is. Headlines default to secret shoppers; staff self-assessments are shown beside them (the
 # perception gap) and mixed in only when the manager picks "all" (shoppers and staff).
-SOURCE_LABELS: dict[str, str] = {"shopper": "Secret shoppers", "staff": "Staff (self-assessments)",
-                                 "all": "Shoppers and staff"}
+SOURCE_LABELS: dict[str, str] = {"shopper": N_("Secret shoppers"), "staff": N_("Staff (self-assessments)"),
+                                 "all": N_("Shoppers and staff")}
 DEFAULT_SOURCE = "shopper"
 # Which evaluations count: every one that counts (waiting for review, approved, returned for a fix; rejected ones
 # never count) or only those a reviewer approved.
 STATUS_FILTERS: dict[str, tuple[str, ...]] = {"counted": COUNTED_STATUSES, "approved": ("approved",)}
-STATUS_LABELS: dict[str, str] = {"counted": "All that count (approved, waiting for review, returned)",
-                                 "approved": "Approved only"}
+STATUS_LABELS: dict[str, str] = {"counted": N_("All that count (approved, waiting for review, returned)"),
+                                 "approved": N_("Approved only")}
 DEFAULT_STATUS = "counted"
 PHOTO_URL = "/api/v1/photos/{public_id}"
 
@@ -112,7 +114,7 @@ class Filters:
 
     def describe(self) -> list[tuple[str, str]]:
         """Whose opinion and which evaluations, as label/value pairs that every screen and file states."""
-        return [("Evaluations by", SOURCE_LABELS[self.source_key]), ("Status", STATUS_LABELS[self.status])]
+        return [(N_("Evaluations by"), SOURCE_LABELS[self.source_key]), (N_("Status"), STATUS_LABELS[self.status])]
 
     def to_args(self) -> dict[str, str]:
         """Query-string arguments that give these filters back through filters_from_args (dates made concrete)."""

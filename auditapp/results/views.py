@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -87,16 +89,17 @@ def _filter_args(filters: Filters, **extra) -> dict:
 
 def _filters_label(filters: Filters, locations: list[Location]) -> str:
     names = {loc.id: loc.name for loc in locations}
-    parts = [PERIOD_PRESETS.get(filters.period or "", "") if filters.period not in (None, "custom") else ""]
+    preset = PERIOD_PRESETS.get(filters.period or "", "") if filters.period not in (None, "custom") else ""
+    parts = [_(preset) if preset else ""]
     if filters.date_from or filters.date_to:
-        parts.append(f"{filters.date_from or 'start'} to {filters.date_to or 'today'}")
+        parts.append(_("%(start)s to %(end)s", start=filters.date_from or _("start"), end=filters.date_to or _("today")))
     else:
-        parts.append("all time")
+        parts.append(_("all time"))
     if filters.location_id:
-        parts.append(names.get(filters.location_id, "one location"))
+        parts.append(names.get(filters.location_id, _("one location")))
     if filters.region:
-        parts.append(f"region {filters.region}")
-    parts.extend(value.lower() for _, value in filters.describe())
+        parts.append(_("region %(region)s", region=filters.region))
+    parts.extend(_(value).lower() for _label, value in filters.describe())
     return " · ".join(p for p in parts if p)
 
 
@@ -135,7 +138,7 @@ def journey(journey_id: int):
         return render_template("results/dashboard.html", journey=journey, form=form, page=None), 422
     grain = args.get("grain") or default_grain(filters, dashboard.today_for(org))
     if grain not in GRAINS:
-        form.grain.errors = ["Choose weeks or months."]
+        form.grain.errors = [_("Choose weeks or months.")]
         return render_template("results/dashboard.html", journey=journey, form=form, page=None), 422
 
     bands = org.bands
@@ -243,7 +246,7 @@ def evaluations(journey_id: int):
     try:
         filters = filters_from_args(request.args, org, journey_id=journey.id, scope=place_scope())
     except FilterError as error:
-        abort(400, description=f"The link's filters are not valid: {error}")
+        abort(400, description=_("The link's filters are not valid: %(error)s", error=error))
     moment_key = request.args.get("moment") or None
     try:
         page_no = min(max(1, int(request.args.get("page", "1"))), 10**9)  # a larger offset cannot be bound
@@ -252,7 +255,7 @@ def evaluations(journey_id: int):
     drill = drilldown(org, filters, moment_key=moment_key, limit=DRILL_PAGE, offset=(page_no - 1) * DRILL_PAGE)
     if moment_key and drill.moment is None:
         abort(404)
-    locations, _ = _places(org.id)
+    locations = _places(org.id)[0]
     base = _filter_args(filters, moment=moment_key)
     scope_filters = replace(filters, location_id=drill.location.id) if drill.location else filters
     items = item_failures(org, scope_filters, moment_key=moment_key) if moment_key else []
@@ -297,7 +300,9 @@ def _visit_url(evaluation_id: int) -> str:
 # Managers create, edit, verify, reopen and drop actions; the owner (often a location manager) marks them done with
 # evidence. A place-scoped manager sees the actions of their own places (actions.visible_to); anything else is 404.
 
-STEP_LABELS = {"done": "Marked done", "verify": "Verified", "reopen": "Reopened: open again", "drop": "Dropped"}
+# What a step says once done (lazy: made at import, translated when flashed; a flash needs a str, the session is JSON).
+STEP_MESSAGES = {"done": _l("Marked done."), "verify": _l("Verified."), "reopen": _l("Reopened: open again."),
+                 "drop": _l("Dropped.")}
 
 
 def _visible_action_or_404(action_id: int) -> Action:
@@ -373,7 +378,7 @@ def _action_form(journey: Journey, org, action: Action | None = None) -> ActionF
         wanted = (action.moment_key, action.question_key)
     elif action is None and request.args.get("question") and request.args.get("moment"):
         wanted = (request.args["moment"], request.args["question"])
-    if wanted and wanted not in {(mk, qk) for mk, _, qk, _ in questions}:
+    if wanted and wanted not in {(mk, qk) for mk, _name, qk, _text in questions}:
         questions.append((wanted[0], names.get(wanted[0], wanted[0]), wanted[1], wanted[1]))
     form.set_choices(moments, _places(org.id)[0], questions, first, others)
     if request.method == "GET":
@@ -421,8 +426,8 @@ def new_action(journey_id: int):
             getattr(form, error.field).errors = [*getattr(form, error.field).errors, error.message]
         else:
             db.session.commit()
-            flash(f"Action added for {action.owner.name}, due {action.due_date.isoformat()}. The trend charts mark "
-                  "the day it is verified.", "success")
+            flash(_("Action added for %(owner)s, due %(date)s. The trend charts mark the day it is verified.",
+                    owner=action.owner.name, date=action.due_date.isoformat()), "success")
             return redirect(url_for(".action_detail", action_id=action.id))
     return render_template("results/action_form.html", journey=journey, form=form, action=None), status
 
@@ -444,7 +449,7 @@ def edit_action(action_id: int):
             getattr(form, error.field).errors = [*getattr(form, error.field).errors, error.message]
         else:
             db.session.commit()
-            flash("Action saved." if changed else "Nothing changed.", "success")
+            flash(_("Action saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for(".action_detail", action_id=action.id))
     return render_template("results/action_form.html", journey=journey, form=form, action=action), status
 
@@ -457,9 +462,9 @@ def _render_action(action: Action, forms: dict | None = None, status: int = 200)
     forms = forms or {}
     forms = {"done": forms.get("done") or DoneForm(prefix="done"),
              **{name: forms.get(name) or ReasonForm(prefix=name) for name in ("verify", "reopen", "drop")}}
-    forms["verify"].note.label.text = "Note (optional)"
-    forms["reopen"].note.label.text = "Why reopen it?"
-    forms["drop"].note.label.text = "Why drop it?"
+    forms["verify"].note.label.text = _("Note (optional)")
+    forms["reopen"].note.label.text = _("Why reopen it?")
+    forms["drop"].note.label.text = _("Why drop it?")
     journey = action.journey
     names = _moment_names(journey, {action.moment_key})
     question = _question_texts(journey).get((action.moment_key, action.question_key or ""), action.question_key)
@@ -514,7 +519,7 @@ def action_step(action_id: int, step: str):
         target.errors = [*target.errors, error.message]
         return _render_action(action, {step: form}, 422)
     db.session.commit()
-    flash(f"{STEP_LABELS[step]}.", "success")
+    flash(str(STEP_MESSAGES[step]), "success")
     return redirect(url_for(".action_detail", action_id=action.id))
 
 
@@ -535,7 +540,7 @@ def action_photo(action_id: int, public_id: str):
         abort(404)
     path = photo_path(current_app.config, photo)
     if not path.is_file():
-        abort(404, description="The photo file is missing.")
+        abort(404, description=_("The photo file is missing."))
     response = Response(path.read_bytes(), mimetype="image/jpeg")
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

@@ -10,13 +10,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import select
 
 from ..evaluations.models import COUNTED_STATUSES, Evaluation, MomentResult
 from ..extensions import db
+from ..i18n import N_
 
 VERDICT_VALUE = {"miserable": 0.0, "neutral": 0.5, "magical": 1.0}
-VERDICT_WORD = {"miserable": "Miserable", "neutral": "Neutral", "magical": "Magical"}
+VERDICT_WORD = {"miserable": N_("Miserable"), "neutral": N_("Neutral"), "magical": N_("Magical")}  # the page translates
 GOOD = 0.75  # a shopper average at or above this: most shoppers found it magical
 GAP = 0.25  # shoppers half a verdict step or more below the staff member: worth a look
 LATEST = 5
@@ -33,18 +35,18 @@ def compare(staff_verdict: str | None, shopper_verdicts: Sequence[str]) -> Compa
     """Place one moment in a group, with a line of text for the card."""
     values = [VERDICT_VALUE[v] for v in shopper_verdicts if v in VERDICT_VALUE]
     if not values:
-        return Comparison("unknown", "No recent shopper visits for this moment yet.", None)
+        return Comparison("unknown", N_("No recent shopper visits for this moment yet."), None)
     mean = sum(values) / len(values)
     mine = VERDICT_VALUE.get(staff_verdict or "")
     if mean >= GOOD:
         if mine is not None and mine < mean - GAP:
-            return Comparison("well", "Shoppers loved it even more than you thought. Keep doing it.", mean)
-        return Comparison("well", "Shoppers loved it too. Keep doing it.", mean)
+            return Comparison("well", N_("Shoppers loved it even more than you thought. Keep doing it."), mean)
+        return Comparison("well", N_("Shoppers loved it too. Keep doing it."), mean)
     if mine is not None and mean < mine - GAP:
-        return Comparison("fix", "Shoppers saw it worse than you did: worth a closer look next shift.", mean)
+        return Comparison("fix", N_("Shoppers saw it worse than you did: worth a closer look next shift."), mean)
     if mean < 0.5:
-        return Comparison("agree", "You and the shoppers agree this one needs work: one small change can turn it.", mean)
-    return Comparison("agree", "You and the shoppers see it the same way. Can you make it magical?", mean)
+        return Comparison("agree", N_("You and the shoppers agree this one needs work: one small change can turn it."), mean)
+    return Comparison("agree", N_("You and the shoppers see it the same way. Can you make it magical?"), mean)
 
 
 @dataclass
@@ -75,13 +77,15 @@ class Card:
     @property
     def headline(self) -> str:
         if self.well and not self.fix:
-            return f"{len(self.well)} moment{'s' if len(self.well) != 1 else ''} went well. Nice shift!"
+            return ngettext("%(num)s moment went well. Nice shift!", "%(num)s moments went well. Nice shift!",
+                            len(self.well))
         if self.well:
-            return (f"{len(self.well)} moment{'s' if len(self.well) != 1 else ''} went well; "
-                    f"{len(self.fix)} to look at next time.")
+            return ngettext("%(num)s moment went well; %(fix)s to look at next time.",
+                            "%(num)s moments went well; %(fix)s to look at next time.", len(self.well), fix=len(self.fix))
         if self.fix:
-            return f"{len(self.fix)} moment{'s' if len(self.fix) != 1 else ''} to look at next time. You've got this."
-        return "Thanks for rating your shift."
+            return ngettext("%(num)s moment to look at next time. You've got this.",
+                            "%(num)s moments to look at next time. You've got this.", len(self.fix))
+        return gettext("Thanks for rating your shift.")
 
 
 def latest_shopper_verdicts(evaluation: Evaluation, moment_key: str, limit: int = LATEST) -> list[str]:
@@ -106,7 +110,7 @@ def coaching_card(evaluation: Evaluation, limit: int = LATEST) -> Card:
         counts = Counter(shopper)
         row = CardRow(key=result.moment_key, name=moment.name if moment else result.moment_key,
                       position=result.position, priority=bool(moment and moment.priority), verdict=result.verdict,
-                      verdict_word=VERDICT_WORD.get(result.verdict or "", "Not rated"), shopper_verdicts=shopper,
+                      verdict_word=VERDICT_WORD.get(result.verdict or "", N_("Not rated")), shopper_verdicts=shopper,
                       counts={v: counts.get(v, 0) for v in VERDICT_VALUE}, comparison=comparison)
         getattr(card, comparison.group).append(row)
     return card

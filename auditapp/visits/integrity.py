@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 
 from ..evaluations.models import Evaluation, EvaluationEvent, EvaluationFlag, Photo
 from ..extensions import db
+from ..i18n import N_
 from ..journeys.models import Moment
 from ..timeutil import to_local
 from .models import NoteFingerprint
@@ -22,13 +23,13 @@ SHORT_VISIT_SHARE = 0.4  # under 40 % of the journey's expected duration
 LATE_AFTER = timedelta(hours=48)
 MIN_NOTE_CHARS = 20  # shorter notes ("all good", "friendly staff") repeat honestly
 
-FLAG_LABELS = {
-    "short_visit": "Short visit",
-    "reused_photo": "Reused photo",
-    "late_submission": "Sent late",
-    "finished_before_start": "Finished before start",
-    "outside_window": "Outside the visit window",
-    "copied_note": "Copied note",
+FLAG_LABELS = {  # pages translate them where they show them: _(label)
+    "short_visit": N_("Short visit"),
+    "reused_photo": N_("Reused photo"),
+    "late_submission": N_("Sent late"),
+    "finished_before_start": N_("Finished before start"),
+    "outside_window": N_("Outside the visit window"),
+    "copied_note": N_("Copied note"),
 }
 
 

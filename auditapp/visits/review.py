@@ -15,13 +15,17 @@ from ..audit import record
 from ..auth.models import User
 from ..evaluations.models import STATUSES, Evaluation, EvaluationEvent, EvaluationFlag, Photo
 from ..extensions import db
+from ..i18n import N_
 from ..scoring.rules import DEFAULT_BANDS, score_band
 from ..scoring.values import display_value
 from ..timeutil import utcnow
 from .integrity import flag_label
 
-STATUS_LABELS = {"submitted": "Waiting for review", "approved": "Approved", "rejected": "Rejected",
-                 "returned": "Returned for a fix"}
+# Labels stay English here (error messages use them); pages translate them where they show them: _(label).
+STATUS_LABELS = {"submitted": N_("Waiting for review"), "approved": N_("Approved"), "rejected": N_("Rejected"),
+                 "returned": N_("Returned for a fix")}
+# The statuses as the review filter lists them (lower case, capitalised by the page).
+STATUS_WORDS = (N_("submitted"), N_("approved"), N_("rejected"), N_("returned"))
 MAX_COMMENT = 2000
 
 
@@ -214,14 +218,15 @@ def review_page(evaluation: Evaluation, bands: tuple[float, float] = DEFAULT_BAN
     }
 
 
-EVENT_LABELS = {"submitted": "Sent", "resubmitted": "Fixed and sent again", "approved": "Approved",
-                "rejected": "Rejected", "returned": "Returned for a fix"}
+EVENT_LABELS = {"submitted": N_("Sent"), "resubmitted": N_("Fixed and sent again"), "approved": N_("Approved"),
+                "rejected": N_("Rejected"), "returned": N_("Returned for a fix")}
 
 
 def _event_row(event: EvaluationEvent) -> dict:
     return {
         "at": event.at,
-        "who": event.user.name if event.user else "someone no longer here",
+        "who": event.user.name if event.user else N_("someone no longer here"),
+        "gone": event.user is None,  # `who` is then a text to translate, not a name
         "action": EVENT_LABELS.get(event.action, event.action.replace("_", " ").capitalize()),
         "comment": event.comment or "",
         "changes": [{"field": c.get("field", ""), "old": _show(c.get("old")), "new": _show(c.get("new"))}

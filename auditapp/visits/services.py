@@ -17,6 +17,7 @@ from ..audit import record
 from ..auth.models import Membership, User
 from ..evaluations.models import Evaluation
 from ..extensions import db
+from ..i18n import N_
 from ..journeys.models import Journey
 from ..locations.models import Location
 from ..timeutil import local_day_bounds, to_local, utcnow
@@ -24,8 +25,8 @@ from .models import Assignment
 from .scheduling import PlannedVisit, plan_visits
 
 OPEN_STATUSES = ("scheduled", "started")
-STATUS_LABELS = {"scheduled": "Scheduled", "started": "Started", "submitted": "Submitted", "cancelled": "Cancelled",
-                 "overdue": "Overdue"}
+STATUS_LABELS = {"scheduled": N_("Scheduled"), "started": N_("Started"), "submitted": N_("Submitted"),
+                 "cancelled": N_("Cancelled"), "overdue": N_("Overdue")}  # pages translate them: _(label)
 MAX_INSTRUCTIONS = 2000
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -147,10 +149,10 @@ def month_view():
 
 
 def _assignment_form_choices(form: AssignmentForm, org_id: int) -> None:
-    form.location_id.choices = choices([("", "Pick a location")] + [(loc.id, f"{loc.code} {loc.name}")
+    form.location_id.choices = choices([("", _("Pick a location"))] + [(loc.id, f"{loc.code} {loc.name}")
                                                                      for loc in active_locations(org_id)])
-    form.journey_id.choices = choices([("", "Pick a journey")] + [(j.id, j.name) for j in published_journeys(org_id)])
-    form.shopper_id.choices = choices([("", "Pick a secret shopper")] + [(s.id, s.name) for s in org_shoppers(org_id)])
+    form.journey_id.choices = choices([("", _("Pick a journey"))] + [(j.id, j.name) for j in published_journeys(org_id)])
+    form.shopper_id.choices = choices([("", _("Pick a secret shopper"))] + [(s.id, s.name) for s in org_shoppers(org_id)])
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -174,8 +176,8 @@ def new():
             _attach_error(form, error)
         else:
             db.session.commit()
-            flash(f"Visit scheduled: {assignment.location.name}, {assignment.journey.name}, "
-                  f"{assignment.shopper.name}.", "success")
+            flash(_("Visit scheduled: %(location)s, %(journey)s, %(shopper)s.", location=assignment.location.name,
+                    journey=assignment.journey.name, shopper=assignment.shopper.name), "success")
             return redirect(url_for("visits.manage"))
     return render_template("visits/new.html", form=form)
 
@@ -201,7 +203,7 @@ def plan():
     org_id = current_org_id()
     form = BulkPlanForm()
     shoppers = org_shoppers(org_id)
-    form.journey_id.choices = choices([("", "Pick a journey")] + [(j.id, j.name) for j in published_journeys(org_id)])
+    form.journey_id.choices = choices([("", _("Pick a journey"))] + [(j.id, j.name) for j in published_journeys(org_id)])
     form.shopper_ids.choices = choices([(s.id, s.name) for s in shoppers])
     if request.method == "GET":
         today = _today()
@@ -216,10 +218,12 @@ def plan():
             preview = plan_bulk(org_id, journey, [int(i) for i in form.shopper_ids.data], window)
             if request.form.get("action") == "create":
                 if not preview.visits:
-                    raise VisitError(None, "Every active location already has a visit for this journey in that month.")
+                    raise VisitError(None, _("Every active location already has a visit for this journey in that month."))
                 created = create_bulk(org_id, preview, form.instructions.data or "", user=current_user)
                 db.session.commit()
-                flash(f"{len(created)} visits scheduled for {journey.name} in {form.month.data}.", "success")
+                flash(ngettext("%(num)s visit scheduled for %(journey)s in %(month)s.",
+                               "%(num)s visits scheduled for %(journey)s in %(month)s.",
+                               len(created), journey=journey.name, month=form.month.data), "success")
                 return redirect(url_for("visits.manage", journey=journey.id))
         except (VisitError, PlanError) as error:
             db.session.rollback()
@@ -240,7 +244,7 @@ def cancel(assignment_id: int):
         flash(error.message, "error")
     else:
         db.session.commit()
-        flash(f"Visit to {assignment.location.name} cancelled.", "success")
+        flash(_("Visit to %(location)s cancelled.", location=assignment.location.name), "success")
     return redirect(request.referrer if _same_page(request.referrer) else url_for("visits.manage"))
 
 
@@ -317,7 +321,7 @@ def review():
     pages = max(1, -(-total // REVIEW_PAGE))
     page = min(_page(), pages)
     rows = review_list(org_id, filters, limit=REVIEW_PAGE, offset=(page - 1) * REVIEW_PAGE, bands=current_org().bands)
-    _, approvable = bulk_candidates(org_id, filters, limit=0)
+    approvable = bulk_candidates(org_id, filters, limit=0)[1]
     return render_template(
         "visits/review.html", rows=rows, filters=filters, page=page, pages=pages, total=total,
         has_next=page < pages, args=_review_args(filters), statuses=REVIEW_STATUSES, flags=FLAG_LABELS,
@@ -335,15 +339,15 @@ def bulk_approve_unflagged():
     form = ConfirmForm()
     if request.method == "POST":
         if not form.validate_on_submit():
-            flash("The confirmation expired; check the list and confirm again.", "error")
+            flash(_("The confirmation expired; check the list and confirm again."), "error")
             return redirect(url_for("visits.bulk_approve_unflagged", **_review_args(filters)))
         ids = [i for i in map(parse_id, request.form.getlist("evaluation_id")) if i is not None]
         result = bulk_approve(org_id, ids, current_user)
         db.session.commit()
-        message = f"{len(result.approved)} evaluation{'s' if len(result.approved) != 1 else ''} approved."
+        message = ngettext("%(num)s evaluation approved.", "%(num)s evaluations approved.", len(result.approved))
         if result.skipped:
-            message += (f" {len(result.skipped)} left alone: decided or flagged since you confirmed "
-                        f"(#{', #'.join(map(str, result.skipped[:10]))}).")
+            message += " " + _("%(count)s left alone: decided or flagged since you confirmed (%(ids)s).",
+                               count=len(result.skipped), ids=", ".join(f"#{i}" for i in result.skipped[:10]))
         flash(message, "success" if result.approved else "error")
         return redirect(url_for("visits.review", **_review_args(filters)))
     rows, total = bulk_candidates(org_id, filters)
@@ -361,7 +365,7 @@ def review_detail(evaluation_id: int):
 def _render_review(evaluation, reject_form, return_form, approve_form, status: int = 200):
     from ..disputes.services import visit_panel
 
-    return_form.comment.label.text = "What should be fixed?"
+    return_form.comment.label.text = _("What should be fixed?")
     org = current_org()
     page = review_page(evaluation, org.bands)
 
@@ -386,7 +390,7 @@ def decide(evaluation_id: int, decision: str):
              "return": ReasonForm(prefix="return")}
     form = forms[decision]
     if not form.validate_on_submit():
-        flash("Please fix the problem shown below.", "error")
+        flash(_("Please fix the problem shown below."), "error")
         return _render_review(evaluation, forms["reject"], forms["return"], forms["approve"], 422)
     actions = {"approve": approve, "reject": reject, "return": return_to_evaluator}
     try:
@@ -396,9 +400,11 @@ def decide(evaluation_id: int, decision: str):
         form.comment.errors = [*form.comment.errors, str(error)]
         return _render_review(evaluation, forms["reject"], forms["return"], forms["approve"], 409)
     db.session.commit()
-    done = {"approve": "approved", "reject": "rejected: it no longer counts in any result",
-            "return": f"returned to {evaluation.evaluator.name if evaluation.evaluator else 'the evaluator'}"}
-    flash(f"Evaluation #{evaluation.id} {done[decision]}.", "success")
+    who = evaluation.evaluator.name if evaluation.evaluator else _("the evaluator")
+    done = {"approve": _("Evaluation #%(id)s approved.", id=evaluation.id),
+            "reject": _("Evaluation #%(id)s rejected: it no longer counts in any result.", id=evaluation.id),
+            "return": _("Evaluation #%(id)s returned to %(name)s.", id=evaluation.id, name=who)}
+    flash(done[decision], "success")
     return redirect(url_for("visits.review_detail", evaluation_id=evaluation.id))
 
 

@@ -132,7 +132,7 @@ def test_bad_input_names_the_field_keeps_what_was_typed_and_stores_nothing(clien
     url = f"/results/journeys/{w.journey.id}/actions/new"
     cases = [
         ({"idea": ""}, "Describe the improvement."),
-        ({"definition_of_done": ""}, "Say what &#34;done&#34; means"),
+        ({"definition_of_done": ""}, "means, so the owner and the verifier agree"),  # lazy messages are not re-escaped
         ({"owner_id": ""}, "Choose who owns the action."),
         ({"owner_id": str(w.shopper.id)}, "Choose the owner from the list."),
         ({"owner_id": str(w.other_manager.id)}, "Choose the owner from the list."),
