@@ -127,7 +127,7 @@ def _language_from_remembered_user(app: Flask, user: User) -> None:
 
 def _load_user(user_id: str) -> User | None:
     """Session ids are "<id>:<session_version>": a password change or deactivation ends old sessions."""
-    raw_id, _, version = (user_id or "").partition(":")
+    raw_id, _sep, version = (user_id or "").partition(":")
     if not (raw_id.isascii() and raw_id.isdigit()):
         return None
     user = db.session.get(User, int(raw_id))

@@ -326,7 +326,7 @@ def tokens():
     form = TokenForm()
     new_token = None
     if form.validate_on_submit():
-        _, new_token = create_api_token(current_user, current_org_id(), form.name.data)
+        _api_token, new_token = create_api_token(current_user, current_org_id(), form.name.data)
         db.session.commit()
         flash(_("Token created. Copy it now: it is shown only once."), "success")
         form = TokenForm(formdata=None)  # empty again: a second click must not make a second token

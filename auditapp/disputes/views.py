@@ -76,7 +76,7 @@ def new(evaluation_id: int):
                                loose=[]), 409 if request.method == "POST" else 200
     loose: list[str] = []
     if request.method == "POST" and form.validate():  # the CSRF token; the service checks the rest
-        moment_key, _, question_key = (form.answer.data or "").partition(".")
+        moment_key, _sep, question_key = (form.answer.data or "").partition(".")
         try:
             dispute = open_dispute(evaluation, current_user, current_role(), moment_key=moment_key,
                                    question_key=question_key, reason=form.reason.data, evidence=form.evidence.data,

@@ -130,7 +130,7 @@ def scorecard():
 @roles_required(*RESULT_VIEWERS)
 def responses_csv_download():
     org = current_org()
-    filters, _, _ = _options_or_400(org)
+    filters, _per_location, _grain = _options_or_400(org)
     try:
         journey = load_journey(org, filters.journey_id)
     except NotFound:
