@@ -7,6 +7,7 @@ from flask import Flask, current_app, g, jsonify, redirect, render_template, req
 from flask import make_response as app_response
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, user_loaded_from_cookie
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -249,6 +250,12 @@ def _register_filters(app: Flask) -> None:
         tz = membership.organisation.timezone if membership else "UTC"
         local = to_local(value, tz)
         return local.strftime(fmt) if local else ""
+
+    @app.template_filter("problems_heading")
+    def problems_heading(count: int) -> str:
+        """The form error summary's heading. Here, not in templates/_macros/forms.html: pybabel skips folders whose
+        name starts with an underscore, so text there never reaches the catalogue."""
+        return ngettext("Please fix %(num)d problem", "Please fix %(num)d problems", count)
 
     @app.template_filter("score")
     def score_filter(value):

@@ -46,7 +46,7 @@ def check_bands(band_low: float, band_high: float) -> None:
     if not 0 < band_high <= 100:
         raise SettingsError(_("The upper band must be more than 0 and at most 100."), "band_high")
     if band_low >= band_high:
-        raise SettingsError(_("The upper band must be above the lower band (%(low)s).", low=f"{band_low:g}"), "band_high")
+        raise SettingsError(_("The upper band must be above the lower band (%(low)s).", low=format(band_low, "g")), "band_high")
 
 
 def check_dispute_window(days) -> int:
