@@ -113,8 +113,9 @@ def register_web(app: Flask) -> None:
 
 def _forget_previous_identity() -> None:
     """Identity lives on `g`; when an app context outlives one request (tests, CLI), never reuse it. Runs before
-    every other before-request function (the CSRF check included, which caches the session's token on `g`)."""
-    for name in ("_login_user", "membership", "place_scope", "csrf_token"):
+    every other before-request function (the CSRF check included, which caches the session's token on `g`), and
+    Flask-Babel keeps the request's language and catalogue there."""
+    for name in ("_login_user", "membership", "place_scope", "csrf_token", "_flask_babel"):
         g.pop(name, None)
 
 

@@ -8,7 +8,6 @@ from ..formutil import choices
 from ..reports.visit import SHOPPER_NAME_CHOICES
 from .services import MAX_DISPUTE_WINDOW, SettingsError, canonical_time_zone, check_bands, check_dispute_window
 
-
 # reports.visit.SHOPPER_NAME_CHOICES (the keys are posted) as this page words them. Lazy strings render unescaped
 # (their __html__), so only constant texts are lazy; anything with a value in it is gettext at request time.
 SHOPPER_NAME_LABELS = {"code": _l("A code per shopper (S-…)"), "first_name": _l("First name")}

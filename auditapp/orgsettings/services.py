@@ -81,7 +81,7 @@ def update_settings(org: Organisation, *, name: str, timezone: str, band_low: fl
     new = {"name": name, "timezone": zone, "band_low": band_low, "band_high": band_high,
            "report_shopper_name": report_shopper_name, "dispute_window_days": dispute_window_days}
     changed = {key: [getattr(org, key), value] for key, value in new.items() if getattr(org, key) != value}
-    for key, (_, value) in changed.items():
+    for key, (_old, value) in changed.items():
         setattr(org, key, value)
     if changed:
         db.session.flush()

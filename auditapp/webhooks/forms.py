@@ -8,7 +8,6 @@ from wtforms.validators import DataRequired, Length
 
 from .services import EVENTS, MAX_URL
 
-
 # services.EVENTS as the form shows them, in the reader's language (the API's document keeps the English).
 EVENT_TEXTS = {
     "evaluation.submitted": _l("An evaluation was sent (or sent again after a fix)."),
