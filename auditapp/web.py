@@ -5,7 +5,9 @@ import importlib
 
 from flask import Flask, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask import make_response as app_response
-from flask_babel import refresh as babel_refresh
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, user_loaded_from_cookie
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -22,24 +24,33 @@ PACKAGES = ("auth", "locations", "journeys", "evaluations", "visits", "results",
 
 # (endpoint, label, roles): an entry shows only when its endpoint exists and the role may use it.
 NAV = [
-    ("results.index", "Dashboard", ("admin", "manager", "regional_manager", "location_manager")),
-    ("sites.visits", "Visits", ("regional_manager", "location_manager")),
-    ("results.my_actions_page", "My actions", ("admin", "manager", "regional_manager", "location_manager")),
-    ("journeys.index", "Journeys", ("admin", "manager")),
-    ("locations.index", "Locations", ("admin", "manager")),
-    ("visits.manage", "Visits", ("admin", "manager")),
-    ("visits.review", "Review", ("admin", "manager")),
-    ("schedules.index", "Schedules", ("admin", "manager")),
-    ("disputes.index", "Disputes", ("admin", "manager", "regional_manager", "location_manager")),
-    ("visits.mine", "My visits", ("shopper",)),
-    ("evaluations.start", "Evaluate", ("shopper", "staff")),
-    ("evaluations.mine", "Sent", ("shopper", "staff")),
-    ("auth.users", "Users", ("admin",)),
-    ("auth.audit_log", "Audit log", ("admin",)),
-    ("orgsettings.edit", "Settings", ("admin",)),
-    ("notify.outbox", "Outbox", ("admin",)),
-    ("webhooks.index", "Webhooks", ("admin",)),
+    ("results.index", _l("Dashboard"), ("admin", "manager", "regional_manager", "location_manager")),
+    ("sites.visits", _l("Visits"), ("regional_manager", "location_manager")),
+    ("results.my_actions_page", _l("My actions"), ("admin", "manager", "regional_manager", "location_manager")),
+    ("journeys.index", _l("Journeys"), ("admin", "manager")),
+    ("locations.index", _l("Locations"), ("admin", "manager")),
+    ("visits.manage", _l("Visits"), ("admin", "manager")),
+    ("visits.review", _l("Review"), ("admin", "manager")),
+    ("schedules.index", _l("Schedules"), ("admin", "manager")),
+    ("disputes.index", _l("Disputes"), ("admin", "manager", "regional_manager", "location_manager")),
+    ("visits.mine", _l("My visits"), ("shopper",)),
+    ("evaluations.start", _l("Evaluate"), ("shopper", "staff")),
+    ("evaluations.mine", _l("Sent"), ("shopper", "staff")),
+    ("auth.users", _l("Users"), ("admin",)),
+    ("auth.audit_log", _l("Audit log"), ("admin",)),
+    ("orgsettings.edit", _l("Settings"), ("admin",)),
+    ("notify.outbox", _l("Outbox"), ("admin",)),
+    ("webhooks.index", _l("Webhooks"), ("admin",)),
 ]
+
+# werkzeug's own descriptions, as an error page says them (a view's own abort() text is shown as it is).
+ERROR_TEXTS = {
+    400: _l("The browser (or proxy) sent a request that this server could not understand."),
+    405: _l("The method is not allowed for the requested URL."),
+    410: _l("The requested URL is no longer available on this server and there is no forwarding address. "
+            "If you followed a link from a foreign page, please contact the author of this page."),
+}
+DATABASE_UNAVAILABLE = "The database is not reachable right now. Nothing was stored; try again in a few seconds."
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -78,7 +89,8 @@ def register_web(app: Flask) -> None:
 
     app.before_request_funcs.setdefault(None, []).insert(0, _forget_previous_identity)  # first, before CSRF
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.localize_callback = str  # a lazy string cannot go into the session's flashes
     login_manager.login_message_category = "info"
     login_manager.user_loader(_load_user)
     user_loaded_from_cookie.connect(_language_from_remembered_user, app)
@@ -101,10 +113,10 @@ def register_web(app: Flask) -> None:
 
 def _forget_previous_identity() -> None:
     """Identity lives on `g`; when an app context outlives one request (tests, CLI), never reuse it. Runs before
-    every other before-request function (the CSRF check included, which caches the session's token on `g`)."""
-    for name in ("_login_user", "membership", "place_scope", "csrf_token"):
+    every other before-request function (the CSRF check included, which caches the session's token on `g`), and
+    Flask-Babel keeps the request's language and catalogue there."""
+    for name in ("_login_user", "membership", "place_scope", "csrf_token", "_flask_babel"):
         g.pop(name, None)
-    babel_refresh()  # the language is worked out again for each request, not kept from an earlier one
 
 
 def _language_from_remembered_user(app: Flask, user: User) -> None:
@@ -117,7 +129,7 @@ def _language_from_remembered_user(app: Flask, user: User) -> None:
 
 def _load_user(user_id: str) -> User | None:
     """Session ids are "<id>:<session_version>": a password change or deactivation ends old sessions."""
-    raw_id, _, version = (user_id or "").partition(":")
+    raw_id, _sep, version = (user_id or "").partition(":")
     if not (raw_id.isascii() and raw_id.isdigit()):
         return None
     user = db.session.get(User, int(raw_id))
@@ -159,18 +171,24 @@ def _unauthorized():
 def _error_page(error: Exception):
     code = error.code if isinstance(error, HTTPException) else 500
     description = getattr(error, "description", "") or ""
-    if code == 413:
-        description = f"The upload is too large: the limit is {_size_text(request.max_content_length or 0)}."
-    if code == 429:
-        description = str(description) or "Too many requests. Wait a minute and try again."
     # The exception's own headers stay: Allow on a 405 (RFC 9110 requires it).
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"] \
         if isinstance(error, HTTPException) else []
-    if wants_json():
+    if wants_json():  # the API speaks English, whatever the browser's language
+        if code == 413:
+            description = f"The upload is too large: the limit is {_size_text(request.max_content_length or 0)}."
+        if code == 429:
+            description = str(description) or "Too many requests. Wait a minute and try again."
         title = error.name if isinstance(error, HTTPException) else "Internal Server Error"
         response = problem(code, title, str(description))
         response.headers.extend(headers)
         return response
+    if code == 413:
+        description = _("The upload is too large: the limit is %(limit)s.", limit=_size_text(request.max_content_length or 0))
+    if code == 429:
+        description = str(description) or _("Too many requests. Wait a minute and try again.")
+    if code in ERROR_TEXTS and description == getattr(type(error), "description", None):
+        description = ERROR_TEXTS[code]
     return render_template("errors/error.html", code=code, description=description), code, headers
 
 
@@ -186,10 +204,10 @@ def _database_unavailable(error: Exception):
     """The database is restarting or unreachable: 503 with Retry-After, so phones keep the record and retry."""
     db.session.rollback()
     current_app.logger.warning("database unavailable: %s", error)
-    detail = "The database is not reachable right now. Nothing was stored; try again in a few seconds."
     if wants_json():
-        response = problem(503, "Service Unavailable", detail)
+        response = problem(503, "Service Unavailable", DATABASE_UNAVAILABLE)
     else:
+        detail = _("The database is not reachable right now. Nothing was stored; try again in a few seconds.")
         response = app_response(render_template("errors/error.html", code=503, description=detail), 503)
     response.headers["Retry-After"] = "5"
     return response
@@ -233,6 +251,12 @@ def _register_filters(app: Flask) -> None:
         tz = membership.organisation.timezone if membership else "UTC"
         local = to_local(value, tz)
         return local.strftime(fmt) if local else ""
+
+    @app.template_filter("problems_heading")
+    def problems_heading(count: int) -> str:
+        """The form error summary's heading. Here, not in templates/_macros/forms.html: pybabel skips folders whose
+        name starts with an underscore, so text there never reaches the catalogue."""
+        return ngettext("Please fix %(num)d problem", "Please fix %(num)d problems", count)
 
     @app.template_filter("score")
     def score_filter(value):

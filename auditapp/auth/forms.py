@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
@@ -13,51 +14,53 @@ def role_choices():
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    remember = BooleanField("Keep me logged in on this device")
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField(_l("Keep me logged in on this device"))
     next = HiddenField()
 
 
 class PasswordChangeForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired()])
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
     new = PasswordField(
-        "New password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters."),
-                    Length(max=200, message="Use at most 200 characters.")],
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD, message=_l("Use at least %(min)d characters.")),
+                    Length(max=200, message=_l("Use at most %(max)d characters."))],
     )
-    confirm = PasswordField("Repeat the new password", validators=[DataRequired(), EqualTo("new", "The two new passwords differ.")])
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("new", _l("The two new passwords differ."))])
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter the email address of the person to invite."),
-                                            Email("Enter an email address like name@example.com."), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter the email address of the person to invite.")),
+                                               Email(_l("Enter an email address like name@example.com.")), Length(max=254)])
     # The least powerful role by default: an admin who forgets to choose must not hand out admin rights.
-    role = SelectField("Role", choices=role_choices(), default="shopper", validators=[DataRequired()])
-    location_id = SelectField("Location (staff only)", coerce=str, choices=[], validate_choice=False)
-    place_ids = SelectMultipleField("Locations they look after (location managers)", coerce=str, choices=[],
+    role = SelectField(_l("Role"), choices=role_choices(), default="shopper", validators=[DataRequired()])
+    location_id = SelectField(_l("Location (staff only)"), coerce=str, choices=[], validate_choice=False)
+    place_ids = SelectMultipleField(_l("Locations they look after (location managers)"), coerce=str, choices=[],
                                     validate_choice=False)
-    regions = SelectMultipleField("Regions they look after (regional managers)", coerce=str, choices=[],
+    regions = SelectMultipleField(_l("Regions they look after (regional managers)"), coerce=str, choices=[],
                                   validate_choice=False)
 
 
 class AcceptInviteForm(FlaskForm):
-    name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
     password = PasswordField(
-        "Choose a password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters."),
-                    Length(max=200, message="Use at most 200 characters.")],
+        _l("Choose a password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD, message=_l("Use at least %(min)d characters.")),
+                    Length(max=200, message=_l("Use at most %(max)d characters."))],
     )
-    confirm = PasswordField("Repeat the password", validators=[DataRequired(), EqualTo("password", "The two passwords differ.")])
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))])
 
 
 class MemberForm(FlaskForm):
-    role = SelectField("Role", choices=role_choices())
-    location_id = SelectField("Location", coerce=str, choices=[], validate_choice=False)
+    role = SelectField(_l("Role"), choices=role_choices())
+    location_id = SelectField(_l("Location"), coerce=str, choices=[], validate_choice=False)
 
     def validate_role(self, field):
         if field.data not in ROLE_LABELS:
-            raise ValidationError("Pick one of the listed roles.")
+            raise ValidationError(_l("Pick one of the listed roles."))
 
 
 class ConfirmForm(FlaskForm):
@@ -65,5 +68,5 @@ class ConfirmForm(FlaskForm):
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Label", validators=[DataRequired("Give the token a label, e.g. 'BI export'."), Length(max=100)],
-                       description="What the token is for, e.g. 'BI export' or 'Zapier'.")
+    name = StringField(_l("Label"), validators=[DataRequired(_l("Give the token a label, e.g. 'BI export'.")), Length(max=100)],
+                       description=_l("What the token is for, e.g. 'BI export' or 'Zapier'."))

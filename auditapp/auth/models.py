@@ -5,6 +5,7 @@ import hashlib
 from datetime import datetime
 
 from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,8 +15,9 @@ from ..extensions import db
 from ..timeutil import utcnow
 
 ROLES = ("admin", "manager", "regional_manager", "location_manager", "shopper", "staff")
-ROLE_LABELS = {"admin": "Admin", "manager": "Manager", "regional_manager": "Regional manager",
-               "location_manager": "Location manager", "shopper": "Secret shopper", "staff": "Staff"}
+# Lazy: a page shows them in its reader's language; outside a request (the CLI) they are English.
+ROLE_LABELS = {"admin": _l("Admin"), "manager": _l("Manager"), "regional_manager": _l("Regional manager"),
+               "location_manager": _l("Location manager"), "shopper": _l("Secret shopper"), "staff": _l("Staff")}
 # Roles scoped to places: they see their own locations (location_manager) or regions (regional_manager) only.
 PLACE_ROLES = ("regional_manager", "location_manager")
 

@@ -5,6 +5,7 @@ import re
 import secrets
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..audit import record
@@ -28,7 +29,8 @@ TOKEN_PREFIX = "aud_"  # noqa: S105 (a public prefix, not a secret)
 
 
 class AccountError(ValueError):
-    """A request about accounts that cannot be done; the message says why, `field` which form field it is about."""
+    """A request about accounts that cannot be done; the message says why, `field` which form field it is about.
+    The message is in the interface's language on a page, English from the command line (no request there)."""
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
@@ -67,11 +69,12 @@ def record_failed_login(email: str) -> None:
 def get_or_create_org(name: str, slug: str, timezone: str = "UTC") -> Organisation:
     slug = (slug or "").strip().lower()
     if not SLUG_RE.match(slug):
-        raise AccountError(f"slug '{slug}' must be lowercase letters, digits and hyphens, starting with a letter or digit")
+        raise AccountError(_("slug '%(slug)s' must be lowercase letters, digits and hyphens, starting with a letter or digit",
+                             slug=slug))
     org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
     if org is None:
         if not (name or "").strip():
-            raise AccountError("organisation name is required")
+            raise AccountError(_("organisation name is required"))
         org = Organisation(name=name.strip(), slug=slug, timezone=timezone)
         db.session.add(org)
         db.session.flush()
@@ -86,23 +89,23 @@ def check_places(org_id: int, role: str, location_ids=(), regions=()) -> tuple[l
     try:
         ids = sorted({int(i) for i in location_ids or ()})
     except (TypeError, ValueError):
-        raise AccountError("locations must be chosen from the list", "place_ids") from None
+        raise AccountError(_("locations must be chosen from the list"), "place_ids") from None
     names = sorted({str(r).strip() for r in regions or () if str(r).strip()})
     if role == "location_manager":
         if not ids:
-            raise AccountError("a location manager needs at least one location", "place_ids")
+            raise AccountError(_("a location manager needs at least one location"), "place_ids")
         found = set(db.session.scalars(select(Location.id).where(Location.org_id == org_id, Location.id.in_(ids))))
         if found != set(ids):
-            raise AccountError("some of the chosen locations are not the organisation's", "place_ids")
+            raise AccountError(_("some of the chosen locations are not the organisation's"), "place_ids")
         return ids, []
     if role == "regional_manager":
         if not names:
-            raise AccountError("a regional manager needs at least one region", "regions")
+            raise AccountError(_("a regional manager needs at least one region"), "regions")
         known = set(db.session.scalars(select(Location.region).where(Location.org_id == org_id,
                                                                      Location.region.in_(names))))
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise AccountError(f"no location is in the region {', '.join(unknown)}", "regions")
+            raise AccountError(_("no location is in the region %(regions)s", regions=", ".join(unknown)), "regions")
         return [], names
     return [], []
 
@@ -123,10 +126,10 @@ def add_user(org: Organisation, email: str, name: str, password: str, role: str,
     scrypt takes most of a second on purpose).
     """
     if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        raise AccountError(_("role must be one of %(roles)s", roles=", ".join(ROLES)))
     email = normalise_email(email)
     if "@" not in email:
-        raise AccountError(f"'{email}' is not an email address")
+        raise AccountError(_("'%(email)s' is not an email address", email=email))
     user = find_user(email)
     if user is None:
         user = User(email=email, name=(name or email.split("@")[0]).strip())
@@ -159,12 +162,12 @@ def create_invite(org: Organisation, email: str, role: str, created_by: User | N
     """A single-use invite; returns it with the raw token (shown once, only its digest is stored).
     A location or regional manager's places come with the invite (checked now, applied on acceptance)."""
     if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        raise AccountError(_("role must be one of %(roles)s", roles=", ".join(ROLES)))
     location_ids, regions = check_places(org.id, role, location_ids, regions)
     email = normalise_email(email)
     existing = find_user(email)
     if existing is not None and existing.membership_in(org.id):
-        raise AccountError(f"{email} is already a member of {org.name}")
+        raise AccountError(_("%(email)s is already a member of %(organisation)s", email=email, organisation=org.name))
     token = secrets.token_urlsafe(32)
     invite = Invite(org_id=org.id, email=email, role=role, token_hash=token_digest(token), location_id=location_id,
                     place_ids=list(location_ids) or None, regions=list(regions) or None,
@@ -194,10 +197,10 @@ def accept_invite(invite: Invite, name: str, password: str) -> User:
         .values(used_at=utcnow())
     ).rowcount
     if claimed != 1:
-        raise AccountError("this invite link has already been used")
+        raise AccountError(_("this invite link has already been used"))
     existing = find_user(invite.email)
     if existing is not None:
-        raise AccountError("an account with this email exists: log in and ask the admin to add you")
+        raise AccountError(_("an account with this email exists: log in and ask the admin to add you"))
     user = add_user(invite.organisation, invite.email, name, password, invite.role, location_id=invite.location_id,
                     location_ids=invite.place_ids or (), regions=invite.regions or ())
     record("user.joined", user, summary=f"{user.email} accepted the invite as {invite.role}", org_id=invite.org_id,

@@ -4,6 +4,8 @@ from __future__ import annotations
 from urllib.parse import urljoin, urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -69,14 +71,14 @@ def _failed_attempt(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], error_message="Too many login attempts. Wait a minute and try again.",
+@limiter.limit(_login_limit, methods=["POST"], error_message=_l("Too many login attempts. Wait a minute and try again."),
                deduct_when=_failed_attempt)
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is None:
-            form.password.errors.append("Wrong email or password, or the account is not active.")
+            form.password.errors.append(_("Wrong email or password, or the account is not active."))
             record_failed_login(form.email.data)
             db.session.commit()
         else:
@@ -117,7 +119,7 @@ def logout():
     ConfirmForm().validate_on_submit()  # CSRF is checked globally; the form is only for the token
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     response = redirect(url_for("auth.login", bye=1))
     # A shared phone must not show the last user's pages from the offline cache. Only the HTTP cache and the
     # service worker's caches go (app.js empties those on the login page): drafts and unsent evaluations in
@@ -132,12 +134,12 @@ def account():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         if not current_user.check_password(form.current.data):
-            form.current.errors.append("This is not your current password.")
+            form.current.errors.append(_("This is not your current password."))
         else:
             change_password(current_user, form.new.data)
             db.session.commit()
             login_user(current_user._get_current_object())  # this session gets the new session version; others are logged out
-            flash("Password changed. Other devices are logged out.", "success")
+            flash(_("Password changed. Other devices are logged out."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form, org=current_org(), role=current_role())
 
@@ -159,14 +161,14 @@ def accept(token: str):
         session.clear()
         login_user(user)
         session["org_id"] = invite.org_id
-        flash(f"Welcome to {invite.organisation.name}.", "success")
+        flash(_("Welcome to %(organisation)s.", organisation=invite.organisation.name), "success")
         return redirect(url_for("auth.home"))
     return render_template("auth/invite_accept.html", form=form, invite=invite)
 
 
 def _location_choices():
     locations = db.session.scalars(scoped(Location).where(Location.archived.is_(False)).order_by(Location.name))
-    return choices([("", "None")] + [(loc.id, f"{loc.code} {loc.name}") for loc in locations])
+    return choices([("", _("None"))] + [(loc.id, f"{loc.code} {loc.name}") for loc in locations])
 
 
 def _place_choices(form) -> None:
@@ -227,12 +229,15 @@ def _flash_invite_outcome(invite: Invite, message) -> None:
         current_app.logger.exception("sending the invite mail failed")
     status = db.session.get(OutboxMessage, message.id).status if message is not None else None
     if status == "sent":
-        flash(f"Invite for {invite.email} created and mailed. The link below is shown only once.", "success")
+        flash(_("Invite for %(email)s created and mailed. The link below is shown only once.", email=invite.email),
+              "success")
     elif status is not None and mail_configured():
-        flash(f"Invite for {invite.email} created, but the mail could not be sent yet: it is tried again "
-              "automatically (see Outbox). Copy the link below to send it yourself: it is shown only once.", "error")
+        flash(_("Invite for %(email)s created, but the mail could not be sent yet: it is tried again automatically "
+                "(see Outbox). Copy the link below to send it yourself: it is shown only once.", email=invite.email),
+              "error")
     else:
-        flash(f"Invite for {invite.email} created. Copy the link below and send it: it is shown only once.", "success")
+        flash(_("Invite for %(email)s created. Copy the link below and send it: it is shown only once.",
+                email=invite.email), "success")
 
 
 def _membership_or_404(membership_id: int) -> Membership:
@@ -255,10 +260,10 @@ def set_role(membership_id: int):
     form = MemberForm()
     form.location_id.choices = _location_choices()
     if not form.validate_on_submit():
-        flash("Pick one of the listed roles.", "error")
+        flash(_("Pick one of the listed roles."), "error")
         return redirect(url_for("auth.users"))
     if membership.role == "admin" and form.role.data != "admin" and not _other_active_admins(membership):
-        flash("The organisation needs at least one active admin: make someone else admin first.", "error")
+        flash(_("The organisation needs at least one active admin: make someone else admin first."), "error")
         return redirect(url_for("auth.users"))
     old, old_places = membership.role, (membership.place_location_ids, membership.region_names)
     membership.role = form.role.data
@@ -267,7 +272,7 @@ def set_role(membership_id: int):
         set_places(membership, location_ids=request.form.getlist("place_ids"), regions=request.form.getlist("regions"))
     except AccountError as error:
         db.session.rollback()
-        flash(f"{membership.user.name} was not changed: {error}.", "error")
+        flash(_("%(name)s was not changed: %(reason)s.", name=membership.user.name, reason=error), "error")
         return redirect(url_for("auth.users"))
     places = (membership.place_location_ids, membership.region_names)
     summary = f"{membership.user.email}: {old} -> {membership.role}"
@@ -275,7 +280,8 @@ def set_role(membership_id: int):
         summary += f" (locations {places[0] or '-'}, regions {', '.join(places[1]) or '-'})"
     record("user.role_changed", membership.user, summary=summary, org_id=membership.org_id)
     db.session.commit()
-    flash(f"{membership.user.name} is now {ROLE_LABELS.get(membership.role, membership.role).lower()}.", "success")
+    role = ROLE_LABELS.get(membership.role, membership.role)
+    flash(_("%(name)s is now %(role)s.", name=membership.user.name, role=str(role).lower()), "success")
     return redirect(url_for("auth.users"))
 
 
@@ -286,7 +292,7 @@ def toggle_active(membership_id: int):
     ConfirmForm().validate_on_submit()
     user = membership.user
     if user.id == current_user.id:
-        flash("You cannot deactivate yourself.", "error")
+        flash(_("You cannot deactivate yourself."), "error")
         return redirect(url_for("auth.users"))
     # Other organisations' users are never touched: the account is shared, so only this org's admins of it act.
     user.active = not user.active
@@ -294,7 +300,8 @@ def toggle_active(membership_id: int):
         user.session_version = (user.session_version or 1) + 1  # logs them out everywhere
     record("user.activated" if user.active else "user.deactivated", user, summary=user.email, org_id=membership.org_id)
     db.session.commit()
-    flash(f"{user.name} is {'active again' if user.active else 'deactivated'}.", "success")
+    flash(_("%(name)s is active again.", name=user.name) if user.active else _("%(name)s is deactivated.", name=user.name),
+          "success")
     return redirect(url_for("auth.users"))
 
 
@@ -306,7 +313,7 @@ def revoke_invite(invite_id: int):
     invite.expires_at = utcnow()
     record("user.invite_revoked", invite, summary=invite.email)
     db.session.commit()
-    flash(f"Invite for {invite.email} revoked.", "success")
+    flash(_("Invite for %(email)s revoked.", email=invite.email), "success")
     return redirect(url_for("auth.users"))
 
 
@@ -319,9 +326,9 @@ def tokens():
     form = TokenForm()
     new_token = None
     if form.validate_on_submit():
-        _, new_token = create_api_token(current_user, current_org_id(), form.name.data)
+        _api_token, new_token = create_api_token(current_user, current_org_id(), form.name.data)
         db.session.commit()
-        flash("Token created. Copy it now: it is shown only once.", "success")
+        flash(_("Token created. Copy it now: it is shown only once."), "success")
         form = TokenForm(formdata=None)  # empty again: a second click must not make a second token
     mine = db.session.scalars(
         scoped(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
@@ -340,7 +347,7 @@ def revoke_token(token_id: int):
         api_token.revoked_at = utcnow()
         record("token.revoked", api_token, summary=f"API token '{api_token.name}' revoked")
         db.session.commit()
-    flash("Token revoked.", "success")
+    flash(_("Token revoked."), "success")
     return redirect(url_for("auth.tokens"))
 
 

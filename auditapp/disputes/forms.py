@@ -2,6 +2,7 @@
 (disputes.services), the same for the pages and the API, and their errors are put back on these fields."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import RadioField, SelectField, StringField, TextAreaField
@@ -9,27 +10,28 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from ..formutil import choices
 from .evidence import DEFAULT_PDF_MAX_BYTES
 
-DECISION_CHOICES = {"accepted": "Accept: change the answer and recompute the scores",
-                    "declined": "Decline: the answer stays as it is"}
+DECISION_CHOICES = {"accepted": _l("Accept: change the answer and recompute the scores"),
+                    "declined": _l("Decline: the answer stays as it is")}
 
 
 class OpenDisputeForm(FlaskForm):
-    answer = SelectField("Answer you dispute", validate_choice=False)
-    reason = TextAreaField("What is wrong with it?",
-                           description="Say what happened and why the answer should change; the reviewer reads this.")
-    evidence = FileField("Evidence (optional)",
-                         description=f"A photo, or a PDF of up to {DEFAULT_PDF_MAX_BYTES // (1024 * 1024)} MB "
-                                     "(a receipt, a log, a rota). Photos are downscaled and their location data removed.")
+    answer = SelectField(_l("Answer you dispute"), validate_choice=False)
+    reason = TextAreaField(_l("What is wrong with it?"),
+                           description=_l("Say what happened and why the answer should change; the reviewer reads this."))
+    evidence = FileField(_l("Evidence (optional)"),
+                         description=_l("A photo, or a PDF of up to %(size)d MB (a receipt, a log, a rota). Photos are "
+                                        "downscaled and their location data removed.",
+                                        size=DEFAULT_PDF_MAX_BYTES // (1024 * 1024)))
 
 
 class MessageForm(FlaskForm):
-    body = TextAreaField("Add to the thread")
+    body = TextAreaField(_l("Add to the thread"))
 
 
 class DecisionForm(FlaskForm):
-    decision = RadioField("Decision", choices=choices(DECISION_CHOICES), validate_choice=False)
-    value = StringField("Corrected answer", description="Only when you accept. Type na to mark it N/A.")
-    reason = TextAreaField("Reason", description="Required when you decline; the site sees it.")
+    decision = RadioField(_l("Decision"), choices=choices(DECISION_CHOICES), validate_choice=False)
+    value = StringField(_l("Corrected answer"), description=_l("Only when you accept. Type na to mark it N/A."))
+    reason = TextAreaField(_l("Reason"), description=_l("Required when you decline; the site sees it."))
 
 
 def decision_form_for(question_choices: list[tuple[str, str]] | None, **kwargs) -> DecisionForm:
@@ -38,9 +40,9 @@ def decision_form_for(question_choices: list[tuple[str, str]] | None, **kwargs) 
         return DecisionForm(**kwargs)
 
     class ChoiceDecisionForm(DecisionForm):
-        value = SelectField("Corrected answer", choices=choices([("", "Choose the corrected answer"),
+        value = SelectField(_l("Corrected answer"), choices=choices([("", _l("Choose the corrected answer")),
                                                                  *question_choices]),
-                            validate_choice=False, description="Only when you accept.")
+                            validate_choice=False, description=_l("Only when you accept."))
 
     return ChoiceDecisionForm(**kwargs)
 

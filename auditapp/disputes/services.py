@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import case, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -33,17 +36,17 @@ from ..notify.urls import absolute_url
 from ..places import SCOPED_SOURCE, SCOPED_STATUSES
 from ..scoring.rules import ItemResult, answer_score
 from ..scoring.values import AnswerError, display_value, parse_value
-from ..timeutil import utcnow
+from ..timeutil import to_local, utcnow
 from ..webhooks.services import emit_dispute
 from .evidence import EvidenceError, read_evidence, remove_evidence, store_evidence
 from .models import DISPUTE_STATUSES, Dispute, DisputeMessage
-from .rules import StoredMoment, Window, dispute_window, rescore
+from .rules import DEFAULT_WINDOW_DAYS, StoredMoment, Window, dispute_window, rescore
 
 MANAGER_ROLES = ("admin", "manager")
 MAX_REASON = 5000
 MAX_MESSAGE = 5000
 DECISIONS = ("accepted", "declined")
-STATUS_LABELS = {"open": "Open", "accepted": "Accepted", "declined": "Declined"}
+STATUS_LABELS = {"open": _l("Open"), "accepted": _l("Accepted"), "declined": _l("Declined")}  # shown on pages only
 
 
 class DisputeError(Exception):
@@ -91,6 +94,24 @@ def approved_at(evaluation: Evaluation) -> datetime | None:
 
 def window_for(evaluation: Evaluation, org: Organisation, now: datetime | None = None) -> Window:
     return dispute_window(approved_at(evaluation), org.dispute_window_days, org.timezone, now or utcnow())
+
+
+def window_text(window: Window, evaluation: Evaluation, org: Organisation) -> str:
+    """The window's message in the reader's language, for the pages (rules.py words it in English, for the API)."""
+    days = DEFAULT_WINDOW_DAYS if org.dispute_window_days is None else org.dispute_window_days
+    approved = approved_at(evaluation)
+    if days <= 0:
+        return _("Your organisation does not take disputes (the dispute window is 0 days).")
+    if approved is None or window.last_day is None:
+        return _("This visit has no approval time recorded, so it cannot be disputed.")
+    dates = {"last_day": window.last_day.isoformat(), "approved_on": to_local(approved, org.timezone).date().isoformat()}
+    if not window.open:
+        return ngettext("The time to dispute this visit ended on %(last_day)s (%(num)d day after its approval on "
+                        "%(approved_on)s).", "The time to dispute this visit ended on %(last_day)s (%(num)d days after "
+                        "its approval on %(approved_on)s).", days, **dates)
+    return ngettext("Answers of this visit may be disputed until the end of %(last_day)s (%(num)d day after its "
+                    "approval on %(approved_on)s).", "Answers of this visit may be disputed until the end of "
+                    "%(last_day)s (%(num)d days after its approval on %(approved_on)s).", days, **dates)
 
 
 # --- who sees what --------------------------------------------------------------------------------------------------
@@ -443,16 +464,17 @@ def dispute_page(dispute: Dispute, role: str | None) -> dict:
     """Everything a dispute's page shows, as finished values: the answer, the thread, what the viewer may do."""
     evaluation, question = dispute.evaluation, dispute.question
     current = _answer(evaluation, dispute.moment_key, dispute.question_key)
-    thread = [{"who": _who(dispute.opened_by), "at": dispute.opened_at, "what": "Opened the dispute",
+    thread = [{"who": _who(dispute.opened_by), "at": dispute.opened_at, "what": _("Opened the dispute"),
                "text": dispute.reason, "evidence": dispute.evidence_kind}]
     for message in dispute.messages:
-        thread.append({"who": _who(message.user), "at": message.at, "what": "Wrote", "text": message.body,
+        thread.append({"who": _who(message.user), "at": message.at, "what": _("Wrote"), "text": message.body,
                        "evidence": ""})
     if dispute.status != "open":
-        what = "Accepted it" if dispute.status == "accepted" else "Declined it"
+        what = _("Declined it")
         if dispute.status == "accepted":
-            what += (f": the answer is now {display_value(question.type, dispute.value_after)} "
-                     f"(was {display_value(question.type, dispute.value_before)})")
+            what = _("Accepted it: the answer is now %(after)s (was %(before)s)",
+                     after=display_value(question.type, dispute.value_after),
+                     before=display_value(question.type, dispute.value_before))
         thread.append({"who": _who(dispute.decided_by), "at": dispute.decided_at, "what": what,
                        "text": dispute.decision_reason, "evidence": ""})
     managers = role in MANAGER_ROLES
@@ -490,12 +512,13 @@ def visit_panel(evaluation: Evaluation, org: Organisation, user: User, role: str
                 if (moment.key, question.key) not in taken:
                     shown = display_value(question.type, answers.get((moment.key, question.key)))
                     if question.type == "photo" and shown != "–":
-                        shown = "N/A" if shown == "N/A" else "a photo"
-                    choices.append((f"{moment.key}.{question.key}", f"{moment.name}: {question.text} "
-                                                                    f"(answered: {shown})"))
+                        shown = "N/A" if shown == "N/A" else _("a photo")
+                    choices.append((f"{moment.key}.{question.key}",
+                                    _("%(moment)s: %(question)s (answered: %(answer)s)", moment=moment.name,
+                                      question=question.text, answer=shown)))
     return {"disputes": [{"dispute": d, "status_label": STATUS_LABELS[d.status], "moment": d.question.moment.name,
                           "question": d.question.text} for d in disputes],
-            "window": window, "can_open": can_open, "choices": choices,
+            "window": replace(window, message=window_text(window, evaluation, org)), "can_open": can_open, "choices": choices,
             "open_count": sum(1 for d in disputes if d.status == "open")}
 
 

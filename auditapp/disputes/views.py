@@ -4,6 +4,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..auth.models import PLACE_ROLES
@@ -30,7 +32,7 @@ from .services import (
 viewers = roles_required(*MANAGERS, *PLACE_ROLES)
 openers = roles_required(*PLACE_ROLES)
 deciders = roles_required(*MANAGERS)
-LIST_STATUSES = {"open": "Open", "accepted": "Accepted", "declined": "Declined", "all": "All"}
+LIST_STATUSES = {"open": _l("Open"), "accepted": _l("Accepted"), "declined": _l("Declined"), "all": _l("All")}
 
 
 def _dispute_or_404(dispute_id: int) -> Dispute:
@@ -68,7 +70,7 @@ def new(evaluation_id: int):
     org = current_org()
     panel = visit_panel(evaluation, org, current_user, current_role())
     form = OpenDisputeForm()
-    form.answer.choices = [("", "Choose the answer"), *panel["choices"]]
+    form.answer.choices = [("", _("Choose the answer")), *panel["choices"]]
     if request.method == "GET" and request.args.get("answer"):
         form.answer.data = request.args["answer"]
     if not panel["can_open"]:
@@ -76,7 +78,7 @@ def new(evaluation_id: int):
                                loose=[]), 409 if request.method == "POST" else 200
     loose: list[str] = []
     if request.method == "POST" and form.validate():  # the CSRF token; the service checks the rest
-        moment_key, _, question_key = (form.answer.data or "").partition(".")
+        moment_key, _sep, question_key = (form.answer.data or "").partition(".")
         try:
             dispute = open_dispute(evaluation, current_user, current_role(), moment_key=moment_key,
                                    question_key=question_key, reason=form.reason.data, evidence=form.evidence.data,
@@ -86,12 +88,12 @@ def new(evaluation_id: int):
             errors = error.errors or [{"field": "", "message": error.detail}]
             if not form.answer.data:
                 errors = [e for e in errors if e["field"] not in ("moment", "question")]
-                errors.insert(0, {"field": "answer", "message": "Choose the answer you dispute"})
+                errors.insert(0, {"field": "answer", "message": _("Choose the answer you dispute")})
             loose = put_errors(form, errors, {"moment": "answer", "question": "answer"})
             return render_template("disputes/new.html", form=form, ev=evaluation, panel=panel, loose=loose), \
                 error.status if error.status in (409, 422) else 422
         db.session.commit()
-        flash(f"Dispute #{dispute.id} sent: the reviewers have been told.", "success")
+        flash(_("Dispute #%(id)d sent: the reviewers have been told.", id=dispute.id), "success")
         return redirect(url_for(".show", dispute_id=dispute.id))
     status = 422 if request.method == "POST" else 200
     return render_template("disputes/new.html", form=form, ev=evaluation, panel=panel, loose=loose), status
@@ -124,7 +126,7 @@ def message(dispute_id: int):
             loose = put_errors(form, error.errors) if error.status == 422 else [error.detail]
             return _render(dispute, message_form=form, loose=loose, status=error.status)
         db.session.commit()
-        flash("Message added.", "success")
+        flash(_("Message added."), "success")
         return redirect(url_for(".show", dispute_id=dispute.id, _anchor="thread"))
     return _render(dispute, message_form=form, status=422)
 
@@ -144,7 +146,8 @@ def decide(dispute_id: int):
             loose = put_errors(form, error.errors) if error.status == 422 else [error.detail]
             return _render(dispute, decision_form=form, loose=loose, status=error.status)
         db.session.commit()
-        flash(f"Dispute #{dispute.id} {dispute.status}.", "success")
+        flash(_("Dispute #%(id)d accepted.", id=dispute.id) if dispute.status == "accepted" else
+              _("Dispute #%(id)d declined.", id=dispute.id), "success")
         return redirect(url_for(".show", dispute_id=dispute.id))
     return _render(dispute, decision_form=form, status=422)
 

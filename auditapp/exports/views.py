@@ -9,6 +9,7 @@ from datetime import date
 from tempfile import SpooledTemporaryFile
 
 from flask import Response, abort, jsonify, redirect, render_template, request, send_file, stream_with_context, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
@@ -25,6 +26,8 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 SPOOL_BYTES = 8 * 1024 * 1024  # bigger workbooks go to a temporary file on disk, not memory
 YES = ("1", "true", "yes", "on")
 NO = ("", "0", "false", "no", "off")
+# models.EXPORT_STATUSES as the exports page shows them (the JSON status and the files keep the keys).
+JOB_STATUSES = {"queued": _l("queued"), "running": _l("running"), "done": _l("done"), "failed": _l("failed")}
 
 
 def export_options(args: Mapping[str, str], org, *, scope=None) -> tuple[Filters, bool, str | None]:
@@ -130,7 +133,7 @@ def scorecard():
 @roles_required(*RESULT_VIEWERS)
 def responses_csv_download():
     org = current_org()
-    filters, _, _ = _options_or_400(org)
+    filters, _per_location, _grain = _options_or_400(org)
     try:
         journey = load_journey(org, filters.journey_id)
     except NotFound:
@@ -175,7 +178,7 @@ def jobs():
     listed = db.session.scalars(select(ExportJob).where(ExportJob.org_id == current_org_id(),
                                                         ExportJob.user_id == current_user.id)
                                 .order_by(ExportJob.created_at.desc(), ExportJob.id.desc()).limit(50)).all()
-    return render_template("exports/jobs.html", jobs=listed)
+    return render_template("exports/jobs.html", jobs=listed, job_statuses=JOB_STATUSES)
 
 
 @bp.get("/jobs/<int:job_id>")

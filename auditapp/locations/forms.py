@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import StringField
@@ -18,21 +19,22 @@ def _no_formula(form, field):
 
 
 class LocationForm(FlaskForm):
-    code = StringField("Code", filters=[_clean], description="Your own short id, e.g. 001 or LON-2. Leading zeros are kept.",
-                       validators=[DataRequired("Give the location a code."),
-                                   Length(max=MAX_LENGTH["code"], message=f"At most {MAX_LENGTH['code']} characters."),
+    code = StringField(_l("Code"), filters=[_clean],
+                       description=_l("Your own short id, e.g. 001 or LON-2. Leading zeros are kept."),
+                       validators=[DataRequired(_l("Give the location a code.")),
+                                   Length(max=MAX_LENGTH["code"], message=_l("At most %(max)d characters.")),
                                    _no_formula])
-    name = StringField("Name", filters=[_clean],
-                       validators=[DataRequired("Give the location a name."),
-                                   Length(max=MAX_LENGTH["name"], message=f"At most {MAX_LENGTH['name']} characters."),
+    name = StringField(_l("Name"), filters=[_clean],
+                       validators=[DataRequired(_l("Give the location a name.")),
+                                   Length(max=MAX_LENGTH["name"], message=_l("At most %(max)d characters.")),
                                    _no_formula])
-    region = StringField("Region", filters=[_clean], description="Optional; used to filter lists and results.",
-                         validators=[Length(max=MAX_LENGTH["region"], message=f"At most {MAX_LENGTH['region']} characters."),
+    region = StringField(_l("Region"), filters=[_clean], description=_l("Optional; used to filter lists and results."),
+                         validators=[Length(max=MAX_LENGTH["region"], message=_l("At most %(max)d characters.")),
                                      _no_formula])
 
 
 class ImportForm(FlaskForm):
-    file = FileField("File (.csv or .xlsx)", validators=[
-        FileRequired("Choose a .csv or .xlsx file."),
-        FileAllowed(["csv", "xlsx"], "The file must be a .csv or an .xlsx file."),
+    file = FileField(_l("File (.csv or .xlsx)"), validators=[
+        FileRequired(_l("Choose a .csv or .xlsx file.")),
+        FileAllowed(["csv", "xlsx"], _l("The file must be a .csv or an .xlsx file.")),
     ])

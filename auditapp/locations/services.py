@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from ..audit import record
@@ -77,8 +78,9 @@ def regions(org_id: int) -> list[str]:
 def _check_code_free(org_id: int, code: str, location_id: int | None = None) -> None:
     other = find_by_code(org_id, code)
     if other is not None and other.id != location_id:
-        state = " (archived)" if other.archived else ""
-        raise LocationError(f"Code {code} is already used by {other.name}{state}.", "code")
+        if other.archived:
+            raise LocationError(_("Code %(code)s is already used by %(name)s (archived).", code=code, name=other.name), "code")
+        raise LocationError(_("Code %(code)s is already used by %(name)s.", code=code, name=other.name), "code")
 
 
 def create_location(org_id: int, code: str, name: str, region: str = "") -> Location:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -58,7 +60,7 @@ def _save(form: LocationForm, location: Location | None) -> Location | None:
         return None
     except IntegrityError:  # another manager took the code a moment ago
         db.session.rollback()
-        form.code.errors.append(f"Code {form.code.data} is already used by another location.")
+        form.code.errors.append(_("Code %(code)s is already used by another location.", code=form.code.data))
         return None
     return location
 
@@ -70,7 +72,7 @@ def new():
     if form.validate_on_submit():
         location = _save(form, None)
         if location is not None:
-            flash(f"Location {location.code} {location.name} created.", "success")
+            flash(_("Location %(code)s %(name)s created.", code=location.code, name=location.name), "success")
             return redirect(url_for(".index"))
     return render_template("locations/edit.html", form=form, location=None, regions=regions(current_org_id()))
 
@@ -82,7 +84,7 @@ def edit(location_id: int):
     form = _form_with_regions(location)
     if form.validate_on_submit():
         if _save(form, location) is not None:
-            flash(f"Location {location.code} {location.name} saved.", "success")
+            flash(_("Location %(code)s %(name)s saved.", code=location.code, name=location.name), "success")
             return redirect(url_for(".index"))
         db.session.refresh(location)
     return render_template("locations/edit.html", form=form, location=location, regions=regions(current_org_id()))
@@ -97,15 +99,15 @@ def archive(location_id: int):
     set_archived(location, True)
     cancelled = cancel_planned_visits(location.org_id, location_id=location.id, user=current_user)
     db.session.commit()
-    flash(f"Location {location.code} {location.name} archived: it is no longer offered for new evaluations; "
-          f"its results stay.{_cancelled_text(cancelled)}", "success")
+    flash(_("Location %(code)s %(name)s archived: it is no longer offered for new evaluations; its results stay.",
+            code=location.code, name=location.name) + _cancelled_text(cancelled), "success")
     return redirect(url_for(".index"))
 
 
 def _cancelled_text(count: int) -> str:
     if not count:
         return ""
-    return f" {count} planned visit{'s' if count != 1 else ''} there {'were' if count != 1 else 'was'} cancelled."
+    return " " + ngettext("%(num)d planned visit there was cancelled.", "%(num)d planned visits there were cancelled.", count)
 
 
 @bp.route("/<int:location_id>/unarchive", methods=["POST"])
@@ -114,7 +116,7 @@ def unarchive(location_id: int):
     location = get_scoped_or_404(Location, location_id)
     set_archived(location, False)
     db.session.commit()
-    flash(f"Location {location.code} {location.name} is in use again.", "success")
+    flash(_("Location %(code)s %(name)s is in use again.", code=location.code, name=location.name), "success")
     return redirect(url_for(".index"))
 
 
@@ -128,12 +130,21 @@ def upload():
         outcome = import_locations(current_org_id(), upload_file.read(), upload_file.filename or "")
         if outcome.summary is not None:
             db.session.commit()
-            flash(f"Locations imported: {outcome.summary}.", "success")
+            flash(_imported_text(outcome.summary), "success")
             return redirect(url_for(".index"))
         db.session.rollback()
     problems = outcome.problems if outcome else []
     return render_template("locations/import.html", form=form, outcome=outcome,
                            problems=problems[:MAX_SHOWN_PROBLEMS], hidden_problems=max(len(problems) - MAX_SHOWN_PROBLEMS, 0))
+
+
+def _imported_text(summary) -> str:
+    counts = {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged}
+    if not summary.archived_codes:
+        return _("Locations imported: created %(created)d, updated %(updated)d, unchanged %(unchanged)d.", **counts)
+    return _("Locations imported: created %(created)d, updated %(updated)d, unchanged %(unchanged)d; %(archived)d of them "
+             "archived (kept archived): %(codes)s.", **counts, archived=len(summary.archived_codes),
+             codes=", ".join(summary.archived_codes[:10]))
 
 
 @bp.route("/export.csv")
@@ -166,10 +177,10 @@ def _render_qr(locations: list[Location], title: str, location: Location | None 
 def qr(location_id: int):
     location = get_scoped_or_404(Location, location_id)
     # An archived location takes no new evaluations, so its codes would lead nowhere.
-    return _render_qr([] if location.archived else [location], f"QR codes for {location.name}", location)
+    return _render_qr([] if location.archived else [location], _("QR codes for %(name)s", name=location.name), location)
 
 
 @bp.route("/qr")
 @managers_only
 def qr_all():
-    return _render_qr(list_locations(current_org_id()), "QR codes for all locations")
+    return _render_qr(list_locations(current_org_id()), _("QR codes for all locations"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
-from .kinds import Kind
+from .kinds import SHOWN_TEXTS, Kind
 
 
 def settings_form(kinds: list[Kind], turned_off: set[str]) -> type[FlaskForm]:
@@ -13,6 +13,7 @@ def settings_form(kinds: list[Kind], turned_off: set[str]) -> type[FlaskForm]:
         pass
 
     for kind in kinds:
+        label, description = SHOWN_TEXTS.get(kind.key, (kind.label, kind.description))
         setattr(NotificationSettingsForm, kind.key,
-                BooleanField(kind.label, default=kind.key not in turned_off, description=kind.description))
+                BooleanField(label, default=kind.key not in turned_off, description=description))
     return NotificationSettingsForm

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -13,12 +15,15 @@ from ..tenancy import admins_only, current_org_id, current_role, get_scoped_or_4
 from . import bp
 from .delivery import deliver_request_queue, mail_configured
 from .forms import settings_form
-from .kinds import KINDS, kinds_for_role
+from .kinds import SHOWN_TEXTS, kinds_for_role
 from .models import OUTBOX_STATUSES, OutboxMessage
 from .settings import save_settings, turned_off_kinds
 
 OUTBOX_PAGE = 100
-KIND_LABELS = {"invite": "Invite", "scorecard": "Scheduled scorecard", **{key: kind.label for key, kind in KINDS.items()}}
+KIND_LABELS = {"invite": _l("Invite"), "scorecard": _l("Scheduled scorecard"),
+               **{key: label for key, (label, _description) in SHOWN_TEXTS.items()}}
+# The outbox's statuses (OUTBOX_STATUSES) as the page shows them.
+STATUS_LABELS = {"pending": _l("pending"), "sending": _l("sending"), "sent": _l("sent"), "failed": _l("failed")}
 
 
 @bp.before_app_request
@@ -47,7 +52,7 @@ def settings():
     if kinds and form.validate_on_submit():
         changes = save_settings(current_user, current_org_id(), role, {kind.key: form[kind.key].data for kind in kinds})
         db.session.commit()
-        flash("Notification settings saved." if changes["on"] or changes["off"] else "Nothing changed.", "success")
+        flash(_("Notification settings saved.") if changes["on"] or changes["off"] else _("Nothing changed."), "success")
         return redirect(url_for(".settings"))
     return render_template("notify/settings.html", form=form, kinds=kinds, role_label=ROLE_LABELS.get(role, role),
                            email=current_user.email)
@@ -73,7 +78,7 @@ def outbox():
     ).all())
     return render_template("notify/outbox.html", messages=messages, page=page, has_next=len(messages) == OUTBOX_PAGE,
                            counts=[(s, counts.get(s, 0)) for s in OUTBOX_STATUSES], status=status,
-                           configured=mail_configured(), kind_labels=KIND_LABELS,
+                           configured=mail_configured(), kind_labels=KIND_LABELS, status_labels=STATUS_LABELS,
                            confirm=ConfirmForm())
 
 
@@ -83,13 +88,14 @@ def retry(message_id: int):
     message = get_scoped_or_404(OutboxMessage, message_id)
     ConfirmForm().validate_on_submit()  # CSRF is checked globally; the form is only for the token
     if message.status not in ("pending", "failed"):
-        flash(f"This message is {message.status}: there is nothing to try again.", "info")
+        flash(_("This message is %(status)s: there is nothing to try again.", status=STATUS_LABELS.get(message.status, message.status)),
+              "info")
         return redirect(url_for(".outbox"))
     message.status = "pending"
     message.next_attempt_at = None
     record("mail.retry", message, summary=f"Try again: '{message.subject}' to {message.to_address}")
     db.session.commit()
     g.setdefault("notify_outbox_ids", []).append(message.id)  # sent right after this request
-    flash("The message will be tried again now." if mail_configured() else
-          "Marked to send, but mail is not configured (MAIL_SERVER): it waits in the outbox.", "success")
+    flash(_("The message will be tried again now.") if mail_configured() else
+          _("Marked to send, but mail is not configured (MAIL_SERVER): it waits in the outbox."), "success")
     return redirect(url_for(".outbox"))

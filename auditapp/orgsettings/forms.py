@@ -1,3 +1,5 @@
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import FloatField, IntegerField, RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -5,6 +7,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from ..formutil import choices
 from ..reports.visit import SHOPPER_NAME_CHOICES
 from .services import MAX_DISPUTE_WINDOW, SettingsError, canonical_time_zone, check_bands, check_dispute_window
+
+# reports.visit.SHOPPER_NAME_CHOICES (the keys are posted) as this page words them. Lazy strings render unescaped
+# (their __html__), so only constant texts are lazy; anything with a value in it is gettext at request time.
+SHOPPER_NAME_LABELS = {"code": _l("A code per shopper (S-…)"), "first_name": _l("First name")}
 
 
 class PercentField(FloatField):
@@ -23,10 +29,10 @@ class PercentField(FloatField):
             self.data = float(raw)
         except ValueError:
             self.data = None
-            raise ValueError("Type a number from 0 to 100, e.g. 50.") from None
+            raise ValueError(_("Type a number from 0 to 100, e.g. 50.")) from None
         if self.data != self.data or self.data in (float("inf"), float("-inf")):  # NaN, infinity
             self.data = None
-            raise ValueError("Type a number from 0 to 100, e.g. 50.")
+            raise ValueError(_("Type a number from 0 to 100, e.g. 50."))
 
 
 class DaysField(IntegerField):
@@ -41,33 +47,34 @@ class DaysField(IntegerField):
             return
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
             self.data = None
-            raise ValueError(f"Type a whole number of days from 0 to {MAX_DISPUTE_WINDOW}, e.g. 7.")
+            raise ValueError(_("Type a whole number of days from 0 to %(max)d, e.g. 7.", max=MAX_DISPUTE_WINDOW))
         self.data = int(raw)
 
 
 class SettingsForm(FlaskForm):
-    name = StringField("Organisation name", validators=[DataRequired("Give the organisation a name."), Length(max=200)])
-    timezone = StringField("Time zone", description="Dates in filters and on screen use it, e.g. Europe/Stockholm.",
-                           validators=[DataRequired("Choose a time zone, e.g. Europe/London or UTC.")])
-    band_low = PercentField("Miserable below", description="Scores under this are shown as miserable (red). Default 50.",
-                            validators=[InputRequired("Type a number, e.g. 50.")])
-    band_high = PercentField("Magical from", description="Scores from this up are shown as magical (green); "
-                             "in between, neutral. Default 80.", validators=[InputRequired("Type a number, e.g. 80.")])
+    name = StringField(_l("Organisation name"), validators=[DataRequired(_l("Give the organisation a name.")), Length(max=200)])
+    timezone = StringField(_l("Time zone"), description=_l("Dates in filters and on screen use it, e.g. Europe/Stockholm."),
+                           validators=[DataRequired(_l("Choose a time zone, e.g. Europe/London or UTC."))])
+    band_low = PercentField(_l("Miserable below"), description=_l("Scores under this are shown as miserable (red). Default 50."),
+                            validators=[InputRequired(_l("Type a number, e.g. 50."))])
+    band_high = PercentField(_l("Magical from"), description=_l("Scores from this up are shown as magical (green); in between, neutral. "
+                                                    "Default 80."), validators=[InputRequired(_l("Type a number, e.g. 80."))])
     report_shopper_name = RadioField(
-        "Shopper in visit reports", choices=choices(SHOPPER_NAME_CHOICES), validate_choice=False,
-        description="How the PDF visit report names the secret shopper; never by e-mail or full name.")
+        _l("Shopper in visit reports"), choices=choices({key: SHOPPER_NAME_LABELS.get(key, label)
+                                                         for key, label in SHOPPER_NAME_CHOICES.items()}),
+        validate_choice=False, description=_l("How the PDF visit report names the secret shopper; never by e-mail or full name."))
     dispute_window_days = DaysField(
-        "Dispute window (days after approval)",
-        description=f"How long after a visit is approved its location and regional managers may dispute an answer. "
-                    f"0 turns disputes off; at most {MAX_DISPUTE_WINDOW}. Default 7.",
+        _l("Dispute window (days after approval)"),
+        description=_l("How long after a visit is approved its location and regional managers may dispute an answer. "
+                       "0 turns disputes off; at most %(max)d. Default 7.", max=MAX_DISPUTE_WINDOW),
         validators=[Optional()])
     # A form sent without this choice (one radio button is always checked in a browser; scripts may leave it out)
     # keeps the organisation's current choice: WTForms leaves the value loaded from the object.
 
     def validate_report_shopper_name(self, field):
         if field.data not in SHOPPER_NAME_CHOICES:
-            raise ValidationError("Choose how visit reports name the shopper: "
-                                  + " or ".join(f"'{label}'" for label in SHOPPER_NAME_CHOICES.values()) + ".")
+            raise ValidationError(_("Choose how visit reports name the shopper: %(choices)s.", choices=" or ".join(
+                f"'{SHOPPER_NAME_LABELS.get(key, label)}'" for key, label in SHOPPER_NAME_CHOICES.items())))
 
     def validate_dispute_window_days(self, field):
         if field.data is not None:
@@ -79,7 +86,8 @@ class SettingsForm(FlaskForm):
     def validate_timezone(self, field):
         zone = canonical_time_zone(field.data)
         if zone is None:
-            raise ValidationError(f"'{field.data}' is not a known time zone; pick one from the list, e.g. Europe/London.")
+            raise ValidationError(_("'%(zone)s' is not a known time zone; pick one from the list, e.g. Europe/London.",
+                                    zone=field.data))
         field.data = zone
 
     def validate(self, extra_validators=None) -> bool:

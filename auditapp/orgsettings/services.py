@@ -4,6 +4,8 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import available_timezones
 
+from flask_babel import gettext as _
+
 from ..audit import record
 from ..auth.models import Organisation
 from ..extensions import db
@@ -40,16 +42,16 @@ def canonical_time_zone(value: str) -> str | None:
 
 def check_bands(band_low: float, band_high: float) -> None:
     if not 0 < band_low < 100:
-        raise SettingsError("The lower band must be more than 0 and less than 100.", "band_low")
+        raise SettingsError(_("The lower band must be more than 0 and less than 100."), "band_low")
     if not 0 < band_high <= 100:
-        raise SettingsError("The upper band must be more than 0 and at most 100.", "band_high")
+        raise SettingsError(_("The upper band must be more than 0 and at most 100."), "band_high")
     if band_low >= band_high:
-        raise SettingsError(f"The upper band must be above the lower band ({band_low:g}).", "band_high")
+        raise SettingsError(_("The upper band must be above the lower band (%(low)s).", low=format(band_low, "g")), "band_high")
 
 
 def check_dispute_window(days) -> int:
     if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_DISPUTE_WINDOW:
-        raise SettingsError(f"Type a whole number of days from 0 to {MAX_DISPUTE_WINDOW} (0 turns disputes off).",
+        raise SettingsError(_("Type a whole number of days from 0 to %(max)d (0 turns disputes off).", max=MAX_DISPUTE_WINDOW),
                             "dispute_window_days")
     return days
 
@@ -61,17 +63,17 @@ def update_settings(org: Organisation, *, name: str, timezone: str, band_low: fl
     `report_shopper_name` and `dispute_window_days` None keep the current choice."""
     name = (name or "").strip()
     if not name:
-        raise SettingsError("Give the organisation a name.", "name")
+        raise SettingsError(_("Give the organisation a name."), "name")
     zone = canonical_time_zone(timezone)
     if zone is None:
-        raise SettingsError(f"'{timezone}' is not a known time zone; pick one from the list, e.g. Europe/London.",
+        raise SettingsError(_("'%(zone)s' is not a known time zone; pick one from the list, e.g. Europe/London.", zone=timezone),
                             "timezone")
     band_low, band_high = float(band_low), float(band_high)
     check_bands(band_low, band_high)
     if report_shopper_name is None:
         report_shopper_name = org.report_shopper_name or "code"
     if report_shopper_name not in SHOPPER_NAME_CHOICES:
-        raise SettingsError("Choose how visit reports name the shopper: " + " or ".join(SHOPPER_NAME_CHOICES) + ".",
+        raise SettingsError(_("Choose how visit reports name the shopper: %(choices)s.", choices=" or ".join(SHOPPER_NAME_CHOICES)),
                             "report_shopper_name")
     if dispute_window_days is None:
         dispute_window_days = org.dispute_window_days if org.dispute_window_days is not None else 7
@@ -79,7 +81,7 @@ def update_settings(org: Organisation, *, name: str, timezone: str, band_low: fl
     new = {"name": name, "timezone": zone, "band_low": band_low, "band_high": band_high,
            "report_shopper_name": report_shopper_name, "dispute_window_days": dispute_window_days}
     changed = {key: [getattr(org, key), value] for key, value in new.items() if getattr(org, key) != value}
-    for key, (_, value) in changed.items():
+    for key, (_old, value) in changed.items():
         setattr(org, key, value)
     if changed:
         db.session.flush()

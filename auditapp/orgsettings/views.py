@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from ..extensions import db
 from ..tenancy import admins_only, current_org
@@ -29,6 +30,6 @@ def edit():
             form[error.field].errors.append(str(error))
         else:
             db.session.commit()
-            flash("Settings saved." if changed else "Nothing changed.", "success")
+            flash(_("Settings saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for(".edit"))
     return render_template("orgsettings/edit.html", form=form, org=org, time_zones=time_zones())

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
@@ -13,9 +14,9 @@ from ..journeys.models import Journey
 from ..locations.models import Location
 from ..tenancy import current_org_id, get_scoped_or_404, load_membership, managers_only, scoped
 from . import bp
-from .forms import ScheduleForm
+from .forms import WEEKDAY_NAMES, ScheduleForm
 from .models import ScheduleRun, ScorecardSchedule
-from .services import ScheduleError, describe, job_from_link, parse_recipients, save_schedule
+from .services import ScheduleError, job_from_link, parse_recipients, save_schedule
 
 
 def _form() -> ScheduleForm:
@@ -23,7 +24,7 @@ def _form() -> ScheduleForm:
     org_id = current_org_id()
     form.journey_id.choices = [(j.id, j.name) for j in db.session.scalars(
         select(Journey).where(Journey.org_id == org_id).order_by(Journey.name))]
-    form.location_id.choices = [("", "All locations")] + [(str(loc.id), f"{loc.code} {loc.name}") for loc in db.session.scalars(
+    form.location_id.choices = [("", _("All locations"))] + [(str(loc.id), f"{loc.code} {loc.name}") for loc in db.session.scalars(
         select(Location).where(Location.org_id == org_id).order_by(Location.code))]
     return form
 
@@ -46,14 +47,22 @@ def index():
                 target.errors = [*target.errors, message[:1].upper() + message[1:] + "."]
         else:
             db.session.commit()
-            flash("Scheduled: the scorecard goes out by itself from now on.", "success")
+            flash(_("Scheduled: the scorecard goes out by itself from now on."), "success")
             return redirect(url_for(".index"))
     schedules = db.session.scalars(scoped(ScorecardSchedule).order_by(ScorecardSchedule.id)).all()
     last_runs = {run.schedule_id: run for run in db.session.scalars(
         select(ScheduleRun).where(ScheduleRun.schedule_id.in_([s.id for s in schedules] or [-1]))
         .order_by(ScheduleRun.id))}
     return render_template("schedules/index.html", form=form, schedules=schedules, last_runs=last_runs,
-                           describe=describe, confirm=FlaskForm())
+                           describe=_describe, confirm=FlaskForm())
+
+
+def _describe(schedule: ScorecardSchedule) -> str:
+    """services.describe in the reader's language: "weekly, every Monday at 07:00"."""
+    hour = f"{schedule.hour:02d}:00"
+    if schedule.frequency == "weekly":
+        return _("weekly, every %(weekday)s at %(hour)s", weekday=WEEKDAY_NAMES[schedule.weekday], hour=hour)
+    return _("monthly, on day %(day)d of every month at %(hour)s", day=schedule.day, hour=hour)
 
 
 @bp.post("/<int:schedule_id>/delete")
@@ -63,7 +72,7 @@ def delete(schedule_id: int):
     record("schedule.deleted", schedule, summary=f"Scorecard schedule {schedule.id} stopped")
     db.session.delete(schedule)
     db.session.commit()
-    flash("Schedule stopped: no more scorecards go out for it.", "success")
+    flash(_("Schedule stopped: no more scorecards go out for it."), "success")
     return redirect(url_for(".index"))
 
 

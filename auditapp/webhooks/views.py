@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -51,7 +52,7 @@ def test(webhook_id: int):
     webhook = get_scoped_or_404(Webhook, webhook_id)
     send_test_event(webhook, current_user)
     db.session.commit()
-    flash("A test event is on its way; its delivery shows below.", "success")
+    flash(_("A test event is on its way; its delivery shows below."), "success")
     return redirect(url_for(".show", webhook_id=webhook.id))
 
 
@@ -61,5 +62,5 @@ def delete(webhook_id: int):
     webhook = get_scoped_or_404(Webhook, webhook_id)
     delete_webhook(webhook, current_user)
     db.session.commit()
-    flash("Webhook deleted: no more events go there.", "success")
+    flash(_("Webhook deleted: no more events go there."), "success")
     return redirect(url_for(".index"))

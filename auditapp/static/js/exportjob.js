@@ -8,14 +8,19 @@
   var bar = document.getElementById("export-progress");
   var error = document.getElementById("export-error");
   var download = document.getElementById("export-download");
+  // The page's language comes from the template (data-text-*); English if an attribute is missing.
+  function text(name, fallback) { return box.getAttribute("data-text-" + name) || fallback; }
   function show(job) {
     var percent = Math.round((job.progress || 0) * 100);
     bar.value = percent;
     bar.textContent = percent + "%";
-    if (job.status === "queued") { state.textContent = "Waiting for a worker…"; }
-    if (job.status === "running") { state.textContent = "Writing: " + job.rows_done + " of " + job.rows_total + " answers"; }
-    if (job.status === "done") { state.textContent = "Ready."; download.hidden = false; }
-    if (job.status === "failed") { state.textContent = "This export failed."; }
+    if (job.status === "queued") { state.textContent = text("queued", "Waiting for a worker…"); }
+    if (job.status === "running") {
+      state.textContent = text("running", "Writing: {done} of {total} answers")
+        .replace("{done}", job.rows_done).replace("{total}", job.rows_total);
+    }
+    if (job.status === "done") { state.textContent = text("done", "Ready."); download.hidden = false; }
+    if (job.status === "failed") { state.textContent = text("failed", "This export failed."); }
     error.hidden = !job.error || job.status === "done";
     error.textContent = job.error || "";
     return job.status === "done" || job.status === "failed";
