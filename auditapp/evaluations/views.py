@@ -40,6 +40,7 @@ from ..visits.services import shopper_visits
 from . import bp, parking
 from .forms import SOURCE_LABELS, YES_NO_LABELS, StartForm, build_fields, errors_by_field, new_client_uuid, payload_from_form
 from .models import Evaluation
+from .phone_text import GENERAL_LABELS, NOTHING_CHANGED, phone_text
 
 EVALUATORS = ("shopper", "staff", "manager", "admin")
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -68,7 +69,7 @@ def asset_url(filename: str) -> str:
 
 @bp.app_context_processor  # app-wide: the fix form is also drawn under visits.fix
 def _evaluation_helpers() -> dict:
-    return {"asset_url": asset_url}
+    return {"asset_url": asset_url, "phone_text": phone_text}
 
 
 def _source_for(role: str | None, requested: str | None) -> str:
@@ -228,7 +229,6 @@ def _render_fill(location: Location, journey: Journey, assignment: Assignment | 
 
 # --- fixing a returned evaluation --------------------------------------------------------------------------------
 
-NOTHING_CHANGED = _l("Nothing was changed yet: fix what the reviewer asked for, then send it again.")
 NOT_RETURNED = _l("This evaluation is no longer waiting for a fix (%(status)s), so it cannot be changed. What you typed "
                   "is below, so you can keep a copy.")
 
@@ -515,11 +515,6 @@ def _error_summary(fields, leftover: dict[str, str], errors: dict[str, str]) -> 
     if errors.get("notes"):
         items.append(("#notes", _("Overall notes: %(error)s", error=errors["notes"])))
     return items
-
-
-GENERAL_LABELS = {"notes": _l("Overall notes"), "location_id": _l("Location"), "started_at": _l("Start time"),
-                  "finished_at": _l("Finish time"), "client_uuid": _l("Form"), "journey_id": _l("Journey"),
-                  "source": _l("Kind of visit"), "assignment_id": _l("Planned visit"), "form": _l("Form")}
 
 
 def _general_label(name: str) -> str:
