@@ -16,8 +16,9 @@ GENERAL_LABELS = {"notes": _l("Overall notes"), "location_id": _l("Location"), "
 NOTHING_CHANGED = _l("Nothing was changed yet: fix what the reviewer asked for, then send it again.")
 
 
-def _plural(singular: str, plural: str, **variables) -> list[str]:
-    return [ngettext(singular, plural, 1, **variables), ngettext(singular, plural, 2, **variables)]
+def _one_and_other(plural) -> list[str]:
+    """[one, other] of a plural message, from a function of n (so that the extractor sees the ngettext call)."""
+    return [plural(1), plural(2)]
 
 
 def phone_text() -> dict:
@@ -37,11 +38,11 @@ def phone_text() -> dict:
         "retry": _("Not sent yet: it will be tried again."),
         "serverAnswered": _("The server answered %(status)s.", status="{status}"),
         "progress": _("Moment %(number)s of %(total)s", number="{n}", total="{total}"),
-        "missing": _plural("%(count)s required answer still missing: go back, or press Send to see where",
-                           "%(count)s required answers still missing: go back, or press Send to see where",
-                           count="{n}"),
-        "allDone": _plural("All %(count)s moment done: ready to send", "All %(count)s moments done: ready to send",
-                           count="{n}"),
+        "missing": _one_and_other(lambda n: ngettext(
+            "%(count)s required answer still missing: go back, or press Send to see where",
+            "%(count)s required answers still missing: go back, or press Send to see where", n, count="{n}")),
+        "allDone": _one_and_other(lambda n: ngettext(
+            "All %(count)s moment done: ready to send", "All %(count)s moments done: ready to send", n, count="{n}")),
         "storageFull": _("This phone's storage is full: the draft could not be saved. Send it now or free some space."),
         "seeResult": _("See the result"),
         "fixSentHere": _("This fix was sent from this phone."),
@@ -57,7 +58,8 @@ def phone_text() -> dict:
         "photoAlt": _("The photo you added"),
         "photoSaved": _("Photo saved on this phone."),
         "photoNoPreview": _("Photo saved on this phone (this browser cannot show a preview of it)."),
-        "fixProblems": _plural("Please fix %(count)s problem", "Please fix %(count)s problems", count="{n}"),
+        "fixProblems": _one_and_other(lambda n: ngettext(
+            "Please fix %(count)s problem", "Please fix %(count)s problems", n, count="{n}")),
         "requiredVerdict": _("Required: choose miserable, neutral or magical"),
         "required": _("Required: answer it, or choose N/A if it does not apply"),
         "startAnother": _("Start another evaluation"),
@@ -68,10 +70,10 @@ def phone_text() -> dict:
         "noConnection": _("There is no connection right now. The evaluation is saved on this phone and is sent "
                           "automatically when the connection is back: you can close this page."),
         "sending": _("Sending…"),
-        "queueWaiting": _plural("%(count)s evaluation is waiting to send from this phone; it is sent as soon as there "
-                                "is a connection.",
-                                "%(count)s evaluations are waiting to send from this phone; they are sent as soon as "
-                                "there is a connection.", count="{n}"),
+        "queueWaiting": _one_and_other(lambda n: ngettext(
+            "%(count)s evaluation is waiting to send from this phone; it is sent as soon as there is a connection.",
+            "%(count)s evaluations are waiting to send from this phone; they are sent as soon as there is a connection.",
+            n, count="{n}")),
         "allSent": _("Everything that was waiting on this phone has been sent."),
         "nothingWaiting": _("Nothing is waiting on this phone."),
         "fixOf": _("Fix of %(journey)s at %(location)s", journey="{journey}", location="{location}"),
@@ -83,9 +85,9 @@ def phone_text() -> dict:
         "seeServerCopy": _("See what the server has"),
         "sendAsNew": _("Send as a new evaluation"),
         "sendNow": _("Send now"),
-        "othersKept": _plural("%(count)s evaluation of another person is kept on this phone; it is sent when that "
-                              "person logs in here.",
-                              "%(count)s evaluations of another person are kept on this phone; they are sent when "
-                              "that person logs in here.", count="{n}"),
+        "othersKept": _one_and_other(lambda n: ngettext(
+            "%(count)s evaluation of another person is kept on this phone; it is sent when that person logs in here.",
+            "%(count)s evaluations of another person are kept on this phone; they are sent when that person logs in "
+            "here.", n, count="{n}")),
         "confirmDelete": _("Delete this evaluation from the phone? It has not been sent."),
     }
