@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import Babel
+from flask_babel import Babel, refresh
 
 UI_LANGUAGES = {"en": "English", "sv": "Svenska"}
 DEFAULT_UI_LANGUAGE = "en"
@@ -37,6 +37,9 @@ def remember_language(language: str | None) -> None:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=ui_language, default_translation_directories=str(TRANSLATIONS),
                    default_timezone="UTC")
+    # Flask-Babel keeps the locale on `g`, which lives as long as the app context: where one context serves many
+    # requests (the tests' app fixture), each request picks its own language again.
+    app.before_request(refresh)
     app.jinja_env.policies["ext.i18n.trimmed"] = True  # {% trans %} blocks join their lines, as the catalogue has them
     app.jinja_env.globals["ui_languages"] = UI_LANGUAGES
     app.jinja_env.globals["ui_language"] = ui_language

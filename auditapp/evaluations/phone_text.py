@@ -1,7 +1,7 @@
 """The words evaluate.js shows (send queue states, errors, buttons), in the reader's language.
 
-The pages put them in a <script type="application/json" id="ui-text-evaluate"> block that the script reads once;
-the script keeps the same English words as its fallback. `{name}` marks what the script fills in. A pair is a
+The pages put them as JSON in a <meta name="ui-text-evaluate"> tag (evaluations/_head.html) that the script reads
+once; the script keeps the same English words as its fallback. `{name}` marks what the script fills in. A pair is a
 plural: [one, other], picked with n == 1, the rule of both English and Swedish."""
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
   "use strict";
   var PREFIX = "auditapp:eval:";
   var KEEP_SENT_DAYS = 30;
-  // The words shown, in English; the page's <script id="ui-text-evaluate"> block gives them in the reader's
+  // The words shown, in English; the page's <meta name="ui-text-evaluate"> tag gives them in the reader's
   // language. "{name}" is filled in by fmt(); a pair is [one, other] (plural(): n == 1, as in English and Swedish).
   var T = {
     general: { location_id: "Location", started_at: "Start time", finished_at: "Finish time", client_uuid: "Form",
@@ -71,9 +71,9 @@
     confirmDelete: "Delete this evaluation from the phone? It has not been sent."
   };
   (function readPageText() {
-    var block = document.getElementById("ui-text-evaluate");
+    var block = document.querySelector("meta[name=ui-text-evaluate]");
     var given;
-    try { given = block ? JSON.parse(block.textContent) : null; } catch (e) { given = null; }
+    try { given = block ? JSON.parse(block.content) : null; } catch (e) { given = null; }
     Object.keys(given || {}).forEach(function (key) { if (key in T) { T[key] = given[key]; } });
   })();
   function fmt(text, values) {

@@ -2,11 +2,11 @@
 (function () {
   "use strict";
 
-  // English words, replaced by the page's <script id="ui-text-journeys"> block when there is one.
+  // English words, replaced by the page's <meta name="ui-text-journeys"> tag when there is one.
   var T = { moment: "Moment {n}", moved: "{name} moved to position {n}.", item: "Item" };
   try {
-    var block = document.getElementById("ui-text-journeys");
-    var given = block ? JSON.parse(block.textContent) : {};
+    var block = document.querySelector("meta[name=ui-text-journeys]");
+    var given = block ? JSON.parse(block.content) : {};
     Object.keys(given).forEach(function (key) { if (key in T) { T[key] = given[key]; } });
   } catch (e) { /* keep English */ }
   function fmt(text, values) {
