@@ -12,20 +12,24 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 
 from ..formutil import choices
+from ..journeys.labels import VERDICT_LABELS, channel_label, kind_label
 from ..journeys.languages import default_option_labels, shown_option_labels, shown_text
-from ..journeys.spec import CHANNELS, KINDS, VERDICT_KEY
+from ..journeys.spec import VERDICT_KEY
 
 NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 INTEGER_RE = re.compile(r"^[+-]?\d+$")
-SOURCE_LABELS = {"shopper": "Secret shopper visit", "staff": "Staff self-assessment"}
-VERDICTS = (("miserable", "Miserable"), ("neutral", "Neutral"), ("magical", "Magical"))
-YES_NO = (("yes", "Yes"), ("no", "No"))
+SOURCE_LABELS = {"shopper": _l("Secret shopper visit"), "staff": _l("Staff self-assessment")}
+VERDICTS = tuple(VERDICT_LABELS.items())
+YES_NO_LABELS = {"yes": _l("Yes"), "no": _l("No")}
+YES_NO = tuple(YES_NO_LABELS.items())
 RATINGS = tuple((str(n), str(n)) for n in range(1, 6))
-NA = ("na", "N/A")
+NA = ("na", _l("N/A"))
 
 
 class StartForm(FlaskForm):
@@ -34,13 +38,13 @@ class StartForm(FlaskForm):
     class Meta:
         csrf = False
 
-    location = SelectField("Location", validate_choice=False)
-    journey = SelectField("Journey", validate_choice=False)
-    source = SelectField("This is a", choices=choices(SOURCE_LABELS), validate_choice=False)
+    location = SelectField(_l("Location"), validate_choice=False)
+    journey = SelectField(_l("Journey"), validate_choice=False)
+    source = SelectField(_l("This is a"), choices=choices(SOURCE_LABELS), validate_choice=False)
 
     def fill_choices(self, locations: Iterable, journeys: Iterable) -> None:
-        self.location.choices = choices([("", "Choose a location")] + [(loc.id, _location_label(loc)) for loc in locations])
-        self.journey.choices = choices([("", "Choose a journey")] + [(j.id, j.name) for j in journeys])
+        self.location.choices = choices([("", _("Choose a location"))] + [(loc.id, _location_label(loc)) for loc in locations])
+        self.journey.choices = choices([("", _("Choose a journey"))] + [(j.id, j.name) for j in journeys])
 
 
 def _location_label(location) -> str:
@@ -164,9 +168,9 @@ def build_fields(moments: list, values: Mapping[str, str] | None = None,
     total = len(moments)
     result = []
     for index, moment in enumerate(moments, start=1):
-        mf = MomentField(key=moment.key, name=shown_text(moment, "name", language), position=index, total=total, channel=moment.channel,
-                         channel_label=CHANNELS.get(moment.channel, moment.channel), kind=moment.kind or None,
-                         kind_label=KINDS.get(moment.kind or "", ""), priority=bool(moment.priority),
+        mf = MomentField(key=moment.key, name=shown_text(moment, "name", language), position=index, total=total,
+                         channel=moment.channel, channel_label=channel_label(moment.channel), kind=moment.kind or None,
+                         kind_label=kind_label(moment.kind), priority=bool(moment.priority),
                          expected_seconds=moment.expected_seconds,
                          description=shown_text(moment, "description", language))
         for question in moment.questions:

@@ -18,16 +18,19 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
 from ..extensions import db
+from ..journeys.labels import VERDICT_LABELS, channel_label, kind_label
 from ..journeys.languages import pick_language, version_languages
 from ..journeys.models import Journey
 from ..journeys.services import published_journeys
-from ..journeys.spec import CHANNELS, KINDS
 from ..locations.models import Location
 from ..scoring.rules import score_band
 from ..tenancy import MANAGERS, current_org, current_org_id, current_role, get_scoped_or_404, load_membership, roles_required, scoped
@@ -36,15 +39,16 @@ from ..visits.models import Assignment
 from ..visits.review import form_values
 from ..visits.services import shopper_visits
 from . import bp, parking
-from .forms import SOURCE_LABELS, StartForm, build_fields, errors_by_field, new_client_uuid, payload_from_form
+from .forms import SOURCE_LABELS, YES_NO_LABELS, StartForm, build_fields, errors_by_field, new_client_uuid, payload_from_form
 from .models import Evaluation
+from .phone_text import GENERAL_LABELS, NOTHING_CHANGED, phone_text
 
 EVALUATORS = ("shopper", "staff", "manager", "admin")
 STATIC = Path(__file__).resolve().parent.parent / "static"
 PER_PAGE = 50
-STATUS_LABELS = {"submitted": "Sent and confirmed", "approved": "Approved", "rejected": "Rejected",
-                 "returned": "Returned for changes"}
-BAND_WORDS = {"miserable": "Miserable", "neutral": "Neutral", "magical": "Magical", None: "No score"}
+STATUS_LABELS = {"submitted": _l("Sent and confirmed"), "approved": _l("Approved"), "rejected": _l("Rejected"),
+                 "returned": _l("Returned for changes")}
+BAND_WORDS = {**VERDICT_LABELS, None: _l("No score")}
 # The pages and files the phone keeps for offline use (the service worker caches them).
 OFFLINE_ASSETS = ("js/evaluate.js", "img/icon.svg", "img/icon-192.png", "img/icon-512.png")
 
@@ -66,7 +70,7 @@ def asset_url(filename: str) -> str:
 
 @bp.app_context_processor  # app-wide: the fix form is also drawn under visits.fix
 def _evaluation_helpers() -> dict:
-    return {"asset_url": asset_url}
+    return {"asset_url": asset_url, "phone_text": phone_text}
 
 
 def _source_for(role: str | None, requested: str | None) -> str:
@@ -116,17 +120,17 @@ def start():
     location_ids = {str(loc.id) for loc in locations}
     journey_ids = {str(j.id) for j in journeys}
     if form.location.data and form.location.data not in location_ids:
-        form.location.errors = ["This location is not available: choose another one."]
+        form.location.errors = [_("This location is not available: choose another one.")]
         form.location.data = ""
     if form.journey.data and form.journey.data not in journey_ids:
-        form.journey.errors = ["This journey is not available: choose another one."]
+        form.journey.errors = [_("This journey is not available: choose another one.")]
         form.journey.data = ""
     ready = bool(form.location.data and form.journey.data)
     chosen_location = next((loc for loc in locations if str(loc.id) == form.location.data), None)
     chosen_journey = next((j for j in journeys if str(j.id) == form.journey.data), None)
     return render_template("evaluations/start.html", form=form, ready=ready, role=role,
                            show_source=role in MANAGERS, assignments=_open_assignments(),
-                           heading="Self-assessment after your shift" if role == "staff" else "Start an evaluation",
+                           heading=_("Self-assessment after your shift") if role == "staff" else _("Start an evaluation"),
                            chosen_location=chosen_location, chosen_journey=chosen_journey,
                            has_choices=bool(locations and journeys))
 
@@ -149,7 +153,7 @@ def _load_target(args=None) -> tuple[Location, Journey, Assignment | None]:
         abort(404)
     staff_location = _staff_location_id()
     if staff_location and staff_location != location.id:
-        abort(403, "Staff evaluate their own location only.")
+        abort(403, _("Staff evaluate their own location only."))
     return location, journey, assignment
 
 
@@ -164,7 +168,7 @@ def fill():
         return fix_returned(request.args["fix"], url_for(".fill", fix=request.args["fix"]))
     if request.method == "GET" and not (request.args.get("location") and request.args.get("journey")) \
             and not request.args.get("assignment"):
-        flash("Choose a location and a journey first.", "info")
+        flash(_("Choose a location and a journey first."), "info")
         return redirect(url_for(".start", **{k: v for k, v in request.args.items() if k in ("location", "journey")}))
     if request.method == "POST":
         return _post_new(request.args, request.form, request.files)
@@ -186,7 +190,7 @@ def _post_new(args, form, files):
     values = _posted_values(form)
     already = _already_sent(values.get("client_uuid", ""))
     if already is not None:
-        flash("This evaluation was already sent; here it is.", "info")
+        flash(_("This evaluation was already sent; here it is."), "info")
         return redirect(url_for(".detail", evaluation_id=already.id))
     outcome = _submit_form(values, moments, journey, source, assignment, files=files)
     if isinstance(outcome, Evaluation):
@@ -221,7 +225,7 @@ def _render_fill(location: Location, journey: Journey, assignment: Assignment | 
     response = render_template(
         "evaluations/fill.html", journey=journey, location=location, assignment=assignment, moments=fields,
         values=values, errors=errors, leftover=leftover, summary=summary, source=source,
-        source_label=SOURCE_LABELS.get(source, source), form_url=form_url, form_key=form_key, fix=fix,
+        source_label=str(SOURCE_LABELS.get(source, source)), form_url=form_url, form_key=form_key, fix=fix,
         languages=languages, form_language=form_language, picker_args=_language_picker_args(),
         form_owner=parking.owner_token(current_app.config["SECRET_KEY"], current_user.id),
     )
@@ -236,9 +240,8 @@ def _language_picker_args() -> dict[str, str]:
 
 # --- fixing a returned evaluation --------------------------------------------------------------------------------
 
-NOTHING_CHANGED = "Nothing was changed yet: fix what the reviewer asked for, then send it again."
-NOT_RETURNED = ("This evaluation is no longer waiting for a fix ({status}), so it cannot be changed. What you typed "
-                "is below, so you can keep a copy.")
+NOT_RETURNED = _l("This evaluation is no longer waiting for a fix (%(status)s), so it cannot be changed. What you typed "
+                  "is below, so you can keep a copy.")
 
 
 def _own_evaluation_or_404(evaluation_id) -> Evaluation:
@@ -265,13 +268,13 @@ def fix_returned(evaluation_id, form_url: str, posted=None):
         if is_post and evaluation.status not in ("submitted",):
             # Reviewed again while the form was open: nothing can be stored, but nothing typed is thrown away.
             values = _posted_values(form)
-            label = STATUS_LABELS.get(evaluation.status, evaluation.status).lower()
-            return _render_fix(evaluation, values, {"form": NOT_RETURNED.format(status=label)}, 409, form_url,
+            label = str(STATUS_LABELS.get(evaluation.status, evaluation.status)).lower()
+            return _render_fix(evaluation, values, {"form": str(NOT_RETURNED) % {"status": label}}, 409, form_url,
                                closed=True)
         if is_post:
-            flash("This fix was already sent; here it is.", "info")
+            flash(_("This fix was already sent; here it is."), "info")
         else:
-            flash("This evaluation is not waiting for a fix any more: here it is as it was sent.", "info")
+            flash(_("This evaluation is not waiting for a fix any more: here it is as it was sent."), "info")
         return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
     errors: dict[str, str] = {}
     status = 200
@@ -280,7 +283,7 @@ def fix_returned(evaluation_id, form_url: str, posted=None):
         outcome = _submit_form(values, list(evaluation.version.moments), evaluation.journey, evaluation.source,
                                evaluation.assignment, fixing=evaluation, files=files)
         if isinstance(outcome, Evaluation):
-            flash("Fixed and sent again. Thank you!", "success")
+            flash(_("Fixed and sent again. Thank you!"), "success")
             return redirect(url_for("evaluations.detail", evaluation_id=outcome.id))
         errors, status = outcome
     else:
@@ -319,8 +322,8 @@ def expired_form(error: CSRFError):
 
         return _error_page(error)  # the site's usual 400 page (or problem JSON)
     values = _posted_values(request.form)
-    errors = {"form": "This page was open while you logged in again, so it was not sent. Everything you entered is "
-                      "below: check it and send again."}
+    errors = {"form": _("This page was open while you logged in again, so it was not sent. Everything you entered "
+                        "is below: check it and send again.")}
     if fixing:
         evaluation_id = (request.view_args or {}).get("evaluation_id") or request.args.get("fix")
         evaluation = _own_evaluation_or_404(evaluation_id)
@@ -333,8 +336,8 @@ def expired_form(error: CSRFError):
 # --- a form posted after the session ended (no JavaScript): kept, sent after the login -------------------------
 
 PARKABLE = ("evaluations.fill", "visits.fix")
-PARKED_MESSAGE = ("Your session ended before this evaluation was sent. Your answers are kept: log in and they are "
-                  "sent straight away.")
+PARKED_MESSAGE = _l("Your session ended before this evaluation was sent. Your answers are kept: log in and they are "
+                    "sent straight away.")
 
 
 def park_posted_form():
@@ -349,7 +352,7 @@ def park_posted_form():
                          form=request.form, files=request.files, config=config,
                          owner_id=parking.owner_of(config["SECRET_KEY"], request.form.get(parking.OWNER_FIELD)))
     db.session.commit()
-    flash(PARKED_MESSAGE, "info")
+    flash(str(PARKED_MESSAGE), "info")
     response = redirect(url_for("auth.login", next=url_for("evaluations.resume")))
     tokens = [token, *parking.cookie_tokens(request.cookies.get(parking.PARK_COOKIE))][: parking.MAX_PARKED]
     response.set_cookie(parking.PARK_COOKIE, ".".join(tokens), max_age=parking.PARK_DAYS * 86400, httponly=True,
@@ -384,10 +387,11 @@ def resume():
         sent.append(response)
     if response is None or not _is_form_again(response):
         if len(sent) > 1:
-            flash(f"{len(sent)} evaluations kept while you were logged out were sent.", "success")
+            flash(ngettext("%(num)d evaluation kept while you were logged out was sent.",
+                           "%(num)d evaluations kept while you were logged out were sent.", len(sent)), "success")
             response = redirect(url_for(".mine"))
         elif sent:
-            flash("The evaluation kept while you were logged out was sent.", "success")
+            flash(_("The evaluation kept while you were logged out was sent."), "success")
             response = sent[0]
         else:
             response = redirect(url_for("auth.home"))
@@ -457,7 +461,7 @@ def _submit_form(values: dict, moments: list, journey: Journey, source: str, ass
         return photo_errors, 422
     if fixing is not None and not result.resubmitted:  # the very content it already has: still returned
         db.session.rollback()
-        return {"form": NOTHING_CHANGED}, 422
+        return {"form": str(NOTHING_CHANGED)}, 422
     db.session.commit()
     return result.evaluation
 
@@ -515,21 +519,17 @@ def _error_summary(fields, leftover: dict[str, str], errors: dict[str, str]) -> 
         for message in moment.errors:
             items.append((f"#{moment.id}", f"{moment.name}: {message}"))
         if moment.duration_error:
-            items.append((f"#{moment.id}-duration", f"{moment.name}: time taken: {moment.duration_error}"))
+            items.append((f"#{moment.id}-duration", _("%(moment)s: time taken: %(error)s", moment=moment.name,
+                                                      error=moment.duration_error)))
         if moment.note_error:
-            items.append((f"#{moment.id}-note", f"{moment.name}: note: {moment.note_error}"))
+            items.append((f"#{moment.id}-note", _("%(moment)s: note: %(error)s", moment=moment.name, error=moment.note_error)))
     if errors.get("notes"):
-        items.append(("#notes", f"Overall notes: {errors['notes']}"))
+        items.append(("#notes", _("Overall notes: %(error)s", error=errors["notes"])))
     return items
 
 
-GENERAL_LABELS = {"notes": "Overall notes", "location_id": "Location", "started_at": "Start time",
-                  "finished_at": "Finish time", "client_uuid": "Form", "journey_id": "Journey", "source": "Kind of visit",
-                  "assignment_id": "Planned visit", "form": "Form"}
-
-
 def _general_label(name: str) -> str:
-    return GENERAL_LABELS.get(name, name)
+    return str(GENERAL_LABELS.get(name, name))
 
 
 # --- my evaluations and the result page -----------------------------------------------------------------------------
@@ -537,7 +537,7 @@ def _general_label(name: str) -> str:
 
 def _band(score: float | None) -> tuple[str, str]:
     band = score_band(score, current_org().bands)
-    return (band or "none"), BAND_WORDS[band]
+    return (band or "none"), str(BAND_WORDS[band])
 
 
 @bp.route("/mine")
@@ -556,7 +556,7 @@ def mine():
             "journey": evaluation.journey.name if evaluation.journey else "", "client_uuid": evaluation.client_uuid,
             "location": evaluation.location.name if evaluation.location else "", "started_at": evaluation.started_at,
             "score": evaluation.score, "band": band, "band_word": word, "source": evaluation.source,
-            "status": evaluation.status, "status_label": STATUS_LABELS.get(evaluation.status, evaluation.status),
+            "status": evaluation.status, "status_label": str(STATUS_LABELS.get(evaluation.status, evaluation.status)),
         })
     returned = [{"id": e.id, "journey": e.journey.name if e.journey else "", "location": e.location.name if e.location else "",
                  "started_at": e.started_at, "comment": e.review_comment or "", "fix_url": url_for(".fill", fix=e.id)}
@@ -575,13 +575,14 @@ def _visible_or_404(evaluation_id: int) -> Evaluation:
 
 def _answer_label(answer, question) -> str:
     if answer.value is None:
-        return "Not answered"
+        return _("Not answered")
     if answer.value == "na":
-        return "N/A"
+        return _("N/A")
     if question is not None and question.type in ("yes_no", "mnm"):
-        return answer.value.capitalize()
+        word = {**YES_NO_LABELS, **VERDICT_LABELS}.get(answer.value)
+        return str(word) if word else answer.value.capitalize()
     if question is not None and question.type == "rating":
-        return f"{answer.value} of 5"
+        return _("%(value)s of 5", value=answer.value)
     return answer.value
 
 
@@ -601,7 +602,7 @@ def detail_view(evaluation: Evaluation) -> dict:
             is_photo = question is not None and question.type == "photo" and answer.value not in (None, "na")
             answers.append({
                 "text": question.text if question else answer.question_key,
-                "value": "Photo" if is_photo else _answer_label(answer, question),
+                "value": _("Photo") if is_photo else _answer_label(answer, question),
                 "note": answer.note or "",
                 "photo_url": f"/api/v1/photos/{answer.value}" if is_photo else None,
                 "critical_fail": bool(question is not None and question.critical and answer.score == 0),
@@ -610,19 +611,20 @@ def detail_view(evaluation: Evaluation) -> dict:
         moments.append({
             "key": result.moment_key, "name": moment.name if moment else result.moment_key,
             "position": result.position + 1, "channel": moment.channel if moment else "",
-            "channel_label": CHANNELS.get(moment.channel, moment.channel) if moment else "",
-            "kind_label": KINDS.get(moment.kind or "", "") if moment else "",
+            "channel_label": channel_label(moment.channel) if moment else "",
+            "kind_label": kind_label(moment.kind) if moment else "",
             "score": result.score, "band": band, "band_word": word, "critical_fail": result.critical_fail,
-            "verdict": result.verdict, "duration": result.duration_seconds, "note": result.note or "",
+            "verdict": result.verdict, "verdict_word": str(VERDICT_LABELS.get(result.verdict or "", result.verdict or "")),
+            "duration": result.duration_seconds, "note": result.note or "",
             "answers": answers,
         })
     band, word = _band(evaluation.score)
     return {
         "id": evaluation.id, "journey": evaluation.journey.name if evaluation.journey else "",
         "location": evaluation.location.name if evaluation.location else "", "source": evaluation.source,
-        "source_label": SOURCE_LABELS.get(evaluation.source, evaluation.source), "score": evaluation.score,
+        "source_label": str(SOURCE_LABELS.get(evaluation.source, evaluation.source)), "score": evaluation.score,
         "band": band, "band_word": word, "status": evaluation.status,
-        "status_label": STATUS_LABELS.get(evaluation.status, evaluation.status),
+        "status_label": str(STATUS_LABELS.get(evaluation.status, evaluation.status)),
         "started_at": evaluation.started_at, "finished_at": evaluation.finished_at,
         "submitted_at": evaluation.submitted_at, "notes": evaluation.notes or "",
         "evaluator": evaluation.evaluator.name if evaluation.evaluator else "", "client_uuid": evaluation.client_uuid,

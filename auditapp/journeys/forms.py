@@ -1,18 +1,18 @@
 """Forms of the journey builder. Each form turns its data into the spec dataclasses the services take."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, FloatField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..formutil import choices
+from .labels import CHANNEL_LABELS, KIND_LABELS, QUESTION_TYPE_LABELS
 from .spec import (
-    CHANNELS,
     KEY_RE,
-    KINDS,
     MAX_WEIGHT,
-    QUESTION_TYPES,
     VERDICT_KEY,
     MomentSpec,
     QuestionSpec,
@@ -20,9 +20,9 @@ from .spec import (
     parse_target,
 )
 
-KEY_HINT = "Lower-case letters a-z, digits 0-9 and _. Leave empty to make one from the name."
-KEY_MESSAGE = "Use only lower-case letters a-z, digits 0-9 and '_', for example arrival_at_desk."
-WEIGHT_MESSAGE = f"Enter a number of 0 or more (at most {MAX_WEIGHT:g}), for example 1 or 2.5."
+KEY_HINT = _l("Lower-case letters a-z, digits 0-9 and _. Leave empty to make one from the name.")
+KEY_MESSAGE = _l("Use only lower-case letters a-z, digits 0-9 and '_', for example arrival_at_desk.")
+WEIGHT_MESSAGE = _l("Enter a number of 0 or more (at most %(most)g), for example 1 or 2.5.", most=MAX_WEIGHT)
 
 
 def _sentence(error: Exception) -> str:
@@ -30,8 +30,8 @@ def _sentence(error: Exception) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def _key_field(hint: str = KEY_HINT) -> StringField:
-    return StringField("Key", validators=[Optional(), Length(max=64), Regexp(KEY_RE.pattern, message=KEY_MESSAGE)],
+def _key_field(hint=KEY_HINT) -> StringField:
+    return StringField(_l("Key"), validators=[Optional(), Length(max=64), Regexp(KEY_RE.pattern, message=KEY_MESSAGE)],
                        description=hint, filters=[lambda v: v.strip() if isinstance(v, str) else v])
 
 
@@ -44,33 +44,33 @@ class WeightField(FloatField):
         return f"{self.data:g}" if isinstance(self.data, (int, float)) else ""
 
 
-def _weight_field(hint: str) -> FloatField:
-    return WeightField("Weight", default=1.0, description=hint, render_kw={"step": "any", "min": "0", "inputmode": "decimal"},
+def _weight_field(hint) -> FloatField:
+    return WeightField(_l("Weight"), default=1.0, description=hint, render_kw={"step": "any", "min": "0", "inputmode": "decimal"},
                       validators=[InputRequired(WEIGHT_MESSAGE), NumberRange(min=0, max=MAX_WEIGHT, message=WEIGHT_MESSAGE)])
 
 
 class JourneyForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Give the journey a name."), Length(max=200)],
-                       description="What kind of visit this is, e.g. 'Dentist visit'.")
-    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)],
-                                description="Optional: what the journey covers and when to use it.")
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Give the journey a name.")), Length(max=200)],
+                       description=_l("What kind of visit this is, e.g. 'Dentist visit'."))
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)],
+                                description=_l("Optional: what the journey covers and when to use it."))
 
 
 class MomentForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Give the moment a name."), Length(max=200)],
-                       description="The moment as the customer would call it, e.g. 'Greeted by the nurse'.")
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Give the moment a name.")), Length(max=200)],
+                       description=_l("The moment as the customer would call it, e.g. 'Greeted by the nurse'."))
     key = _key_field()
-    channel = SelectField("Channel", choices=choices(CHANNELS), validators=[DataRequired("Pick a channel.")])
-    kind = SelectField("Kind", choices=choices({"": "Not set", **KINDS}), default="",
-                       description="Basic: using the service. Decisive: the customer has a problem. "
-                                   "Invisible: decided behind the scenes.")
-    priority = BooleanField("Priority moment", description="Pick the 3 to 5 moments that matter most.")
-    weight = _weight_field("How much this moment counts in the journey score (default 1).")
+    channel = SelectField(_l("Channel"), choices=choices(CHANNEL_LABELS), validators=[DataRequired(_l("Pick a channel."))])
+    kind = SelectField(_l("Kind"), choices=choices({"": _l("Not set"), **KIND_LABELS}), default="",
+                       description=_l("Basic: using the service. Decisive: the customer has a problem. "
+                                      "Invisible: decided behind the scenes."))
+    priority = BooleanField(_l("Priority moment"), description=_l("Pick the 3 to 5 moments that matter most."))
+    weight = _weight_field(_l("How much this moment counts in the journey score (default 1)."))
     expected_seconds = IntegerField(
-        "Expected duration in seconds", validators=[Optional(), NumberRange(min=0, max=86400,
-                                                                            message="Enter whole seconds from 0 to 86400.")],
-        description="Optional. How long the moment should take (SAS: about 15 seconds).")
-    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+        _l("Expected duration in seconds"), validators=[Optional(), NumberRange(min=0, max=86400,
+                                                                            message=_l("Enter whole seconds from 0 to 86400."))],
+        description=_l("Optional. How long the moment should take (SAS: about 15 seconds)."))
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
 
     def to_spec(self) -> MomentSpec:
         return MomentSpec(key=self.key.data or "", name=self.name.data.strip(), channel=self.channel.data,
@@ -79,43 +79,43 @@ class MomentForm(FlaskForm):
 
 
 class QuestionForm(FlaskForm):
-    text = StringField("Question", validators=[DataRequired("Write the question."), Length(max=1000)],
-                       description="As the shopper reads it, e.g. 'Were you greeted within 30 seconds?'")
-    key = _key_field("Lower-case letters a-z, digits 0-9 and _. Leave empty to make one from the question.")
-    type = SelectField("Answer type", choices=choices(QUESTION_TYPES))
-    options = StringField("Options (choice only)", validators=[Length(max=2000)],
-                          description="Label=score|Label=score with scores from 0 to 1, or a label alone for an "
-                                      "unscored option, e.g. Within 3 rings=1|4-6 rings=0.5|More than 6=0")
-    target = StringField("Target (number only)", validators=[Length(max=32)],
-                         description="<=N or >=N, e.g. <=120 for at most 120 seconds. Without a target a number "
-                                     "is recorded but not scored.")
-    help = StringField("Help for the shopper", validators=[Optional(), Length(max=2000)])
-    required = BooleanField("Required", description="The evaluation cannot be sent without an answer (n/a counts).")
-    critical = BooleanField("Critical", description="If this scores 0, the whole moment scores 0.")
-    weight = _weight_field("How much this question counts in the moment score (default 1).")
+    text = StringField(_l("Question"), validators=[DataRequired(_l("Write the question.")), Length(max=1000)],
+                       description=_l("As the shopper reads it, e.g. 'Were you greeted within 30 seconds?'"))
+    key = _key_field(_l("Lower-case letters a-z, digits 0-9 and _. Leave empty to make one from the question."))
+    type = SelectField(_l("Answer type"), choices=choices(QUESTION_TYPE_LABELS))
+    options = StringField(_l("Options (choice only)"), validators=[Length(max=2000)],
+                          description=_l("Label=score|Label=score with scores from 0 to 1, or a label alone for an "
+                                         "unscored option, e.g. Within 3 rings=1|4-6 rings=0.5|More than 6=0"))
+    target = StringField(_l("Target (number only)"), validators=[Length(max=32)],
+                         description=_l("<=N or >=N, e.g. <=120 for at most 120 seconds. Without a target a number "
+                                        "is recorded but not scored."))
+    help = StringField(_l("Help for the shopper"), validators=[Optional(), Length(max=2000)])
+    required = BooleanField(_l("Required"), description=_l("The evaluation cannot be sent without an answer (n/a counts)."))
+    critical = BooleanField(_l("Critical"), description=_l("If this scores 0, the whole moment scores 0."))
+    weight = _weight_field(_l("How much this question counts in the moment score (default 1)."))
 
     def validate_key(self, field):
         if field.data == VERDICT_KEY:
-            raise ValidationError("The key 'verdict' belongs to the moment's verdict question; pick another.")
+            raise ValidationError(_("The key 'verdict' belongs to the moment's verdict question; pick another."))
 
     def validate_options(self, field):
         text = (field.data or "").strip()
         if self.type.data == "choice":
             if not text:
-                raise ValidationError("A choice question needs options, e.g. Yes=1|Partly=0.5|No=0")
+                raise ValidationError(_("A choice question needs options, e.g. Yes=1|Partly=0.5|No=0"))
             try:
                 parse_options(text)
             except ValueError as error:
                 raise ValidationError(_sentence(error)) from None
         elif text:
-            raise ValidationError("Options are only for choice questions: clear this or change the answer type.")
+            raise ValidationError(_("Options are only for choice questions: clear this or change the answer type."))
 
     def validate_target(self, field):
         text = (field.data or "").strip()
         if not text:
             return
         if self.type.data != "number":
-            raise ValidationError("A target is only for number questions: clear this or change the answer type.")
+            raise ValidationError(_("A target is only for number questions: clear this or change the answer type."))
         try:
             parse_target(text)
         except ValueError as error:
@@ -126,11 +126,11 @@ class QuestionForm(FlaskForm):
         if not field.data:
             return
         if self.type.data in ("text", "photo"):
-            raise ValidationError("Only a question with a score can be critical; text and photo answers are "
-                                  "never scored. Untick Critical or change the answer type.")
+            raise ValidationError(_("Only a question with a score can be critical; text and photo answers are "
+                                    "never scored. Untick Critical or change the answer type."))
         if self.type.data == "number" and not (self.target.data or "").strip():
-            raise ValidationError("A number question is scored only against a target: give it a target such as "
-                                  "<=120, or untick Critical.")
+            raise ValidationError(_("A number question is scored only against a target: give it a target such as "
+                                    "<=120, or untick Critical."))
 
     def to_spec(self) -> QuestionSpec:
         qtype = self.type.data
@@ -145,8 +145,8 @@ class QuestionForm(FlaskForm):
 class VerdictForm(FlaskForm):
     """The verdict question: only its wording and help can change."""
 
-    text = StringField("Question", validators=[DataRequired("Write the question."), Length(max=1000)])
-    help = StringField("Help for the shopper", validators=[Optional(), Length(max=2000)])
+    text = StringField(_l("Question"), validators=[DataRequired(_l("Write the question.")), Length(max=1000)])
+    help = StringField(_l("Help for the shopper"), validators=[Optional(), Length(max=2000)])
 
     def to_spec(self) -> QuestionSpec:
         return QuestionSpec(key=VERDICT_KEY, text=self.text.data.strip(), type="mnm", required=True,
@@ -154,9 +154,9 @@ class VerdictForm(FlaskForm):
 
 
 class WorkbookUploadForm(FlaskForm):
-    workbook = FileField("Journey workbook or XLSForm (.xlsx)", validators=[
-        FileRequired("Choose an .xlsx file to upload."),
-        FileAllowed(["xlsx"], "Only .xlsx workbooks can be imported: save the file from Excel or LibreOffice as .xlsx."),
+    workbook = FileField(_l("Journey workbook or XLSForm (.xlsx)"), validators=[
+        FileRequired(_l("Choose an .xlsx file to upload.")),
+        FileAllowed(["xlsx"], _l("Only .xlsx workbooks can be imported: save the file from Excel or LibreOffice as .xlsx.")),
     ])
 
 
@@ -171,13 +171,13 @@ class ImportChoiceForm(FlaskForm):
     """
 
     upload = HiddenField()
-    choice = RadioField("What should the workbook become?", choices=choices({
-        NEW_VERSION: "A new version of the existing journey", COPY: "A copy under a new name"}),
-        validators=[InputRequired("Choose one: a new version of the existing journey, or a copy under a new name.")])
-    journey_id = RadioField("Which journey gets the new version?", choices=[], validate_choice=False,
+    choice = RadioField(_l("What should the workbook become?"), choices=choices({
+        NEW_VERSION: _l("A new version of the existing journey"), COPY: _l("A copy under a new name")}),
+        validators=[InputRequired(_l("Choose one: a new version of the existing journey, or a copy under a new name."))])
+    journey_id = RadioField(_l("Which journey gets the new version?"), choices=[], validate_choice=False,
                             validators=[Optional()])
-    copy_name = StringField("Name of the copy", validators=[Length(max=1000)],
-                            description="Must differ from every journey's name (ignoring case and spaces).")
+    copy_name = StringField(_l("Name of the copy"), validators=[Length(max=1000)],
+                            description=_l("Must differ from every journey's name (ignoring case and spaces)."))
 
 
 class ImportConfirmForm(FlaskForm):

@@ -9,17 +9,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from ..audit import record
 from ..extensions import db
 from ..timeutil import utcnow
 from . import versioning
+from .labels import channel_label, kind_label
 from .models import Journey, JourneyVersion, Moment, Question
 from .spec import (
-    CHANNELS,
     KEY_RE,
-    KINDS,
     MAX_PRIORITIES,
     VERDICT_KEY,
     JourneySpec,
@@ -579,11 +580,13 @@ class BuilderView:
 def priority_advice(count: int, moments: int) -> tuple[str | None, bool]:
     """A warning for more than MAX_PRIORITIES priority moments, a nudge for fewer than 3."""
     if count > MAX_PRIORITIES:
-        return (f"{count} moments are marked as priorities. Pick at most {MAX_PRIORITIES}: too many priorities "
-                "means no focus.", True)
+        return (_("%(count)d moments are marked as priorities. Pick at most %(most)d: too many priorities "
+                  "means no focus.", count=count, most=MAX_PRIORITIES), True)
     if moments and count < 3:
-        return (f"{count} priority moment{'s' if count != 1 else ''} so far. Mark the 3 to {MAX_PRIORITIES} moments "
-                "that matter most to customers (first and last impressions weigh most).", False)
+        return (ngettext("%(num)d priority moment so far. Mark the 3 to %(most)d moments that matter most to "
+                         "customers (first and last impressions weigh most).",
+                         "%(num)d priority moments so far. Mark the 3 to %(most)d moments that matter most to "
+                         "customers (first and last impressions weigh most).", count, most=MAX_PRIORITIES), False)
     return None, False
 
 
@@ -591,7 +594,7 @@ def moment_cards(version: JourneyVersion | None) -> list[MomentCard]:
     moments = list(version.moments) if version else []
     return [
         MomentCard(id=m.id, key=m.key, name=m.name, description=m.description or "", channel=m.channel,
-                   channel_label=CHANNELS.get(m.channel, m.channel), kind=m.kind, kind_label=KINDS.get(m.kind or "", ""),
+                   channel_label=channel_label(m.channel), kind=m.kind, kind_label=kind_label(m.kind),
                    priority=m.priority, weight=m.weight, expected_seconds=m.expected_seconds,
                    question_count=len(m.questions), position=i, first=i == 0, last=i == len(moments) - 1)
         for i, m in enumerate(moments)

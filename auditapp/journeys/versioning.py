@@ -13,6 +13,7 @@ check, but only the first insert is kept: the other gets DraftConflict, naming t
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -39,12 +40,16 @@ class DraftConflict(Exception):
         self.is_draft = version.status == DRAFT
         self.draft_id = version.id
         self.draft_number = version.number
-        self.by_name = _user_name(version.created_by_id) or "Another manager"
+        self.by_name = _user_name(version.created_by_id) or _("Another manager")
+        # `what` stays English for the CLI; `message` is in the manager's language (English outside a request).
         if self.is_draft:
-            self.what, self.link_text = "started a draft of this journey", "Open the draft"
+            self.what = "started a draft of this journey"
+            self.message = _("%(name)s started a draft of this journey a moment ago; your change was not saved. Open "
+                             "the draft to continue.", name=self.by_name)
         else:
-            self.what, self.link_text = f"published version {version.number} of this journey", "Open the journey"
-        self.message = f"{self.by_name} {self.what} a moment ago; your change was not saved. {self.link_text} to continue."
+            self.what = f"published version {version.number} of this journey"
+            self.message = _("%(name)s published version %(number)s of this journey a moment ago; your change was not "
+                             "saved. Open the journey to continue.", name=self.by_name, number=version.number)
         super().__init__(self.message)
 
 
@@ -57,9 +62,15 @@ class DraftPending(VersionError):
         self.draft_id = draft.id
         self.draft_number = draft.number
         self.by_name = _user_name(draft.created_by_id)
-        by = f", started by {self.by_name}" if self.by_name else ""
-        super().__init__(f"'{journey.name}' has an unpublished draft (version {draft.number}{by}). Publish or discard "
-                         "that draft first, then import the workbook again; nothing was imported.")
+        if self.by_name:
+            message = _("'%(name)s' has an unpublished draft (version %(number)s, started by %(by)s). Publish or "
+                        "discard that draft first, then import the workbook again; nothing was imported.",
+                        name=journey.name, number=draft.number, by=self.by_name)
+        else:
+            message = _("'%(name)s' has an unpublished draft (version %(number)s). Publish or discard that draft "
+                        "first, then import the workbook again; nothing was imported.", name=journey.name,
+                        number=draft.number)
+        super().__init__(message)
 
 
 def draft_author(draft: JourneyVersion) -> str | None:
@@ -212,9 +223,10 @@ def publish_draft(journey: Journey, *, user_id: int | None = None) -> JourneyVer
     """Make the draft the current version; the old current version is retired. Raises VersionError."""
     draft = draft_version(journey)
     if draft is None:
-        raise VersionError("There are no unpublished changes to publish.")
+        raise VersionError(_("There are no unpublished changes to publish."))
     if not draft.moments:
-        raise VersionError("Add at least one moment before publishing: a journey without moments cannot be answered.")
+        raise VersionError(_("Add at least one moment before publishing: a journey without moments cannot be "
+                             "answered."))
     old = journey.current_version
     if old is not None and old.id != draft.id:
         old.status = RETIRED
@@ -258,12 +270,12 @@ def discard_draft(journey: Journey) -> None:
     """Delete the draft and everything in it; the published version is untouched. Raises VersionError."""
     draft = draft_version(journey)
     if draft is None:
-        raise VersionError("There is no draft to discard.")
+        raise VersionError(_("There is no draft to discard."))
     if journey.current_version is None:
-        raise VersionError("This journey has never been published: its draft is all there is. Archive the journey "
-                           "instead.")
+        raise VersionError(_("This journey has never been published: its draft is all there is. Archive the journey "
+                             "instead."))
     if version_has_evaluations(draft):  # never expected: drafts are not offered for answering
-        raise VersionError("This draft has answers and cannot be discarded.")
+        raise VersionError(_("This draft has answers and cannot be discarded."))
     number = draft.number
     db.session.delete(draft)
     db.session.flush()

@@ -9,6 +9,7 @@ import io
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,10 +20,11 @@ from ..tenancy import current_org_id, get_scoped_or_404, managers_only
 from ..web import wants_json
 from . import bp, pending, services, translating, versioning
 from .forms import COPY, ImportChoiceForm, ImportConfirmForm, JourneyForm, MomentForm, QuestionForm, VerdictForm, WorkbookUploadForm
+from .labels import channel_label, kind_label, question_type_label
 from .languages import version_languages
 from .library import library_journeys
 from .models import Journey, Moment, Question
-from .spec import CHANNELS, KINDS, QUESTION_TYPES, VERDICT_KEY, format_options
+from .spec import VERDICT_KEY, format_options
 from .workbook import WorkbookError, blank_template, write_journey_workbook
 from .xlsform import read_any_workbook, write_xlsform
 
@@ -108,7 +110,7 @@ def new():
     if form.validate_on_submit():
         journey = services.create_blank_journey(current_org_id(), form.name.data, form.description.data, user_id=_uid())
         db.session.commit()
-        flash(f"Journey '{journey.name}' created. Add its moments, then publish it.", "success")
+        flash(_("Journey '%(name)s' created. Add its moments, then publish it.", name=journey.name), "success")
         return _to_journey(journey)
     return render_template("journeys/journey_form.html", form=form, journey=None)
 
@@ -128,7 +130,7 @@ def edit(journey_id: int):
     if form.validate_on_submit():
         services.update_journey(journey, form.name.data, form.description.data)
         db.session.commit()
-        flash("Journey saved.", "success")
+        flash(_("Journey saved."), "success")
         return _to_journey(journey)
     return render_template("journeys/journey_form.html", form=form, journey=journey)
 
@@ -142,9 +144,11 @@ def archive(journey_id: int):
     services.set_archived(journey, True)
     cancelled = cancel_planned_visits(journey.org_id, journey_id=journey.id, user=current_user)
     db.session.commit()
-    note = f" {cancelled} planned visit{'s' if cancelled != 1 else ''} cancelled." if cancelled else ""
-    flash(f"Journey '{journey.name}' archived: it is no longer offered for evaluations. Its results are kept.{note}",
-          "success")
+    message = _("Journey '%(name)s' archived: it is no longer offered for evaluations. Its results are kept.",
+                name=journey.name)
+    if cancelled:
+        message += " " + ngettext("%(num)d planned visit cancelled.", "%(num)d planned visits cancelled.", cancelled)
+    flash(message, "success")
     return redirect(url_for("journeys.index"))
 
 
@@ -154,7 +158,7 @@ def restore(journey_id: int):
     journey = _journey(journey_id)
     services.set_archived(journey, False)
     db.session.commit()
-    flash(f"Journey '{journey.name}' restored.", "success")
+    flash(_("Journey '%(name)s' restored.", name=journey.name), "success")
     return _to_journey(journey)
 
 
@@ -169,8 +173,8 @@ def publish(journey_id: int):
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(f"Version {version.number} published: new evaluations use it. Earlier evaluations keep the questions "
-              "they answered.", "success")
+        flash(_("Version %(number)s published: new evaluations use it. Earlier evaluations keep the questions "
+                "they answered.", number=version.number), "success")
     return _to_journey(journey)
 
 
@@ -185,7 +189,7 @@ def discard(journey_id: int):
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash("Unpublished changes discarded.", "success")
+        flash(_("Unpublished changes discarded."), "success")
     return _to_journey(journey)
 
 
@@ -215,8 +219,8 @@ def moment_new(journey_id: int):
             conflict = _lost_race(error)
         else:
             db.session.commit()
-            flash(f"Moment '{moment.name}' added with its verdict question. Add the rest of its checklist here.",
-                  "success")
+            flash(_("Moment '%(name)s' added with its verdict question. Add the rest of its checklist here.",
+                    name=moment.name), "success")
             return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=moment.id))
     return render_template("journeys/moment_form.html", form=form, journey=journey, moment=None, key_locked=False,
                            conflict=conflict), 409 if conflict else 200
@@ -235,12 +239,12 @@ def moment_show(journey_id: int, moment_id: int):
     questions = sorted(shown.questions, key=lambda q: (q.key == VERDICT_KEY, q.position))
     movable = [q for q in questions if q.key != VERDICT_KEY]
     rows = [{
-        "q": q, "type_label": QUESTION_TYPES.get(q.type, q.type), "options": format_options(q.option_specs),
+        "q": q, "type_label": question_type_label(q.type), "options": format_options(q.option_specs),
         "verdict": q.key == VERDICT_KEY, "first": bool(movable) and q is movable[0],
         "last": bool(movable) and q is movable[-1],
     } for q in questions]
     return render_template("journeys/moment.html", journey=journey, moment=shown, rows=rows,
-                           channel_label=CHANNELS.get(shown.channel, shown.channel), kind_label=KINDS.get(shown.kind or "", ""),
+                           channel_label=channel_label(shown.channel), kind_label=kind_label(shown.kind),
                            is_draft=shown.version.status == versioning.DRAFT)
 
 
@@ -268,7 +272,7 @@ def moment_edit(journey_id: int, moment_id: int):
             conflict = _lost_race(error)
         else:
             db.session.commit()
-            flash(f"Moment '{target.name}' saved.", "success")
+            flash(_("Moment '%(name)s' saved.", name=target.name), "success")
             return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=target.id))
     key_locked = versioning.moment_key_answered(journey, moment.key)
     return render_template("journeys/moment_form.html", form=form, journey=journey, moment=moment, key_locked=key_locked,
@@ -314,11 +318,12 @@ def moment_delete(journey_id: int, moment_id: int):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(f"Moment '{name}' deleted. Answers already collected for it are kept.", "success")
+            flash(_("Moment '%(name)s' deleted. Answers already collected for it are kept.", name=name), "success")
         return _to_journey(journey)
     answered = versioning.moment_key_answered(journey, moment.key)
+    detail = ngettext("Its %(num)d question goes with it.", "Its %(num)d questions go with it.", len(moment.questions))
     return render_template("journeys/confirm_delete.html", journey=journey, what="moment", name=moment.name,
-                           detail=f"Its {len(moment.questions)} question(s) go with it.", answered=answered,
+                           detail=detail, answered=answered,
                            cancel=url_for("journeys.moment_show", journey_id=journey.id, moment_id=moment.id))
 
 
@@ -341,7 +346,7 @@ def question_new(journey_id: int, moment_id: int):
             conflict = _lost_race(error)
         else:
             db.session.commit()
-            flash(f"Question '{question.key}' added.", "success")
+            flash(_("Question '%(key)s' added.", key=question.key), "success")
             return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=question.moment_id,
                                     _anchor=f"question-{question.id}"))
     return render_template("journeys/question_form.html", form=form, journey=journey, moment=moment, question=None,
@@ -374,7 +379,7 @@ def question_edit(journey_id: int, question_id: int):
             conflict = _lost_race(error)
         else:
             db.session.commit()
-            flash(f"Question '{target.key}' saved.", "success")
+            flash(_("Question '%(key)s' saved.", key=target.key), "success")
             return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=target.moment_id,
                                     _anchor=f"question-{target.id}"))
     key_locked = not verdict and versioning.question_key_answered(journey, question.moment.key, question.key)
@@ -408,7 +413,7 @@ def question_delete(journey_id: int, question_id: int):
     question = _question(journey, question_id)
     back = url_for("journeys.moment_show", journey_id=journey.id, moment_id=question.moment_id)
     if question.key == VERDICT_KEY:
-        flash("Every moment keeps its verdict question; it cannot be deleted.", "error")
+        flash(_("Every moment keeps its verdict question; it cannot be deleted."), "error")
         return redirect(back)
     if request.method == "POST":
         moment = question.moment
@@ -420,7 +425,7 @@ def question_delete(journey_id: int, question_id: int):
             flash(error.message, "error")
             return redirect(back)
         db.session.commit()
-        flash(f"Question '{key}' deleted. Answers already collected for it are kept.", "success")
+        flash(_("Question '%(key)s' deleted. Answers already collected for it are kept.", key=key), "success")
         return redirect(url_for("journeys.moment_show", journey_id=journey.id, moment_id=moment_id))
     answered = versioning.question_key_answered(journey, question.moment.key, question.key)
     return render_template("journeys/confirm_delete.html", journey=journey, what="question", name=question.text,
@@ -506,13 +511,17 @@ def _import_or_choose(spec, filename: str, left_out: int = 0):
         return _choice_page(choice, spec, filename, matches)
     journey = services.import_journey(current_org_id(), spec, user_id=_uid(), source=filename)
     db.session.commit()
-    flash(f"Journey '{journey.name}' imported and published with {len(spec.moments)} moments.{_left_out(left_out)}",
-          "success")
+    flash(ngettext("Journey '%(name)s' imported and published with %(num)d moment.",
+                   "Journey '%(name)s' imported and published with %(num)d moments.", len(spec.moments),
+                   name=journey.name) + _left_out(left_out), "success")
     return _to_journey(journey)
 
 
 def _left_out(count: int) -> str:
-    return f" {count} part{'s' if count != 1 else ''} of the XLSForm left out, as you confirmed." if count else ""
+    if not count:
+        return ""
+    return " " + ngettext("%(num)d part of the XLSForm left out, as you confirmed.",
+                          "%(num)d parts of the XLSForm left out, as you confirmed.", count)
 
 
 def _confirm_page(result, filename: str, journey: Journey | None = None):
@@ -532,16 +541,16 @@ def import_confirm():
     form = ImportConfirmForm()
     try:
         if not form.validate_on_submit():
-            raise pending.PendingImportError("This upload could not be read: nothing was imported. Upload the "
-                                             "workbook again.")
+            raise pending.PendingImportError(_("This upload could not be read: nothing was imported. Upload the "
+                                               "workbook again."))
         waiting = pending.unseal(form.upload.data, user_id=_uid(), org_id=current_org_id(),
                                  secret_key=current_app.secret_key, max_age=_import_max_age(), purpose=pending.CONFIRM)
         if waiting.draft_of is not None:
             journey = _journey(waiting.draft_of)
             version = services.replace_from_spec(journey, waiting.spec, user_id=_uid())
             db.session.commit()
-            flash(f"Draft version {version.number} made from the XLSForm.{_left_out(len(waiting.left_out))} Check it, "
-                  "then publish it.", "success")
+            flash(_("Draft version %(number)s made from the XLSForm.", number=version.number)
+                  + _left_out(len(waiting.left_out)) + " " + _("Check it, then publish it."), "success")
             return _to_journey(journey)
         return _import_or_choose(waiting.spec, waiting.filename, len(waiting.left_out))
     except pending.PendingImportError as error:
@@ -588,8 +597,11 @@ def import_choose():
                 name = services.check_copy_name(org_id, form.copy_name.data)
                 journey = services.import_journey(org_id, spec, user_id=_uid(), source=waiting.filename, copy_name=name)
                 db.session.commit()
-                flash(f"Journey '{journey.name}' imported as a copy and published with {len(spec.moments)} moments. "
-                      f"The existing '{spec.name}' was not changed.", "success")
+                flash(ngettext("Journey '%(name)s' imported as a copy and published with %(num)d moment. The existing "
+                               "'%(existing)s' was not changed.",
+                               "Journey '%(name)s' imported as a copy and published with %(num)d moments. The existing "
+                               "'%(existing)s' was not changed.", len(spec.moments), name=journey.name,
+                               existing=spec.name), "success")
                 return _to_journey(journey)
             target = services.choose_version_target(matches, form.journey_id.data, waiting.published_numbers,
                                                     spec.name)
@@ -603,9 +615,11 @@ def import_choose():
             return _choice_page(form, spec, waiting.filename, matches, conflict=_lost_race(error), status=409)
         else:
             db.session.commit()
-            archived = " The journey is archived: restore it to offer it for evaluations." if target.archived else ""
-            flash(f"Version {version.number} of '{target.name}' published from the workbook: new evaluations use it. "
-                  f"Earlier evaluations keep the questions they answered.{archived}", "success")
+            message = _("Version %(number)s of '%(name)s' published from the workbook: new evaluations use it. "
+                        "Earlier evaluations keep the questions they answered.", number=version.number, name=target.name)
+            if target.archived:
+                message += " " + _("The journey is archived: restore it to offer it for evaluations.")
+            flash(message, "success")
             return _to_journey(target)
     return _choice_page(form, spec, waiting.filename, matches)
 
@@ -627,7 +641,8 @@ def import_draft(journey_id: int):
             spec = result.spec
             version = services.replace_from_spec(journey, spec, user_id=_uid())
             db.session.commit()
-            flash(f"Draft version {version.number} made from the workbook. Check it, then publish it.", "success")
+            flash(_("Draft version %(number)s made from the workbook. Check it, then publish it.", number=version.number),
+                  "success")
             return _to_journey(journey)
     return render_template("journeys/import.html", form=form, problems=problems, journey=journey)
 
@@ -643,7 +658,7 @@ def library():
     entries = [{
         "slug": slug, "name": spec.name, "description": spec.description, "moment_count": len(spec.moments),
         "priorities": [m.name for m in spec.moments if m.priority], "copied": slug in copied,
-        "channels": sorted({(m.channel, CHANNELS.get(m.channel, m.channel)) for m in spec.moments}),
+        "channels": sorted({(m.channel, channel_label(m.channel)) for m in spec.moments}),
     } for slug, spec in library_journeys()]
     return render_template("journeys/library.html", entries=entries)
 
@@ -655,7 +670,8 @@ def library_copy(slug: str):
     if journey is None:
         abort(404)
     db.session.commit()
-    flash(f"'{journey.name}' copied into your organisation and published. Edit it to fit how you work.", "success")
+    flash(_("'%(name)s' copied into your organisation and published. Edit it to fit how you work.", name=journey.name),
+          "success")
     return _to_journey(journey)
 
 

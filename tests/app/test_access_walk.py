@@ -32,6 +32,7 @@ ROLES = ("admin", "manager", "regional_manager", "location_manager", "shopper", 
 # Endpoints anyone may open without logging in.
 PUBLIC = {"auth.login", "auth.accept", "auth.favicon", "static", "api.openapi", "evaluations.manifest",
           "evaluations.service_worker", "auth.home", "auth.logout",
+          "auth.change_language",  # the interface language, picked at the foot of every page, the login page too
           "schedules.shared_file"}  # a signed, expiring link to one scheduled scorecard (the token is the access)
 # Endpoints every logged-in user may use (they act on the user's own things only).
 ANY_ROLE = {"auth.account", "auth.tokens", "auth.revoke_token"}

@@ -7,10 +7,82 @@
   "use strict";
   var PREFIX = "auditapp:eval:";
   var KEEP_SENT_DAYS = 30;
-  var GENERAL = { location_id: "Location", started_at: "Start time", finished_at: "Finish time", client_uuid: "Form",
-                  assignment_id: "Planned visit", journey_id: "Journey", source: "Kind of visit", form: "Form" };
-  var NOTHING_CHANGED = "Nothing was changed yet: fix what the reviewer asked for, then send it again.";
-  var STATE_LABELS = { draft: "Saved on this phone", queued: "Waiting to send", sent: "Sent and confirmed" };
+  // The words shown, in English; the page's <meta name="ui-text-evaluate"> tag gives them in the reader's
+  // language. "{name}" is filled in by fmt(); a pair is [one, other] (plural(): n == 1, as in English and Swedish).
+  var T = {
+    general: { location_id: "Location", started_at: "Start time", finished_at: "Finish time", client_uuid: "Form",
+               assignment_id: "Planned visit", journey_id: "Journey", source: "Kind of visit", form: "Form" },
+    nothingChanged: "Nothing was changed yet: fix what the reviewer asked for, then send it again.",
+    states: { draft: "Saved on this phone", queued: "Waiting to send", sent: "Sent and confirmed" },
+    photoUnusable: "This photo cannot be used",
+    loginToSendMessage: "Log in again to send.",
+    loginToSend: "Log in again to send",
+    fixConflict: "This evaluation is no longer waiting for a fix (it was sent again from elsewhere, or reviewed), " +
+      "so this copy was not sent. Nothing was overwritten: see what the server has, then delete this copy.",
+    conflict: "The server already has a different evaluation with this number. Nothing was overwritten; " +
+      "send this one as a new evaluation, or delete it.",
+    invalid: "The server found problems: open it, fix them and send again.",
+    retry: "Not sent yet: it will be tried again.",
+    serverAnswered: "The server answered {status}.",
+    progress: "Moment {n} of {total}",
+    missing: ["{n} required answer still missing: go back, or press Send to see where",
+              "{n} required answers still missing: go back, or press Send to see where"],
+    allDone: ["All {n} moment done: ready to send", "All {n} moments done: ready to send"],
+    storageFull: "This phone's storage is full: the draft could not be saved. Send it now or free some space.",
+    seeResult: "See the result",
+    fixSentHere: "This fix was sent from this phone.",
+    discardChanges: "Discard my changes",
+    discardDraft: "Discard it and start again",
+    confirmDiscardChanges: "Delete your changes from the phone? The form goes back to what you sent.",
+    confirmDiscardDraft: "Delete this draft from the phone?",
+    changesBack: "Your changes are back: saved on this phone at {time}.",
+    draftBack: "Your draft is back: saved on this phone at {time}.",
+    stopwatchStop: "Stop stopwatch ({time})",
+    stopwatchContinue: "Continue stopwatch",
+    stopwatchStart: "Start stopwatch",
+    photoAlt: "The photo you added",
+    photoSaved: "Photo saved on this phone.",
+    photoNoPreview: "Photo saved on this phone (this browser cannot show a preview of it).",
+    fixProblems: ["Please fix {n} problem", "Please fix {n} problems"],
+    requiredVerdict: "Required: choose miserable, neutral or magical",
+    required: "Required: answer it, or choose N/A if it does not apply",
+    startAnother: "Start another evaluation",
+    myEvaluations: "My evaluations",
+    sessionEnded: "Your session has ended. The evaluation is kept on this phone and is sent as soon as you log in again.",
+    notSent: "Not sent",
+    noConnection: "There is no connection right now. The evaluation is saved on this phone and is sent automatically " +
+      "when the connection is back: you can close this page.",
+    sending: "Sending…",
+    queueWaiting: ["{n} evaluation is waiting to send from this phone; it is sent as soon as there is a connection.",
+                   "{n} evaluations are waiting to send from this phone; they are sent as soon as there is a connection."],
+    allSent: "Everything that was waiting on this phone has been sent.",
+    nothingWaiting: "Nothing is waiting on this phone.",
+    fixOf: "Fix of {journey} at {location}",
+    evaluationAt: "{journey} at {location}",
+    evaluation: "Evaluation",
+    fixAndSend: "Fix and send",
+    "continue": "Continue",
+    "delete": "Delete",
+    seeServerCopy: "See what the server has",
+    sendAsNew: "Send as a new evaluation",
+    sendNow: "Send now",
+    othersKept: ["{n} evaluation of another person is kept on this phone; it is sent when that person logs in here.",
+                 "{n} evaluations of another person are kept on this phone; they are sent when that person logs in here."],
+    confirmDelete: "Delete this evaluation from the phone? It has not been sent."
+  };
+  (function readPageText() {
+    var block = document.querySelector("meta[name=ui-text-evaluate]");
+    var given;
+    try { given = block ? JSON.parse(block.content) : null; } catch (e) { given = null; }
+    Object.keys(given || {}).forEach(function (key) { if (key in T) { T[key] = given[key]; } });
+  })();
+  function fmt(text, values) {
+    return String(text).replace(/\{(\w+)\}/g, function (all, name) { return name in values ? String(values[name]) : all; });
+  }
+  function plural(pair, n) { return fmt(pair[n === 1 ? 0 : 1], { n: n }); }
+  var GENERAL = T.general;
+  var NOTHING_CHANGED = T.nothingChanged;
+  var STATE_LABELS = T.states;
   var root = document.querySelector("[data-eval-page], #evaluation");
   if (!root) { return; }
   var user = root.getAttribute("data-user");
@@ -141,7 +213,7 @@
               rec.photos[name].id = res.data.id; store.put(rec); return null;
             }
             if (res.status === 422 || res.status === 413) {
-              res.data.errors = [{ field: name, message: res.data.detail || "This photo cannot be used" }];
+              res.data.errors = [{ field: name, message: res.data.detail || T.photoUnusable }];
             }
             return res;
           });
@@ -171,22 +243,20 @@
       Object.keys(rec.photos || {}).forEach(function (name) { idb.del(rec.uuid + "|" + name); });
       rec.attempts = 0;
     } else if (s === 401) {
-      rec.problem = "login"; rec.message = "Log in again to send."; rec.attempts = (rec.attempts || 0) + 1;
+      rec.problem = "login"; rec.message = T.loginToSendMessage; rec.attempts = (rec.attempts || 0) + 1;
     } else if (s === 409 && rec.fix) {
       rec.problem = "conflict";
-      rec.message = "This evaluation is no longer waiting for a fix (it was sent again from elsewhere, or reviewed), " +
-        "so this copy was not sent. Nothing was overwritten: see what the server has, then delete this copy.";
+      rec.message = T.fixConflict;
     } else if (s === 409) {
       rec.problem = "conflict";
-      rec.message = "The server already has a different evaluation with this number. Nothing was overwritten; " +
-        "send this one as a new evaluation, or delete it.";
+      rec.message = T.conflict;
     } else if (s === 422) {
       rec.state = "draft"; rec.problem = "invalid"; rec.errors = res.data.errors || [];
-      rec.message = "The server found problems: open it, fix them and send again.";
+      rec.message = T.invalid;
     } else if (s === 0 || s === 429 || s >= 500) {
-      rec.problem = "retry"; rec.message = "Not sent yet: it will be tried again.";
+      rec.problem = "retry"; rec.message = T.retry;
     } else {
-      rec.problem = "error"; rec.message = (res.data && (res.data.detail || res.data.title)) || ("The server answered " + s + ".");
+      rec.problem = "error"; rec.message = (res.data && (res.data.detail || res.data.title)) || fmt(T.serverAnswered, { status: s });
     }
     store.put(rec);
     return res;
@@ -284,9 +354,9 @@
       var moments = steps.length - 1;
       var missing = current < moments ? 0 : requiredMissing().length;
       document.getElementById("progress-text").textContent =
-        current < moments ? "Moment " + (current + 1) + " of " + moments
-          : missing ? missing + " required answer" + (missing > 1 ? "s" : "") + " still missing: go back, or press Send to see where"
-          : "All " + moments + " moments done: ready to send";
+        current < moments ? fmt(T.progress, { n: current + 1, total: moments })
+          : missing ? plural(T.missing, missing)
+          : plural(T.allDone, moments);
       document.getElementById("progress").value = current + 1;
       if (rec && rec.step !== current) { rec.step = current; store.put(rec); }
       if (focus) {
@@ -326,7 +396,7 @@
       if (saveTimer) { clearTimeout(saveTimer); saveTimer = null; }
       if (!rec || rec.state !== "draft") { return; }
       rec.values = collect();
-      if (!store.put(rec)) { say("bad", ["This phone's storage is full: the draft could not be saved. Send it now or free some space."]); }
+      if (!store.put(rec)) { say("bad", [T.storageFull]); }
     }
 
     function saveSoon() { ensure(); if (!saveTimer) { saveTimer = setTimeout(save, 250); } }
@@ -362,21 +432,20 @@
       form.hidden = true;
       if (rec.state === "sent" && rec.result) {
         var seeIt = el("p");
-        seeIt.appendChild(el("a", { href: cfg.detail + rec.result.id }, "See the result"));
-        say("ok", [el("p", { "class": "state state-sent" }, STATE_LABELS.sent), "This fix was sent from this phone.", seeIt]);
+        seeIt.appendChild(el("a", { href: cfg.detail + rec.result.id }, T.seeResult));
+        say("ok", [el("p", { "class": "state state-sent" }, STATE_LABELS.sent), T.fixSentHere, seeIt]);
       } else { waiting(rec); }
     } else if (candidate && candidate.state === "draft") {
       rec = candidate;
       uuidInput.value = rec.uuid;
       localStorage.setItem(pointerKey, rec.uuid);
       restore(rec);
-      var over = el("button", { type: "button" }, keep ? "Discard my changes" : "Discard it and start again");
+      var over = el("button", { type: "button" }, keep ? T.discardChanges : T.discardDraft);
       over.addEventListener("click", function () {
-        if (!window.confirm(keep ? "Delete your changes from the phone? The form goes back to what you sent." : "Delete this draft from the phone?")) { return; }
+        if (!window.confirm(keep ? T.confirmDiscardChanges : T.confirmDiscardDraft)) { return; }
         forget(rec); localStorage.removeItem(pointerKey); location.replace(location.pathname + location.search);
       });
-      say("ok", [(keep ? "Your changes are back: " : "Your draft is back: ") + STATE_LABELS.draft.toLowerCase() + " at " +
-                 new Date(rec.updatedAt).toLocaleTimeString() + ".", over]);
+      say("ok", [fmt(keep ? T.changesBack : T.draftBack, { time: new Date(rec.updatedAt).toLocaleTimeString() }), over]);
       if (rec.errors && rec.errors.length) { showErrors(rec.errors); }
     } else if (!keep) {
       uuidInput.value = newUuid();
@@ -405,7 +474,7 @@
       Array.prototype.forEach.call(form.querySelectorAll("[data-stopwatch]"), function (b) {
         var w = (rec && rec.timers[b.getAttribute("data-stopwatch")]) || {};
         b.setAttribute("aria-pressed", w.since ? "true" : "false");
-        b.textContent = w.since ? "Stop stopwatch (" + clock(watchSeconds(w)) + ")" : (w.acc ? "Continue stopwatch" : "Start stopwatch");
+        b.textContent = w.since ? fmt(T.stopwatchStop, { time: clock(watchSeconds(w)) }) : (w.acc ? T.stopwatchContinue : T.stopwatchStart);
       });
     }
     function toggleWatch(button) {
@@ -426,12 +495,12 @@
     function preview(box, blob) {
       var area = box.querySelector("[data-photo-preview]");
       area.textContent = "";
-      var img = el("img", { alt: "The photo you added", "class": "thumb" });
-      var note = el("span", {}, "Photo saved on this phone.");
+      var img = el("img", { alt: T.photoAlt, "class": "thumb" });
+      var note = el("span", {}, T.photoSaved);
       // A HEIC that this browser cannot show (it could not downscale it either): kept as is, the server converts it.
       img.onerror = function () {
         img.remove();
-        note.textContent = "Photo saved on this phone (this browser cannot show a preview of it).";
+        note.textContent = T.photoNoPreview;
       };
       img.src = URL.createObjectURL(blob);
       area.appendChild(img);
@@ -523,7 +592,7 @@
         li.appendChild(a);
         list.appendChild(li);
       });
-      summary.querySelector("h2").textContent = "Please fix " + errors.length + " problem" + (errors.length === 1 ? "" : "s");
+      summary.querySelector("h2").textContent = plural(T.fixProblems, errors.length);
       summary.hidden = false;
       if (first >= 0) { show(first, false); }
       window.scrollTo(0, 0);
@@ -550,8 +619,7 @@
         else { ok = (form.elements[name].value || "").trim(); }
         if (!ok) {
           var verdict = /\.verdict$/.test(name);
-          errors.push({ field: name, message: verdict ? "Required: choose miserable, neutral or magical"
-                                                     : "Required: answer it, or choose N/A if it does not apply" });
+          errors.push({ field: name, message: verdict ? T.requiredVerdict : T.required });
         }
       });
       return errors;
@@ -607,21 +675,20 @@
     function waiting(r) {
       var more = el("p");
       if (!keep) {
-        more.appendChild(el("a", { href: location.pathname + location.search }, "Start another evaluation"));
+        more.appendChild(el("a", { href: location.pathname + location.search }, T.startAnother));
         more.appendChild(document.createTextNode(" · "));
       }
-      more.appendChild(el("a", { href: root.getAttribute("data-mine-url") }, "My evaluations"));
+      more.appendChild(el("a", { href: root.getAttribute("data-mine-url") }, T.myEvaluations));
       if (r.problem === "login") {
         var p = el("p");
-        p.appendChild(el("a", { href: loginUrl(), "class": "button primary" }, "Log in again to send"));
+        p.appendChild(el("a", { href: loginUrl(), "class": "button primary" }, T.loginToSend));
         say("wait", [el("p", { "class": "state state-waiting" }, STATE_LABELS.queued),
-                     "Your session has ended. The evaluation is kept on this phone and is sent as soon as you log in again.", p]);
+                     T.sessionEnded, p]);
       } else if (r.problem === "conflict" || r.problem === "error") {
-        say("bad", [el("p", { "class": "state state-problem" }, "Not sent"), r.message, more]);
+        say("bad", [el("p", { "class": "state state-problem" }, T.notSent), r.message, more]);
       } else {
         say("wait", [el("p", { "class": "state state-waiting" }, STATE_LABELS.queued),
-                     "There is no connection right now. The evaluation is saved on this phone and is sent automatically " +
-                     "when the connection is back: you can close this page.", more]);
+                     T.noConnection, more]);
       }
     }
 
@@ -638,7 +705,7 @@
       store.put(rec);
       localStorage.removeItem(pointerKey);
       sendButton.disabled = true;
-      say("wait", [el("p", { "class": "state state-waiting" }, "Sending…")]);
+      say("wait", [el("p", { "class": "state state-waiting" }, T.sending)]);
       var mine = rec;
       send(mine).then(function (res) {
         var now = store.get(mine.uuid) || mine;
@@ -668,11 +735,10 @@
     function noteQueue() {
       var waitingNow = pending().length;
       if (waitingNow) {
-        say("wait", [waitingNow + (waitingNow === 1 ? " evaluation is" : " evaluations are") + " waiting to send from this " +
-                     "phone; they are sent as soon as there is a connection."]);
+        say("wait", [plural(T.queueWaiting, waitingNow)]);
       } else {
         say("ok", [el("p", { "class": "state state-sent" }, STATE_LABELS.sent),
-                   "Everything that was waiting on this phone has been sent."]);
+                   T.allSent]);
       }
     }
     // While this page is open, tell the person when a queued evaluation (this one or earlier ones) gets through.
@@ -684,7 +750,7 @@
       var r = store.get(uuidInput.value);
       if (r && r.state === "sent") {
         var p = el("p");
-        p.appendChild(el("a", { href: cfg.detail + r.result.id }, "See the result"));
+        p.appendChild(el("a", { href: cfg.detail + r.result.id }, T.seeResult));
         say("ok", [el("p", { "class": "state state-sent" }, STATE_LABELS.sent), p]);
       } else if (r) { waiting(r); }
     });
@@ -697,40 +763,41 @@
       box.textContent = "";
       var mine = store.all().filter(function (r) { return r.user === user; });
       var others = store.all().length - mine.length;
-      if (!mine.length) { box.appendChild(el("p", { "class": "muted" }, "Nothing is waiting on this phone.")); }
+      if (!mine.length) { box.appendChild(el("p", { "class": "muted" }, T.nothingWaiting)); }
       var list = el("ul", { "class": "cards" });
       mine.forEach(function (r) {
         var li = el("li", { "class": "card", "data-local": r.uuid });
         var state = r.state === "queued" && (r.problem === "conflict" || r.problem === "error") ? "problem" : r.state;
         var css = { draft: "state-draft", queued: "state-waiting", sent: "state-sent", problem: "state-problem" }[state];
-        li.appendChild(el("p", {}, (r.fix ? "Fix of " : "") + (r.journeyName || "Evaluation") + " at " + (r.locationName || "")));
+        li.appendChild(el("p", {}, fmt(r.fix ? T.fixOf : T.evaluationAt,
+                                       { journey: r.journeyName || T.evaluation, location: r.locationName || "" })));
         var p = el("p");
-        p.appendChild(el("span", { "class": "state " + css }, state === "problem" ? "Not sent" : STATE_LABELS[r.state]));
+        p.appendChild(el("span", { "class": "state " + css }, state === "problem" ? T.notSent : STATE_LABELS[r.state]));
         p.appendChild(el("span", { "class": "muted" }, new Date(r.updatedAt).toLocaleString()));
         li.appendChild(p);
         if (r.message) { li.appendChild(el("p", {}, r.message)); }
         var actions = el("p", { "class": "actions" });
         if (r.state === "draft") {
-          actions.appendChild(el("a", { "class": "button primary", href: r.formUrl + "#draft=" + r.uuid }, r.problem === "invalid" ? "Fix and send" : "Continue"));
-          var del = el("button", { type: "button", "data-delete": r.uuid }, "Delete");
+          actions.appendChild(el("a", { "class": "button primary", href: r.formUrl + "#draft=" + r.uuid }, r.problem === "invalid" ? T.fixAndSend : T["continue"]));
+          var del = el("button", { type: "button", "data-delete": r.uuid }, T["delete"]);
           actions.appendChild(del);
         } else if (r.state === "queued") {
-          if (r.problem === "login") { actions.appendChild(el("a", { "class": "button primary", href: loginUrl() }, "Log in again to send")); }
+          if (r.problem === "login") { actions.appendChild(el("a", { "class": "button primary", href: loginUrl() }, T.loginToSend)); }
           else if (r.problem === "conflict" && r.fix) {  // never a second evaluation: the server's copy stands
-            actions.appendChild(el("a", { href: cfg.detail + r.fix }, "See what the server has"));
-            actions.appendChild(el("button", { type: "button", "data-delete": r.uuid }, "Delete"));
+            actions.appendChild(el("a", { href: cfg.detail + r.fix }, T.seeServerCopy));
+            actions.appendChild(el("button", { type: "button", "data-delete": r.uuid }, T["delete"]));
           } else if (r.problem === "conflict") {
-            actions.appendChild(el("button", { type: "button", "data-renew": r.uuid }, "Send as a new evaluation"));
-            actions.appendChild(el("button", { type: "button", "data-delete": r.uuid }, "Delete"));
-          } else { actions.appendChild(el("button", { type: "button", "data-send": r.uuid }, "Send now")); }
+            actions.appendChild(el("button", { type: "button", "data-renew": r.uuid }, T.sendAsNew));
+            actions.appendChild(el("button", { type: "button", "data-delete": r.uuid }, T["delete"]));
+          } else { actions.appendChild(el("button", { type: "button", "data-send": r.uuid }, T.sendNow)); }
         } else if (r.result) {
-          actions.appendChild(el("a", { href: cfg.detail + r.result.id }, "See the result"));
+          actions.appendChild(el("a", { href: cfg.detail + r.result.id }, T.seeResult));
         }
         li.appendChild(actions);
         list.appendChild(li);
       });
       box.appendChild(list);
-      if (others) { box.appendChild(el("p", { "class": "muted" }, others + " evaluation(s) of another person are kept on this phone; they are sent when that person logs in here.")); }
+      if (others) { box.appendChild(el("p", { "class": "muted" }, plural(T.othersKept, others))); }
     }
     box.addEventListener("click", function (e) {
       var b = e.target.closest("button");
@@ -738,7 +805,7 @@
       var rec = store.get(b.getAttribute("data-delete") || b.getAttribute("data-renew") || b.getAttribute("data-send"));
       if (!rec) { return; }
       if (b.hasAttribute("data-delete")) {
-        if (window.confirm("Delete this evaluation from the phone? It has not been sent.")) { forget(rec); }
+        if (window.confirm(T.confirmDelete)) { forget(rec); }
       } else if (b.hasAttribute("data-renew")) {
         // Keep everything, under a new number; its photos move along with it.
         var old = rec.uuid;

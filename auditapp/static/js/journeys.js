@@ -2,6 +2,17 @@
 (function () {
   "use strict";
 
+  // English words, replaced by the page's <meta name="ui-text-journeys"> tag when there is one.
+  var T = { moment: "Moment {n}", moved: "{name} moved to position {n}.", item: "Item" };
+  try {
+    var block = document.querySelector("meta[name=ui-text-journeys]");
+    var given = block ? JSON.parse(block.content) : {};
+    Object.keys(given).forEach(function (key) { if (key in T) { T[key] = given[key]; } });
+  } catch (e) { /* keep English */ }
+  function fmt(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (all, name) { return name in values ? String(values[name]) : all; });
+  }
+
   var live = document.createElement("p");
   live.className = "visually-hidden";
   live.setAttribute("aria-live", "polite");
@@ -17,7 +28,7 @@
     var items = Array.prototype.filter.call(list.children, function (li) { return li.querySelector(".js-move"); });
     items.forEach(function (li, index) {
       var step = li.querySelector(".moment-step");
-      if (step) { step.textContent = "Moment " + (index + 1); }
+      if (step) { step.textContent = fmt(T.moment, { n: index + 1 }); }
       var buttons = li.querySelectorAll(".js-move button");
       if (buttons.length === 2) {
         buttons[0].disabled = index === 0;
@@ -71,7 +82,7 @@
         (wanted && !wanted.disabled ? wanted : other).focus();
         var name = item.querySelector(".moment-name, .question-text");
         var position = Array.prototype.indexOf.call(list.children, item) + 1;
-        announce((name ? name.textContent.trim() : "Item") + " moved to position " + position + ".");
+        announce(fmt(T.moved, { name: name ? name.textContent.trim() : T.item, n: position }));
       })
       .catch(function () { form.submit(); }); // fall back to the plain POST and a page load
   });
