@@ -16,6 +16,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 
+from flask_babel import gettext, ngettext
 from markupsafe import Markup, escape
 
 from ..scoring import palette
@@ -208,15 +209,22 @@ def _percentages(counts: Sequence[int]) -> list[int]:
     return whole
 
 
+def _band(band: str | None) -> str:
+    """A band's word in the reader's language (the keys miserable / neutral / magical are in the catalogue)."""
+    return gettext(band) if band else ""
+
+
 def _n_text(n: int) -> str:
     return f"n={n}"
 
 
 def _score_phrase(score: float | None, n: int, bands: Bands) -> str:
     if score is None:
-        return "no score"
-    few = ", fewer than 3 answers" if n < LOW_N else ""
-    return f"{score_text(score, bands)} {band_for(score, bands)} (n={n}{few})"
+        return gettext("no score")
+    values = {"score": score_text(score, bands), "band": _band(band_for(score, bands)), "n": n}
+    if n < LOW_N:
+        return gettext("%(score)s %(band)s (n=%(n)s, fewer than 3 answers)", **values)
+    return gettext("%(score)s %(band)s (n=%(n)s)", **values)
 
 
 # --- verdict bar ---------------------------------------------------------------------------------------------
@@ -229,14 +237,15 @@ def verdict_bar(
     counts = {"miserable": max(0, miserable), "neutral": max(0, neutral), "magical": max(0, magical)}
     total = sum(counts.values())
     pcts = dict(zip(counts, _percentages(list(counts.values())), strict=True))
-    summary = ", ".join(f"{c} {band}" for band, c in counts.items())
-    desc = f"{summary} ({total} verdicts)" if total else "No verdicts yet"
+    summary = ", ".join(f"{c} {_band(band)}" for band, c in counts.items())
+    desc = ngettext("%(summary)s (%(num)s verdict)", "%(summary)s (%(num)s verdicts)", total, summary=summary) \
+        if total else gettext("No verdicts yet")
 
     bar_y, bar_h = 24, 28
     parts = [_title(label)]
     if not total:
         parts.append(_tag("rect", x=0, y=bar_y, width=WIDTH, height=bar_h, fill=LOW_N_FILL, class_="empty"))
-        parts.append(_text(WIDTH / 2, bar_y + 19, "No verdicts yet", fill=LOW_N_TEXT, text_anchor="middle"))
+        parts.append(_text(WIDTH / 2, bar_y + 19, gettext("No verdicts yet"), fill=LOW_N_TEXT, text_anchor="middle"))
         return _svg("".join(parts), kind="verdict", title=label, desc=desc, height=bar_y + bar_h + 4,
                     chart_id=chart_id)
 
@@ -245,7 +254,7 @@ def verdict_bar(
         if not count:
             continue
         w = WIDTH * count / total
-        tip = f"{BAND_LABELS[band]}: {count} ({pcts[band]}%)"
+        tip = f"{gettext(BAND_LABELS[band])}: {count} ({pcts[band]}%)"
         parts.append(_tag("rect", _tag("title", _e(tip)), x=x, y=bar_y, width=w, height=bar_h,
                           fill=BAND_FILL[band], class_=f"band-{band}", data_count=count))
         for text in (f"{count} · {pcts[band]}%", str(count)):
@@ -260,7 +269,7 @@ def verdict_bar(
     for i, (band, count) in enumerate(counts.items()):
         lx = i * col
         parts.append(_tag("rect", x=lx, y=bar_y + bar_h + 10, width=12, height=12, fill=BAND_FILL[band]))
-        parts.append(_text(lx + 17, bar_y + bar_h + 21, BAND_LABELS[band]))
+        parts.append(_text(lx + 17, bar_y + bar_h + 21, gettext(BAND_LABELS[band])))
         parts.append(_text(lx + 17, bar_y + bar_h + 37, f"{count} · {pcts[band]}%", fill=MUTED))
     return _svg("".join(parts), kind="verdict", title=label, desc=desc, height=bar_y + bar_h + 44,
                 chart_id=chart_id)
@@ -360,7 +369,7 @@ def trend_chart(
                           fill=BAND_TINT[band], class_=f"band-{band}"))
         if py(lo) - py(hi) >= SMALL + 4:
             # A halo in the band's tint keeps the name legible where a line crosses it.
-            parts.append(_text(left + plot_w - 4, py(hi) + SMALL + 2, band, fill=BAND_INK[band],
+            parts.append(_text(left + plot_w - 4, py(hi) + SMALL + 2, _band(band), fill=BAND_INK[band],
                                font_size=SMALL, text_anchor="end", stroke=BAND_TINT[band], stroke_width=3,
                                paint_order="stroke", stroke_linejoin="round"))
 
@@ -439,12 +448,14 @@ def trend_chart(
                                        stroke_width=1.5, stroke_dasharray="2 4", stroke_opacity=0.7))
                 if s == 0:
                     anchor = "end" if px(i) > left + plot_w / 2 else "start"
-                    so_far.append(_text(px(i) + (-8 if anchor == "end" else 8), py(value) - 8, f"so far, n={n}",
+                    so_far.append(_text(px(i) + (-8 if anchor == "end" else 8), py(value) - 8,
+                                        gettext("so far, n=%(n)s", n=n),
                                         fill=MUTED, font_size=SMALL, text_anchor=anchor, class_="so-far-label"))
                 dots.append(_tag(
                     "g",
                     _marker_shape(shape, px(i), py(value), colour=colour, hollow=True)
-                    + _tag("title", _e(f"{name}, {p} so far (not over yet): {_score_phrase(value, n, bands)}")),
+                    + _tag("title", _e(gettext("%(name)s, %(period)s so far (not over yet): %(score)s", name=name,
+                                               period=p, score=_score_phrase(value, n, bands)))),
                     class_="point so-far", data_period=p, data_n=n,
                 ))
                 continue
@@ -467,16 +478,19 @@ def trend_chart(
         if scored:
             scored.sort(key=lambda t: index[t[0]])
             first, last = scored[0], scored[-1]
-            series_notes.append(f"{name}: {_round(first[1])} in {first[0]} to {_round(last[1])} in {last[0]}"
-                                f" ({len(scored)} periods with scores)")
+            series_notes.append(gettext("%(name)s: %(first)s in %(first_period)s to %(last)s in %(last_period)s "
+                                        "(%(count)s periods with scores)", name=name, first=_round(first[1]),
+                                        first_period=first[0], last=_round(last[1]), last_period=last[0],
+                                        count=len(scored)))
         else:
-            series_notes.append(f"{name}: no scores")
+            series_notes.append(gettext("%(name)s: no scores", name=name))
 
     # Legend: a line sample with its marker, then the name; wraps to more rows as needed.
     legend_top = base + label_h + 8
     items = [(name, 34 + _text_width(name)) for name, _ in series]
     if low_n_seen:
-        items.append(("hollow: fewer than 3 answers", 16 + _text_width("hollow: fewer than 3 answers", SMALL)))
+        hollow_note = gettext("hollow: fewer than 3 answers")
+        items.append((hollow_note, 16 + _text_width(hollow_note, SMALL)))
     positions, bottom = _flow_legend(items, legend_top)
     for s, ((name, _), (lx, ly)) in enumerate(zip(items, positions, strict=True)):
         if s < len(series):
@@ -492,11 +506,13 @@ def trend_chart(
             parts.append(_text(lx + 16, ly + 13, name, fill=MUTED, font_size=SMALL))
 
     desc = ". ".join(filter(None, [
-        f"Scores from {_round(y_min)} to {_round(y_max)}; below {_edge(bands[0])} miserable, "
-        f"{_edge(bands[0])} to under {_edge(bands[1])} neutral, from {_edge(bands[1])} magical",
-        "; ".join(series_notes) or "No data",
-        "Actions: " + "; ".join(marker_notes) if marker_notes else "",
-        f"{partial} is not over yet: its score so far is drawn hollow and dotted" if partial in index else "",
+        gettext("Scores from %(low)s to %(high)s; below %(edge1)s miserable, %(edge1)s to under %(edge2)s neutral, "
+                "from %(edge2)s magical", low=_round(y_min), high=_round(y_max), edge1=_edge(bands[0]),
+                edge2=_edge(bands[1])),
+        "; ".join(series_notes) or gettext("No data"),
+        gettext("Actions: %(list)s", list="; ".join(marker_notes)) if marker_notes else "",
+        gettext("%(period)s is not over yet: its score so far is drawn hollow and dotted", period=partial)
+        if partial in index else "",
     ]))
     return _svg("".join(parts), kind="trend", title=title, desc=desc + ".", height=bottom + 2, chart_id=chart_id)
 
@@ -540,12 +556,12 @@ def score_bars(
         if shown is None:
             row.append(_tag("rect", x=0, y=by, width=float(bar_w), height=bar_h, fill="none", stroke=GRID,
                             stroke_dasharray="3 3"))
-            row.append(_text(8, by + 14, "no scores", fill=MUTED))
+            row.append(_text(8, by + 14, gettext("no scores"), fill=MUTED))
         else:
             w = max(2.0, bar_w * min(max(score, 0), 100) / 100)
             fill = LOW_N_BAR if low else BAND_FILL[band]
             row.append(_tag("rect", x=0, y=by, width=w, height=bar_h, fill=fill))
-            value = f"{shown} · n<3" if low else f"{shown} {band}"
+            value = f"{shown} · n<3" if low else f"{shown} {_band(band)}"
             if w + 6 + _text_width(value) * 1.12 <= WIDTH or low:  # 1.12: bold
                 row.append(_text(w + 6, by + 14, value, fill=LOW_N_TEXT if low else BAND_INK[band],
                                  font_weight=None if low else "bold"))
@@ -564,9 +580,9 @@ def score_bars(
         parts.append(_text(x, tick_labels, _edge(edge), fill=MUTED, font_size=SMALL, text_anchor="middle"))
     parts.extend(body)
     if not rows:
-        parts.append(_text(0, y + 14, "No moments to show", fill=MUTED))
+        parts.append(_text(0, y + 14, gettext("No moments to show"), fill=MUTED))
         y += 24
-    desc = "; ".join(notes) or "No moments to show"
+    desc = "; ".join(notes) or gettext("No moments to show")
     return _svg("".join(parts), kind="bars", title=title, desc=desc + ".", height=y - 6, chart_id=chart_id)
 
 
@@ -650,17 +666,18 @@ def heatmap(
 
     # Key: the bands in words, so colour is never the only cue.
     y = top + cell_h * len(row_labels) + 10
-    key = [(BAND_FILL["miserable"], f"{BAND_SYMBOL['miserable']} < {_edge(bands[0])} miserable"),
-           (BAND_FILL["neutral"], f"{BAND_SYMBOL['neutral']} {_edge(bands[0])} to < {_edge(bands[1])} neutral"),
-           (BAND_FILL["magical"], f"{BAND_SYMBOL['magical']} ≥ {_edge(bands[1])} magical"),
-           (LOW_N_FILL, "grey italic: n<3")]
+    key = [(BAND_FILL["miserable"], f"{BAND_SYMBOL['miserable']} < {_edge(bands[0])} {_band('miserable')}"),
+           (BAND_FILL["neutral"], f"{BAND_SYMBOL['neutral']} " + gettext("%(low)s to < %(high)s", low=_edge(bands[0]),
+                                                                        high=_edge(bands[1])) + f" {_band('neutral')}"),
+           (BAND_FILL["magical"], f"{BAND_SYMBOL['magical']} ≥ {_edge(bands[1])} {_band('magical')}"),
+           (LOW_N_FILL, gettext("grey italic: n<3"))]
     positions, bottom = _flow_legend([(t, 18 + _text_width(t, SMALL)) for _, t in key], y)
     for (colour, text), (lx, ly) in zip(key, positions, strict=True):
         parts.append(_tag("rect", x=lx, y=ly + 3, width=12, height=12, fill=colour, stroke=GRID))
         parts.append(_text(lx + 17, ly + 13, text, fill=MUTED, font_size=SMALL))
 
-    desc = (f"{len(row_labels)} rows by {len(col_labels)} columns. " + "; ".join(notes) + ".") if notes \
-        else "No scores yet."
+    desc = (gettext("%(rows)s rows by %(columns)s columns.", rows=len(row_labels), columns=len(col_labels)) + " "
+            + "; ".join(notes) + ".") if notes else gettext("No scores yet.")
     return _svg("".join(parts), kind="heatmap", title=title, desc=desc, height=bottom + 2, width=width,
                 fixed_width=width > WIDTH, role="group" if link is not None else "img", chart_id=chart_id)
 
@@ -691,13 +708,15 @@ def gap_chart(
         y = 24.0
     # Legend: shapes and words.
     parts.append(_marker_shape("circle", 6, y + 8, colour=shopper_colour, hollow=False))
-    parts.append(_text(16, y + 13, "Shoppers"))
-    sx = 16 + _text_width("Shoppers") + 14
+    shoppers, staff_word = gettext("Shoppers"), gettext("Staff")
+    parts.append(_text(16, y + 13, shoppers))
+    sx = 16 + _text_width(shoppers) + 14
     parts.append(_marker_shape("square", sx + 6, y + 8, colour=staff_colour, hollow=False))
-    parts.append(_text(sx + 16, y + 13, "Staff"))
-    gx = sx + 16 + _text_width("Staff") + 14
+    parts.append(_text(sx + 16, y + 13, staff_word))
+    gx = sx + 16 + _text_width(staff_word) + 14
     parts.append(_tag("line", x1=gx, x2=gx + 18, y1=y + 8, y2=y + 8, stroke=gap_colour, stroke_width=4))
-    parts.append(_text(gx + 22, y + 13, f"gap ≥ {_round(threshold)}", fill=MUTED, font_size=SMALL))
+    parts.append(_text(gx + 22, y + 13, gettext("gap ≥ %(points)s", points=_round(threshold)), fill=MUTED,
+                       font_size=SMALL))
     y += 26
 
     notes = []
@@ -706,7 +725,7 @@ def gap_chart(
         big = gap is not None and _round(gap) >= threshold
         row = [_text(0, y + 13, _fit(label, WIDTH - (64 if big else 0)), tip=label)]
         if big:
-            row.append(_text(WIDTH, y + 13, f"gap {_round(gap)}", fill=gap_colour, font_weight="bold",
+            row.append(_text(WIDTH, y + 13, gettext("gap %(points)s", points=_round(gap)), fill=gap_colour, font_weight="bold",
                              text_anchor="end", class_="gap"))
         ly = y + 28
         row.append(_tag("line", x1=x0, x2=x1, y1=ly, y2=ly, stroke=GRID, stroke_width=2))
@@ -715,8 +734,8 @@ def gap_chart(
         if shop is not None and staff is not None:
             row.append(_tag("line", x1=px(shop), x2=px(staff), y1=ly, y2=ly, stroke=gap_colour if big else MUTED,
                             stroke_width=4 if big else 2.5, class_="gap-line"))
-        for name, value, n, shape, colour in (("Shoppers", shop, shop_n, "circle", shopper_colour),
-                                              ("Staff", staff, staff_n, "square", staff_colour)):
+        for who, name, value, n, shape, colour in (("shoppers", shoppers, shop, shop_n, "circle", shopper_colour),
+                                                   ("staff", staff_word, staff, staff_n, "square", staff_colour)):
             if value is None:
                 continue
             low = n < LOW_N
@@ -724,19 +743,21 @@ def gap_chart(
                 "g",
                 _marker_shape(shape, px(value), ly, colour=LOW_N_BAR if low else colour, hollow=low)
                 + _tag("title", _e(f"{name}: {_score_phrase(value, n, bands)}")),
-                class_="point low-n" if low else "point", data_who=name.lower(), data_n=n,
+                class_="point low-n" if low else "point", data_who=who, data_n=n,
             ))
         values = " · ".join(
-            f"{name}: none" if v is None else f"{name} {score_text(v, bands)} ({'n<3, ' if n < LOW_N else ''}n={n})"
-            for name, v, n in (("Shoppers", shop, shop_n), ("Staff", staff, staff_n))
+            gettext("%(who)s: none", who=name) if v is None
+            else f"{name} {score_text(v, bands)} ({'n<3, ' if n < LOW_N else ''}n={n})"
+            for name, v, n in ((shoppers, shop, shop_n), (staff_word, staff, staff_n))
         )
         row.append(_text(0, ly + 22, _fit(values, WIDTH, SMALL), fill=MUTED, font_size=SMALL))
         parts.append(_tag("g", "".join(row), class_="gap-row big-gap" if big else "gap-row"))
-        note = f"{label}: shoppers {_score_phrase(shop, shop_n, bands)}, staff {_score_phrase(staff, staff_n, bands)}"
-        notes.append(note + (f", gap {_round(gap)}" if big else ""))
+        note = gettext("%(moment)s: shoppers %(shoppers)s, staff %(staff)s", moment=label,
+                       shoppers=_score_phrase(shop, shop_n, bands), staff=_score_phrase(staff, staff_n, bands))
+        notes.append(note + (", " + gettext("gap %(points)s", points=_round(gap)) if big else ""))
         y = ly + 34
     if not rows:
-        parts.append(_text(0, y + 14, "No moments to show", fill=MUTED))
+        parts.append(_text(0, y + 14, gettext("No moments to show"), fill=MUTED))
         y += 24
-    desc = "; ".join(notes) or "No moments to show"
+    desc = "; ".join(notes) or gettext("No moments to show")
     return _svg("".join(parts), kind="gap", title=title, desc=desc + ".", height=y, chart_id=chart_id)

@@ -10,11 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from babel.dates import format_date
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ..charts import svg
 from ..i18n import N_
-from ..journeys.spec import CHANNELS, KINDS
+from ..journeys.labels import channel_label, kind_label
 from ..scoring.rules import score_band
 from ..scoring.rules import score_text as rules_score_text
 from . import queries
@@ -26,7 +29,6 @@ MAX_TREND_MARKERS = 3  # the chart stacks marker labels three high
 MARKER_CHARS = 28  # marker labels sit above a 328-unit-wide plot: keep them short (the full idea is in the list)
 # Bands and verdicts are stored and exported as these keys; pages show them translated: _(band), _(verdict).
 BAND_WORDS = (N_("miserable"), N_("neutral"), N_("magical"))
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def shown(score: float | None) -> int | None:
@@ -46,40 +48,52 @@ def score_text(score: float | None, bands: tuple[float, float]) -> str:
 
 def interval_text(low: float | None, high: float | None, n: int) -> str:
     if n == 0 or low is None or high is None:
-        return "no scores"
+        return _("no scores")
     if n == 1:
-        return "one score: no interval"
-    return f"95% interval {shown(low)}–{shown(high)}"
+        return _("one score: no interval")
+    return _("95%% interval %(low)s–%(high)s", low=shown(low), high=shown(high))
 
 
 def change_text(stats_change: float | None, previous: float | None, previous_n: int) -> tuple[str, str]:
     """('▼ 12 points (was 84, n=9)', 'down') and the like; words and arrows, never colour alone."""
     if previous_n == 0 or previous is None:
-        return "No earlier scores to compare", "none"
+        return _("No earlier scores to compare"), "none"
     if stats_change is None:
-        return f"No scores now (was {shown(previous)}, n={previous_n})", "none"
+        return _("No scores now (was %(was)s, n=%(n)s)", was=shown(previous), n=previous_n), "none"
     points = shown(abs(stats_change))
     if points == 0:
-        return f"No change (was {shown(previous)}, n={previous_n})", "same"
-    arrow, word = ("▲", "up") if stats_change > 0 else ("▼", "down")
-    return f"{arrow} {word} {points} point{'s' if points != 1 else ''} (was {shown(previous)}, n={previous_n})", word
+        return _("No change (was %(was)s, n=%(n)s)", was=shown(previous), n=previous_n), "same"
+    if stats_change > 0:
+        text = ngettext("▲ up %(num)s point (was %(was)s, n=%(n)s)", "▲ up %(num)s points (was %(was)s, n=%(n)s)",
+                        points, was=shown(previous), n=previous_n)
+        return text, "up"
+    text = ngettext("▼ down %(num)s point (was %(was)s, n=%(n)s)", "▼ down %(num)s points (was %(was)s, n=%(n)s)",
+                    points, was=shown(previous), n=previous_n)
+    return text, "down"
 
 
 def duration_text(stats: MomentStats) -> str:
     if stats.mean_duration is None:
-        return "Not timed"
-    took = f"Took {_seconds(stats.mean_duration)} on average (n={stats.duration_n})"
+        return _("Not timed")
+    took, n = _seconds(stats.mean_duration), stats.duration_n
     if not stats.expected_seconds:
-        return took
+        return _("Took %(took)s on average (n=%(n)s)", took=took, n=n)
     over = stats.mean_duration - stats.expected_seconds
     if abs(over) < 1:
-        return f"{took}, as expected"
-    return f"{took}; expected {_seconds(stats.expected_seconds)}, {_seconds(abs(over))} {'slower' if over > 0 else 'faster'}"
+        return _("Took %(took)s on average (n=%(n)s), as expected", took=took, n=n)
+    expected, by = _seconds(stats.expected_seconds), _seconds(abs(over))
+    if over > 0:
+        return _("Took %(took)s on average (n=%(n)s); expected %(expected)s, %(by)s slower", took=took, n=n,
+                 expected=expected, by=by)
+    return _("Took %(took)s on average (n=%(n)s); expected %(expected)s, %(by)s faster", took=took, n=n,
+             expected=expected, by=by)
 
 
 def _seconds(value: float) -> str:
     value = round(value)
-    return f"{value} s" if value < 120 else f"{value // 60} min {value % 60} s"
+    if value < 120:
+        return _("%(seconds)s s", seconds=value)
+    return _("%(minutes)s min %(seconds)s s", minutes=value // 60, seconds=value % 60)
 
 
 @dataclass
@@ -139,8 +153,8 @@ def moment_rows(card: Scorecard, bands, *, drill_url: Callable[[str], str], acti
         rows.append(MomentRow(
             stats=m, band=band_of(m.score, bands), score=score_text(m.score, bands),
             interval=interval_text(m.low, m.high, m.n), change=text, direction=direction, duration=duration_text(m),
-            channel=CHANNELS.get(m.channel, m.channel or ""), kind=KINDS.get(m.kind or "", ""),
-            verdict_chart=svg.verdict_bar(m.magical, m.neutral, m.miserable, label=f"Verdicts: {m.name}",
+            channel=channel_label(m.channel), kind=kind_label(m.kind),
+            verdict_chart=svg.verdict_bar(m.magical, m.neutral, m.miserable, label=_("Verdicts: %(moment)s", moment=m.name),
                                           chart_id=f"verdicts-{m.key}"),
             drill_url=drill_url(m.key), action_url=action_url(m.key), actions=actions.get(m.key, []),
         ))
@@ -156,7 +170,7 @@ def heatmap_chart(heat: queries.Heatmap, bands, link: Callable[[int, str], str])
             cell = heat.cell(loc.id, m.key)
             cells[(i, j)] = (cell.score, cell.n)
     return svg.heatmap([loc.name for loc in heat.locations], [m.name for m in heat.moments], cells,
-                       title="Locations × moments", bands=bands,
+                       title=_("Locations × moments"), bands=bands,
                        link=lambda i, j: link(heat.locations[i].id, heat.moments[j].key), chart_id="heatmap")
 
 
@@ -169,13 +183,13 @@ def chart_labels(periods: list[queries.Period], grain: str) -> dict[str, str]:
             year, week, _ = p.start.isocalendar()
             labels[p.key] = f"W{week:02d}" if len(years) == 1 else f"{year % 100:02d}-W{week:02d}"
         else:
-            month = MONTHS[p.start.month - 1]
+            month = format_date(p.start, "LLL", locale=get_locale() or "en").rstrip(".")  # Mar, mars
             labels[p.key] = month if len(years) == 1 else f"{month} {p.start.year % 100:02d}"
     return labels
 
 
 def _short(text: str) -> str:
-    line = " ".join((text or "Action").split())
+    line = " ".join((text or _("Action")).split())
     return line if len(line) <= MARKER_CHARS else line[: MARKER_CHARS - 1].rstrip() + "…"
 
 
@@ -205,18 +219,18 @@ def trend_charts(tr: queries.Trend, bands, actions: list[Action], tz_name: str |
     labels = [by_key[p.key] for p in tr.periods]
     empty = queries.Cell(0, None)
     overall = [(by_key[p.key], tr.overall.get(p.key, empty).score, tr.overall.get(p.key, empty).n) for p in tr.periods]
-    overall_chart = svg.trend_chart([("Overall score", overall)], title="Overall score", periods=labels, bands=bands,
-                                    markers=_markers(actions, tr.grain, by_key, tz_name), chart_id="trend-overall",
-                                    marker_word="verified in", partial=partial)
+    overall_chart = svg.trend_chart([(_("Overall score"), overall)], title=_("Overall score"), periods=labels,
+                                    bands=bands, markers=_markers(actions, tr.grain, by_key, tz_name),
+                                    chart_id="trend-overall", marker_word=_("verified in"), partial=partial)
     by_moment: dict[str, list[Action]] = {}
     for action in actions:
         by_moment.setdefault(action.moment_key, []).append(action)
     charts = {}
     for m in tr.moments:
         points = [(by_key[p.key], tr.cell(p.key, m.key).score, tr.cell(p.key, m.key).n) for p in tr.periods]
-        charts[m.key] = svg.trend_chart([(m.name, points)], title=f"Trend: {m.name}", periods=labels, bands=bands,
-                                        markers=_markers(by_moment.get(m.key, []), tr.grain, by_key, tz_name),
-                                        chart_id=f"trend-{m.key}", marker_word="verified in", partial=partial)
+        charts[m.key] = svg.trend_chart([(m.name, points)], title=_("Trend: %(moment)s", moment=m.name), periods=labels,
+                                        bands=bands, markers=_markers(by_moment.get(m.key, []), tr.grain, by_key, tz_name),
+                                        chart_id=f"trend-{m.key}", marker_word=_("verified in"), partial=partial)
     return overall_chart, charts
 
 
@@ -250,30 +264,35 @@ def gap_chart(rows: list[queries.GapRow], bands) -> Markup | None:
     if not any(r.shopper.n or r.staff.n for r in rows):
         return None
     return svg.gap_chart([(r.name, r.shopper.mean, r.shopper.n, r.staff.mean, r.staff.n) for r in rows],
-                         title="Shoppers vs staff", threshold=queries.GAP_THRESHOLD, bands=bands, chart_id="gap-chart")
+                         title=_("Shoppers vs staff"), threshold=queries.GAP_THRESHOLD, bands=bands, chart_id="gap-chart")
 
 
 def beside_text(other: queries.SourceHeadline | None, bands) -> str | None:
     """'Staff self-assessments: 78 magical (n=12), not in this score' for the line under the headline."""
     if other is None:
         return None
-    who = "Staff self-assessments" if other.source == "staff" else "Secret shoppers"
+    staff = other.source == "staff"
     if other.estimate.mean is None:
-        return f"{who}: none in this period."
-    return (f"{who}: {score_text(other.estimate.mean, bands)} {band_of(other.estimate.mean, bands)} "
-            f"(n={other.estimate.n}), shown beside this score, not in it.")
+        return _("Staff self-assessments: none in this period.") if staff else _("Secret shoppers: none in this period.")
+    values = {"score": score_text(other.estimate.mean, bands), "band": _(band_of(other.estimate.mean, bands)),
+              "n": other.estimate.n}
+    if staff:
+        return _("Staff self-assessments: %(score)s %(band)s (n=%(n)s), shown beside this score, not in it.", **values)
+    return _("Secret shoppers: %(score)s %(band)s (n=%(n)s), shown beside this score, not in it.", **values)
 
 
 def gap_text(row: queries.GapRow) -> str:
     if row.gap is None:
-        missing = "shoppers" if row.shopper.n == 0 else "staff"
-        return f"No {missing} scores yet"
+        return _("No shoppers scores yet") if row.shopper.n == 0 else _("No staff scores yet")
     points = shown(abs(row.gap))
     if points == 0:
-        return "Staff and shoppers agree"
-    who = "Staff rate it" if row.gap > 0 else "Shoppers rate it"
-    few = "" if row.shopper.n >= LOW_N and row.staff.n >= LOW_N else " (too few to flag: need 3 on each side)"
-    return f"{who} {points} point{'s' if points != 1 else ''} higher{few}"
+        return _("Staff and shoppers agree")
+    if row.gap > 0:
+        text = ngettext("Staff rate it %(num)s point higher", "Staff rate it %(num)s points higher", points)
+    else:
+        text = ngettext("Shoppers rate it %(num)s point higher", "Shoppers rate it %(num)s points higher", points)
+    few = "" if row.shopper.n >= LOW_N and row.staff.n >= LOW_N else " " + _("(too few to flag: need 3 on each side)")
+    return text + few
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,12 +388,15 @@ def where_items(items, link: Callable[[str], str], *, limit: int = WORST_CELLS) 
     rows = []
     for i in most_failed(items, limit=limit):
         if i.change is None:
-            change = "no earlier answers to compare"
+            change = _("no earlier answers to compare")
         elif shown(i.change) == 0:
-            change = f"same as before (n={i.previous_n})"
+            change = _("same as before (n=%(n)s)", n=i.previous_n)
+        elif i.change > 0:
+            change = _("▲ more failures than before: %(points)s points (was n=%(n)s)", points=shown(abs(i.change)),
+                       n=i.previous_n)
         else:
-            arrow = "▲ more" if i.change > 0 else "▼ fewer"
-            change = f"{arrow} failures than before: {shown(abs(i.change))} points (was n={i.previous_n})"
+            change = _("▼ fewer failures than before: %(points)s points (was n=%(n)s)", points=shown(abs(i.change)),
+                       n=i.previous_n)
         rows.append(WhereItem(i.text, i.moment_name, i.failed, i.n, shown(100 * i.rate), change, i.critical,
                               link(i.moment_key)))
     return rows

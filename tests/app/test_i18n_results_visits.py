@@ -5,27 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from flask.testing import FlaskClient
-from flask_babel import refresh
 
 from auditapp.extensions import db
 from auditapp.timeutil import local_today
 from auditapp.visits.services import create_assignment
 
 SWEDISH = {"Accept-Language": "sv"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_locale(monkeypatch):
-    """Flask-Babel keeps the locale on the app context, and the test app holds one context for the whole test:
-    forget it before each request, as a served app (a context per request) does."""
-    opened = FlaskClient.open
-
-    def open_fresh(self, *args, **kwargs):
-        refresh()
-        return opened(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskClient, "open", open_fresh)
 
 
 @pytest.fixture
@@ -93,3 +78,15 @@ def test_form_errors_and_flash_messages_in_swedish(world, client, auth):
         "location_id": world.location.id, "journey_id": world.journey.id, "shopper_id": world.sam.id,
         "window_start": "2030-03-01", "window_end": "2030-03-31"}, headers=SWEDISH, follow_redirects=True)
     assert "Besöket är inplanerat: Harbour" in response.get_data(as_text=True)
+
+
+def test_the_dashboards_sentences_and_charts_are_in_swedish_too(world, make, client, auth):
+    make.evaluation(world.org, world.journey, world.location, world.sam,
+                    answers={"greeting.verdict": "miserable", "order.verdict": "magical"})
+    auth.login("boss@example.com")
+    page = _page(client, f"/results/journeys/{world.journey.id}", headers=SWEDISH)
+    assert "Inga tidigare poäng att jämföra med" in page  # the change column, built in results/dashboard.py
+    assert "Omdömen: Greeting at the door" in page  # a chart's title; the moment's name is the journey's own
+    assert "Inga omdömen än" in page or "omdöme" in page  # the verdict bars' words (charts/svg.py)
+    english = _page(client, f"/results/journeys/{world.journey.id}")
+    assert "No earlier scores to compare" in english and "Verdicts: Greeting at the door" in english
