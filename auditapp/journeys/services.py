@@ -133,9 +133,12 @@ def _renumber(items) -> None:
 
 def _check_new_key(key: str, taken: set[str], what: str) -> None:
     if not KEY_RE.match(key):
-        raise BuilderError("key", f"Use only lower-case letters a-z, digits 0-9 and '_' (for example {suggest_key(key)}).")
+        raise BuilderError("key", _("Use only lower-case letters a-z, digits 0-9 and '_' (for example %(example)s).",
+                                    example=suggest_key(key)))
     if key in taken:
-        raise BuilderError("key", f"Another {what} already has the key '{key}'; keys must be unique.")
+        message = (_("Another moment already has the key '%(key)s'; keys must be unique.", key=key) if what == "moment"
+                   else _("Another question of this moment already has the key '%(key)s'; keys must be unique.", key=key))
+        raise BuilderError("key", message)
 
 
 def create_blank_journey(org_id: int, name: str, description: str = "", *, user_id: int | None = None) -> Journey:
@@ -207,15 +210,18 @@ def check_copy_name(org_id: int, name: str) -> str:
     """The copy name, tidied (surrounding and repeated spaces removed). Raises BuilderError('copy_name', ...)."""
     tidy = " ".join((name or "").split())
     if not tidy:
-        raise BuilderError("copy_name", "Give the copy a name: it cannot be empty.")
+        raise BuilderError("copy_name", _("Give the copy a name: it cannot be empty."))
     if len(tidy) > MAX_NAME:
-        raise BuilderError("copy_name", f"The name is too long ({len(tidy)} characters; at most {MAX_NAME}).")
+        raise BuilderError("copy_name", _("The name is too long (%(length)s characters; at most %(limit)s).",
+                                          length=len(tidy), limit=MAX_NAME))
     existing = _taken_names(org_id).get(normalise_journey_name(tidy))
     if existing is not None:
-        archived = ", archived" if existing.archived else ""
-        raise BuilderError("copy_name", f"A journey named '{existing.name}' already exists (id {existing.id}{archived}); "
-                                        f"names are compared ignoring case and spaces. Pick another name, for example "
-                                        f"'{free_copy_name(org_id, tidy)}'.")
+        values = {"name": existing.name, "id": existing.id, "example": free_copy_name(org_id, tidy)}
+        raise BuilderError("copy_name", _(
+            "A journey named '%(name)s' already exists (id %(id)s, archived); names are compared ignoring case and "
+            "spaces. Pick another name, for example '%(example)s'.", **values) if existing.archived else _(
+            "A journey named '%(name)s' already exists (id %(id)s); names are compared ignoring case and spaces. "
+            "Pick another name, for example '%(example)s'.", **values))
     return tidy
 
 
@@ -256,8 +262,9 @@ def choose_version_target(candidates: list[Journey], journey_id: str | int | Non
     chosen among several, the choice is not one of them, or its published version changed since the upload
     (another manager published, or this very form was sent twice)."""
     if not candidates:
-        raise BuilderError("journey_id", f"No journey is named '{workbook_name}' any more (it was renamed or "
-                                         "removed a moment ago). Import the workbook as a copy, or upload it again.")
+        raise BuilderError("journey_id", _("No journey is named '%(name)s' any more (it was renamed or removed a "
+                                           "moment ago). Import the workbook as a copy, or upload it again.",
+                                           name=workbook_name))
     if journey_id in (None, "") and len(candidates) == 1:
         target = candidates[0]
     else:
@@ -267,14 +274,14 @@ def choose_version_target(candidates: list[Journey], journey_id: str | int | Non
             wanted = None
         target = next((j for j in candidates if j.id == wanted), None)
         if target is None:
-            raise BuilderError("journey_id", f"Pick which of the {len(candidates)} journeys named '{workbook_name}' "
-                                             "gets the new version.")
+            raise BuilderError("journey_id", _("Pick which of the %(count)s journeys named '%(name)s' gets the new "
+                                               "version.", count=len(candidates), name=workbook_name))
     published = target.current_version.number if target.current_version else None
     if target.id in published_at_upload and published_at_upload[target.id] != published:
-        raise BuilderError("journey_id", f"'{target.name}' changed after you uploaded this workbook: version "
-                                         f"{published} is published now (it may be this very workbook, if the form "
-                                         "was sent twice). Open the journey to check, and upload the workbook again "
-                                         "to make another version.")
+        raise BuilderError("journey_id", _("'%(name)s' changed after you uploaded this workbook: version %(number)s "
+                                           "is published now (it may be this very workbook, if the form was sent "
+                                           "twice). Open the journey to check, and upload the workbook again to make "
+                                           "another version.", name=target.name, number=published))
     return target
 
 
@@ -382,8 +389,8 @@ def update_moment(journey: Journey, moment: Moment, data: MomentSpec, *, user_id
     if data.key != target.key:
         _check_new_key(data.key, {m.key for m in target.version.moments if m.id != target.id}, "moment")
         if versioning.moment_key_answered(journey, target.key):
-            raise BuilderError("key", f"Answers were collected under the key '{target.key}', so it cannot change: "
-                                      "results of all versions are joined by key.")
+            raise BuilderError("key", _("Answers were collected under the key '%(key)s', so it cannot change: "
+                                        "results of all versions are joined by key.", key=target.key))
     changed = _apply_moment(target, data)
     if changed:
         db.session.flush()
@@ -424,7 +431,7 @@ def move_moment(journey: Journey, moment: Moment, step: int, *, user_id: int | N
 def _editable_moment(journey: Journey, moment: Moment, user_id: int | None) -> Moment:
     target = versioning.editable_moment(journey, moment, user_id=user_id)
     if target is None:
-        raise BuilderError(None, f"The moment '{moment.name}' is no longer in the draft.")
+        raise BuilderError(None, _("The moment '%(name)s' is no longer in the draft.", name=moment.name))
     return target
 
 
@@ -472,8 +479,8 @@ def update_question(journey: Journey, question: Question, data: QuestionSpec, *,
         _check_new_key(data.key, {q.key for q in moment.questions if q.id != target.id} | {VERDICT_KEY},
                        "question of this moment")
         if versioning.question_key_answered(journey, moment.key, target.key):
-            raise BuilderError("key", f"Answers were collected under the key '{target.key}', so it cannot change: "
-                                      "results of all versions are joined by key.")
+            raise BuilderError("key", _("Answers were collected under the key '%(key)s', so it cannot change: "
+                                        "results of all versions are joined by key.", key=target.key))
     new = _question_from_spec(data, target.position)
     if len(new.options or []) != len(target.options or []):  # translated labels follow options by position
         target.translations = {code: {f: v for f, v in texts.items() if f != "options"}
@@ -495,7 +502,7 @@ def update_question(journey: Journey, question: Question, data: QuestionSpec, *,
 def delete_question(journey: Journey, question: Question, *, user_id: int | None = None) -> str:
     """Remove a question from the version edits go to; the verdict cannot be removed. Raises BuilderError."""
     if question.key == VERDICT_KEY:
-        raise BuilderError(None, "Every moment keeps its verdict question; it cannot be deleted.")
+        raise BuilderError(None, _("Every moment keeps its verdict question; it cannot be deleted."))
     target = _editable_question(journey, question, user_id)
     moment = target.moment
     key = target.key
@@ -531,7 +538,7 @@ def move_question(journey: Journey, question: Question, step: int, *, user_id: i
 def _editable_question(journey: Journey, question: Question, user_id: int | None) -> Question:
     target = versioning.editable_question(journey, question, user_id=user_id)
     if target is None:
-        raise BuilderError(None, f"The question '{question.key}' is no longer in the draft.")
+        raise BuilderError(None, _("The question '%(key)s' is no longer in the draft.", key=question.key))
     return target
 
 
