@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 from flask_babel.speaklater import LazyString
 from markupsafe import escape
 
@@ -46,9 +46,17 @@ def remember_language(language: str | None) -> None:
         session.pop("language", None)
 
 
+def translated_value(value) -> str:
+    """The `tr` filter: a value's translation (a band, a status, a label key) escaped like any other text. Jinja's
+    `_()` marks what it returns as safe HTML, fine for the template's own literal texts but not for a value, which
+    may hold a user's text (a name, a location)."""
+    return escape(gettext(str(value))) if value is not None else ""
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=ui_language, default_translation_directories=str(TRANSLATIONS),
                    default_timezone="UTC")
     app.jinja_env.policies["ext.i18n.trimmed"] = True  # {% trans %} blocks join their lines, as the catalogue has them
+    app.jinja_env.filters["tr"] = translated_value
     app.jinja_env.globals["ui_languages"] = UI_LANGUAGES
     app.jinja_env.globals["ui_language"] = ui_language

@@ -155,3 +155,14 @@ def test_the_compiled_catalogue_is_up_to_date():
         compiled = _entries(read_mo(file))
     translated = {key: value for key, value in source.items() if value and (not isinstance(value, tuple) or all(value))}
     assert compiled == translated, "run `make translations`"
+
+
+DYNAMIC_GETTEXT = re.compile(r"(?<![A-Za-z0-9_])(?:_|gettext)\((?![\"'])")
+
+
+@pytest.mark.parametrize("template", sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html")))
+def test_templates_translate_values_with_the_escaping_filter(template):
+    """`_(value)` in a template returns markup (Jinja trusts the catalogue), so a value holding a user's text would be
+    shown unescaped: values go through `|tr`, which escapes."""
+    source = (TEMPLATES / template).read_text()
+    assert [m.group(0) for m in DYNAMIC_GETTEXT.finditer(source)] == []

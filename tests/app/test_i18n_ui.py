@@ -42,3 +42,11 @@ def test_the_picker_refuses_unknown_languages_and_foreign_redirects(client):
     assert client.post("/language", data={"language": "xx"}).status_code == 400
     response = client.post("/language", data={"language": "sv", "next": "https://evil.example/"})
     assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_the_tr_filter_translates_and_escapes_a_value(app):
+    with app.test_request_context("/", headers={"Accept-Language": "sv"}):
+        assert render_template_string("{{ band|tr }}", band="magical") == "magisk"
+        assert render_template_string("{{ name|tr }}", name="<b>Harbour</b>") == "&lt;b&gt;Harbour&lt;/b&gt;"
+        # What the filter is for: Jinja's own _() trusts what it is given.
+        assert render_template_string("{{ _(name) }}", name="<b>x</b>") == "<b>x</b>"
