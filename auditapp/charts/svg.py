@@ -323,10 +323,12 @@ def trend_chart(
     chart_id: str | None = None,
     marker_word: str = "from",
     partial: str | None = None,
+    cut: dict[str, str] | None = None,
 ) -> Markup:
     """Scores over ordered periods, one line per series, with band backgrounds and action markers.
 
     The text description says each marker as "<label> <marker_word> <period>" ("from", "verified in").
+    `cut` names periods the date filter cuts ({label: "from 6 Sep"}): drawn like `partial`, labelled with their note.
     `partial` names the period that is not over yet: its point is hollow, reached by a dotted line and labelled
     "so far" with its n, so a month with two visits so far never reads as a drop.
 
@@ -423,6 +425,7 @@ def trend_chart(
         ))
         marker_notes.append(f"{label} {marker_word} {period}")
 
+    cut = dict(cut or {})
     # Series: a polyline per run of scores (None breaks it), then the point markers on top.
     low_n_seen = False
     series_notes = []
@@ -434,28 +437,37 @@ def trend_chart(
         runs: list[list[tuple[float, float]]] = [[]]
         dots = []
         so_far = []
+        previous: tuple[float, float, bool] | None = None  # the last point drawn, and whether it was partial
         for i, p in enumerate(periods):
             value, n = by_period.get(p, (None, 0))
             if value is None:
                 if runs[-1]:
                     runs.append([])
+                previous = None
                 continue
-            if p == partial:
-                before = runs[-1][-1] if runs[-1] else None
-                runs.append([])
-                if before is not None:
-                    so_far.append(_tag("line", x1=before[0], y1=before[1], x2=px(i), y2=py(value), stroke=colour,
+            here_partial = p == partial or p in cut
+            if here_partial or (previous is not None and previous[2]):
+                # A period that is not all there, and the segment to or from it: dotted, never a solid drop.
+                if runs[-1]:
+                    runs.append([])
+                if previous is not None:
+                    so_far.append(_tag("line", x1=previous[0], y1=previous[1], x2=px(i), y2=py(value), stroke=colour,
                                        stroke_width=1.5, stroke_dasharray="2 4", stroke_opacity=0.7))
+            previous = (px(i), py(value), here_partial)
+            if here_partial:
+                note = gettext("so far") if p == partial else cut[p]
                 if s == 0:
                     anchor = "end" if px(i) > left + plot_w / 2 else "start"
                     so_far.append(_text(px(i) + (-8 if anchor == "end" else 8), py(value) - 8,
-                                        gettext("so far, n=%(n)s", n=n),
+                                        gettext("%(note)s, n=%(n)s", note=note, n=n),
                                         fill=MUTED, font_size=SMALL, text_anchor=anchor, class_="so-far-label"))
+                tip = (gettext("%(name)s, %(period)s so far (not over yet): %(score)s", name=name, period=p,
+                               score=_score_phrase(value, n, bands)) if p == partial else
+                       gettext("%(name)s, %(period)s (%(note)s: part of the period): %(score)s", name=name, period=p,
+                               note=note, score=_score_phrase(value, n, bands)))
                 dots.append(_tag(
                     "g",
-                    _marker_shape(shape, px(i), py(value), colour=colour, hollow=True)
-                    + _tag("title", _e(gettext("%(name)s, %(period)s so far (not over yet): %(score)s", name=name,
-                                               period=p, score=_score_phrase(value, n, bands)))),
+                    _marker_shape(shape, px(i), py(value), colour=colour, hollow=True) + _tag("title", _e(tip)),
                     class_="point so-far", data_period=p, data_n=n,
                 ))
                 continue
@@ -513,6 +525,8 @@ def trend_chart(
         gettext("Actions: %(list)s", list="; ".join(marker_notes)) if marker_notes else "",
         gettext("%(period)s is not over yet: its score so far is drawn hollow and dotted", period=partial)
         if partial in index else "",
+        *(gettext("%(period)s holds only part of its days (%(note)s): drawn hollow and dotted", period=p, note=note)
+          for p, note in cut.items() if p in index),
     ]))
     return _svg("".join(parts), kind="trend", title=title, desc=desc + ".", height=bottom + 2, chart_id=chart_id)
 

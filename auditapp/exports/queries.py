@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import func, literal, select, union_all
 
@@ -23,7 +23,7 @@ from ..results import findings as fnd
 from ..results import queries as rq
 from ..results import where
 from ..results.queries import Filters, _bounds, _conditions
-from ..results.sqlhelpers import local_period_key, next_period_start
+from ..results.sqlhelpers import local_period_key
 from ..scoring.stats import Estimate, estimate
 from ..timeutil import local_today, to_local, utcnow
 from .scorecard import GapLine, GridRow, LocationCard, MomentLine, NoteRow, QueryLine, ResponseRow, Scorecard, Stat
@@ -281,12 +281,8 @@ def _partial_note(period, grain: str, running: str, filters: rq.Filters) -> str:
     would read as a drop when it is only short."""
     if period.key == running:
         return "so far"
-    last_day = next_period_start(period.start, grain) - timedelta(days=1)
-    if filters.date_from and period.start < filters.date_from <= last_day:
-        return f"from {filters.date_from.isoformat()}"
-    if filters.date_to and period.start <= filters.date_to < last_day:
-        return f"to {filters.date_to.isoformat()}"
-    return ""
+    cut = rq.period_cut(period, grain, filters)
+    return f"{cut[0]} {cut[1].isoformat()}" if cut else ""
 
 
 def load_scorecard(org, filters: Filters, *, grain: str | None = None, today: date | None = None) -> Scorecard:

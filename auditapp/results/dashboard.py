@@ -209,19 +209,20 @@ def _markers(actions: list[Action], grain: str, labels: dict[str, str], tz_name:
 
 
 def trend_charts(tr: queries.Trend, bands, actions: list[Action], tz_name: str | None = "UTC", *,
-                 today: date | None = None) -> tuple[Markup | None, dict[str, Markup]]:
+                 today: date | None = None, filters: queries.Filters | None = None) -> tuple[Markup | None, dict[str, Markup]]:
     """The overall trend (all verified actions marked) and one small chart per moment (its own marked); with
     `today`, the period it falls in is drawn as "so far"."""
     if not tr.periods:
         return None, {}
     partial = unfinished_label(tr, today) if today is not None else None
     by_key = chart_labels(tr.periods, tr.grain)
+    cut = cut_labels(tr, filters, by_key) if filters is not None else {}
     labels = [by_key[p.key] for p in tr.periods]
     empty = queries.Cell(0, None)
     overall = [(by_key[p.key], tr.overall.get(p.key, empty).score, tr.overall.get(p.key, empty).n) for p in tr.periods]
     overall_chart = svg.trend_chart([(_("Overall score"), overall)], title=_("Overall score"), periods=labels,
                                     bands=bands, markers=_markers(actions, tr.grain, by_key, tz_name),
-                                    chart_id="trend-overall", marker_word=_("verified in"), partial=partial)
+                                    chart_id="trend-overall", marker_word=_("verified in"), partial=partial, cut=cut)
     by_moment: dict[str, list[Action]] = {}
     for action in actions:
         by_moment.setdefault(action.moment_key, []).append(action)
@@ -230,7 +231,8 @@ def trend_charts(tr: queries.Trend, bands, actions: list[Action], tz_name: str |
         points = [(by_key[p.key], tr.cell(p.key, m.key).score, tr.cell(p.key, m.key).n) for p in tr.periods]
         charts[m.key] = svg.trend_chart([(m.name, points)], title=_("Trend: %(moment)s", moment=m.name), periods=labels,
                                         bands=bands, markers=_markers(by_moment.get(m.key, []), tr.grain, by_key, tz_name),
-                                        chart_id=f"trend-{m.key}", marker_word=_("verified in"), partial=partial)
+                                        chart_id=f"trend-{m.key}", marker_word=_("verified in"), partial=partial,
+                                        cut=cut)
     return overall_chart, charts
 
 
@@ -413,6 +415,17 @@ def weakest_column(heat: queries.Heatmap, min_n: int = LOW_N) -> int | None:
         if best is None or mean < best[0]:
             best = (mean, j)
     return best[1] if best else None
+
+
+def cut_labels(tr: queries.Trend, filters: queries.Filters, labels: dict[str, str]) -> dict[str, str]:
+    """{x label: "from 6 Sep"} for the periods the date filter cuts (the first one of "last 90 days", usually)."""
+    found = {}
+    for p in tr.periods:
+        cut = queries.period_cut(p, tr.grain, filters)
+        if cut:
+            day = format_date(cut[1], "d MMM", locale=get_locale() or "en")
+            found[labels[p.key]] = _("from %(day)s", day=day) if cut[0] == "from" else _("to %(day)s", day=day)
+    return found
 
 
 def unfinished_label(tr: queries.Trend, today: date) -> str | None:

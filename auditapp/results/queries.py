@@ -34,7 +34,7 @@ from ..places import SCOPED_SOURCE, SCOPED_STATUSES, PlaceScope
 from ..scoring.stats import ChangeSignal, Estimate, change_signal, estimate
 from ..scoring.stats import perception_gap as gap_of
 from ..timeutil import local_day_bounds, local_today, to_local
-from .sqlhelpers import GRAINS, local_period_key, period_key, period_keys, period_label, period_start
+from .sqlhelpers import GRAINS, local_period_key, next_period_start, period_key, period_keys, period_label, period_start
 
 LOW_N = 3  # fewer scored evaluations than this: greyed and left out of rankings
 GAP_THRESHOLD = 15.0
@@ -845,6 +845,17 @@ def trend(org, filters: Filters, grain: str = "month") -> Trend:
     periods = [Period(k, period_label(k, grain), period_start(k, grain)) for k in period_keys(first_day, last_day, grain)]
     moments = [m for m in journey_moments(journey, keys) if not m.retired or m.key in keys]
     return Trend(grain=grain, periods=periods, moments=moments, cells=cells, overall=overall)
+
+
+def period_cut(period: Period, grain: str, filters: Filters) -> tuple[str, date] | None:
+    """("from", day) or ("to", day) when the date filter starts or ends inside the period, which then holds only
+    part of its days; None when it holds them all."""
+    last_day = next_period_start(period.start, grain) - timedelta(days=1)
+    if filters.date_from and period.start < filters.date_from <= last_day:
+        return "from", filters.date_from
+    if filters.date_to and period.start <= filters.date_to < last_day:
+        return "to", filters.date_to
+    return None
 
 
 def period_key_for(day: date, grain: str) -> str:

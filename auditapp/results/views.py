@@ -170,7 +170,8 @@ def journey(journey_id: int):
     if grain == "week" and len(trend_data.periods) > dashboard.MAX_WEEKS:  # too many points to read: months
         rolled_up = len(trend_data.periods)
         grain, trend_data = "month", queries.trend(org, filters, "month")
-    overall_trend, moment_trends = dashboard.trend_charts(trend_data, bands, actions, org.timezone, today=today)
+    overall_trend, moment_trends = dashboard.trend_charts(trend_data, bands, actions, org.timezone, today=today,
+                                                          filters=filters)
     drill = lambda key, location_id=None: url_for(  # noqa: E731
         ".evaluations", journey_id=journey.id, moment=key,
         **({**base, "location_id": str(location_id)} if location_id else base))

@@ -90,3 +90,15 @@ def test_the_dashboards_sentences_and_charts_are_in_swedish_too(world, make, cli
     assert "Inga omdömen än" in page or "omdöme" in page  # the verdict bars' words (charts/svg.py)
     english = _page(client, f"/results/journeys/{world.journey.id}")
     assert "No earlier scores to compare" in english and "Verdicts: Greeting at the door" in english
+
+
+def test_the_dashboard_trend_marks_the_month_the_date_filter_cuts(world, make, client, auth):
+    make.evaluation(world.org, world.journey, world.location, world.sam, answers={"greeting.verdict": "magical"})
+    auth.login("boss@example.com")
+    start = world.today.replace(day=1) - timedelta(days=20)  # inside last month, not its first day
+    page = _page(client, f"/results/journeys/{world.journey.id}?period=custom&from={start.isoformat()}"
+                         f"&to={world.today.isoformat()}")
+    assert "holds only part of its days (from " in page
+    swedish = _page(client, f"/results/journeys/{world.journey.id}?period=custom&from={start.isoformat()}"
+                            f"&to={world.today.isoformat()}", headers=SWEDISH)
+    assert "har bara en del av sina dagar (från " in swedish

@@ -1,4 +1,5 @@
 """The SVG charts: well-formed, escaped, accessible, and drawing what they are given."""
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -413,3 +414,15 @@ def test_heatmap_cells_carry_the_band_symbol():
     for band in ("miserable", "neutral", "magical"):
         assert charts.BAND_SYMBOL[band] in out
     assert out.count('class="band-symbol"') == 3
+
+
+def test_a_period_the_filter_cuts_is_drawn_hollow_and_dotted_with_its_note():
+    points = [("Sep", 30.0, 4), ("Oct", 80.0, 9), ("Nov", 82.0, 9)]
+    out = str(charts.trend_chart([("Overall", points)], title="t", periods=["Sep", "Oct", "Nov"],
+                                 cut={"Sep": "from 6 Sep"}))
+    assert "from 6 Sep, n=4" in out  # said in words next to the point
+    assert out.count('class="point so-far"') == 1 and 'data-period="Sep"' in out
+    assert 'stroke-dasharray="2 4"' in out  # the segment from the short month is dotted, not a solid rise
+    assert "Sep holds only part of its days (from 6 Sep): drawn hollow and dotted" in out
+    polylines = re.findall(r'<polyline points="([^"]+)"', out)
+    assert len(polylines) == 1 and len(polylines[0].split()) == 2  # the solid line joins Oct and Nov only
