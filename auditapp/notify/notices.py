@@ -5,12 +5,15 @@ right after that commit (or with `flask send-mail`).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import force_locale, gettext
+
 from ..auth.models import Organisation, User
 from ..extensions import db
+from ..i18n import DEFAULT_UI_LANGUAGE, UI_LANGUAGES
 from ..scoring.rules import score_band, score_text
 from ..timeutil import to_local
 from . import messages
@@ -24,13 +27,21 @@ def _settings_url() -> str:
     return absolute_url("notify.settings")
 
 
-def _queue_all(kind: str, recipients: Iterable[User], subject: str, body: str, *, key: str, org_id: int) -> list[OutboxMessage]:
-    """One message per recipient, each user once; `key` gets ":<user id>" appended."""
+def in_language_of(user: User, build: Callable[[], tuple[str, str]]) -> tuple[str, str]:
+    """(subject, body) written in the language the user picked for the interface (English when none)."""
+    with force_locale(user.language if user.language in UI_LANGUAGES else DEFAULT_UI_LANGUAGE):
+        return build()
+
+
+def _queue_all(kind: str, recipients: Iterable[User], build: Callable[[], tuple[str, str]], *, key: str,
+               org_id: int) -> list[OutboxMessage]:
+    """One message per recipient, each user once, each in their own language; `key` gets ":<user id>" appended."""
     queued, seen = [], set()
     for user in recipients:
         if user.id in seen:
             continue
         seen.add(user.id)
+        subject, body = in_language_of(user, build)
         message = queue(kind, user, subject, body, key=f"{key}:{user.id}", org_id=org_id)
         if message is not None:
             queued.append(message)
@@ -65,14 +76,17 @@ def notify_critical_fail(evaluation) -> list[OutboxMessage]:
     location = evaluation.location
     visit = to_local(evaluation.started_at, org.timezone)
     band = score_band(evaluation.score, org.bands)
-    subject, body = messages.critical_fail_mail(
-        org_name=org.name, location=f"{location.code} {location.name}", journey=evaluation.journey.name,
-        visit_time=f"{visit:%Y-%m-%d %H:%M} ({org.timezone or 'UTC'})",
-        score=score_text(evaluation.score, org.bands) + (f" ({band})" if band else ""),
-        failures=failures, review_url=absolute_url("visits.review_detail", evaluation_id=evaluation.id),
-        settings_url=_settings_url())
+    review_url, settings_url = absolute_url("visits.review_detail", evaluation_id=evaluation.id), _settings_url()
+
+    def build() -> tuple[str, str]:
+        return messages.critical_fail_mail(
+            org_name=org.name, location=f"{location.code} {location.name}", journey=evaluation.journey.name,
+            visit_time=f"{visit:%Y-%m-%d %H:%M} ({org.timezone or 'UTC'})",
+            score=score_text(evaluation.score, org.bands) + (f" ({gettext(band)})" if band else ""),
+            failures=failures, review_url=review_url, settings_url=settings_url)
+
     recipients = [user for user in org_managers(org.id) if user.id != evaluation.evaluator_id]
-    return _queue_all("critical_fail", recipients, subject, body, key=f"critical_fail:{evaluation.id}", org_id=org.id)
+    return _queue_all("critical_fail", recipients, build, key=f"critical_fail:{evaluation.id}", org_id=org.id)
 
 
 def notify_critical_fail_approved(evaluation) -> list[OutboxMessage]:
@@ -93,14 +107,17 @@ def notify_critical_fail_approved(evaluation) -> list[OutboxMessage]:
     location = evaluation.location
     visit = to_local(evaluation.started_at, org.timezone)
     band = score_band(evaluation.score, org.bands)
-    subject, body = messages.critical_fail_mail(
-        org_name=org.name, location=f"{location.code} {location.name}", journey=evaluation.journey.name,
-        visit_time=f"{visit:%Y-%m-%d %H:%M} ({org.timezone or 'UTC'})",
-        score=score_text(evaluation.score, org.bands) + (f" ({band})" if band else ""),
-        failures=failures, review_url=absolute_url("sites.visit", evaluation_id=evaluation.id),
-        settings_url=_settings_url())
+    review_url, settings_url = absolute_url("sites.visit", evaluation_id=evaluation.id), _settings_url()
+
+    def build() -> tuple[str, str]:
+        return messages.critical_fail_mail(
+            org_name=org.name, location=f"{location.code} {location.name}", journey=evaluation.journey.name,
+            visit_time=f"{visit:%Y-%m-%d %H:%M} ({org.timezone or 'UTC'})",
+            score=score_text(evaluation.score, org.bands) + (f" ({gettext(band)})" if band else ""),
+            failures=failures, review_url=review_url, settings_url=settings_url)
+
     recipients = site_managers(org.id, evaluation.location_id)
-    return _queue_all("critical_fail", recipients, subject, body, key=f"critical_fail:{evaluation.id}", org_id=org.id)
+    return _queue_all("critical_fail", recipients, build, key=f"critical_fail:{evaluation.id}", org_id=org.id)
 
 
 # --- disputes (for the disputes work: plain arguments, no Dispute model needed) -------------------------------------
@@ -113,11 +130,14 @@ def notify_dispute_opened(*, org_id: int, dispute_id: int, evaluation_id: int, l
 
     `link` defaults to the evaluation's review page. Key "dispute_opened:<dispute id>:<user id>"."""
     org = db.session.get(Organisation, org_id)
-    subject, body = messages.dispute_opened_mail(
-        org_name=org.name, location=location_name, journey=journey_name, moment=moment_name, question=question_text,
-        reason=reason, opened_by=opened_by_name,
-        link=link or absolute_url("visits.review_detail", evaluation_id=evaluation_id), settings_url=_settings_url())
-    return _queue_all("dispute_opened", recipients, subject, body, key=f"dispute_opened:{dispute_id}", org_id=org_id)
+    link, settings_url = link or absolute_url("visits.review_detail", evaluation_id=evaluation_id), _settings_url()
+
+    def build() -> tuple[str, str]:
+        return messages.dispute_opened_mail(
+            org_name=org.name, location=location_name, journey=journey_name, moment=moment_name,
+            question=question_text, reason=reason, opened_by=opened_by_name, link=link, settings_url=settings_url)
+
+    return _queue_all("dispute_opened", recipients, build, key=f"dispute_opened:{dispute_id}", org_id=org_id)
 
 
 def notify_dispute_decided(*, org_id: int, dispute_id: int, location_name: str, journey_name: str, moment_name: str,
@@ -130,10 +150,15 @@ def notify_dispute_decided(*, org_id: int, dispute_id: int, location_name: str, 
     if decision not in ("accepted", "declined"):
         raise ValueError("decision must be 'accepted' or 'declined'")
     org = db.session.get(Organisation, org_id)
-    subject, body = messages.dispute_decided_mail(
-        org_name=org.name, location=location_name, journey=journey_name, moment=moment_name, question=question_text,
-        decision=decision, reason=reason, decided_by=decided_by_name, link=link, settings_url=_settings_url())
-    return _queue_all("dispute_decided", recipients, subject, body, key=f"dispute_decided:{dispute_id}", org_id=org_id)
+    settings_url = _settings_url()
+
+    def build() -> tuple[str, str]:
+        return messages.dispute_decided_mail(
+            org_name=org.name, location=location_name, journey=journey_name, moment=moment_name,
+            question=question_text, decision=decision, reason=reason, decided_by=decided_by_name, link=link,
+            settings_url=settings_url)
+
+    return _queue_all("dispute_decided", recipients, build, key=f"dispute_decided:{dispute_id}", org_id=org_id)
 
 
 # --- actions (for the corrective-actions work) ----------------------------------------------------------------------
@@ -175,10 +200,10 @@ def notify_action_due(action, owner: User, *, link: str | None = None) -> Outbox
     "action_due:<action id>:<due date>:<user id>"; moving the due date reminds again."""
     notice = ActionNotice.of(action)
     org = db.session.get(Organisation, notice.org_id)
-    subject, body = messages.action_due_mail(
+    link, settings_url = _action_link(notice, link), _settings_url()
+    subject, body = in_language_of(owner, lambda: messages.action_due_mail(
         org_name=org.name, idea=notice.idea, due_date=notice.due_date, journey=notice.journey_name,
-        moment=notice.moment_name, location=notice.location_name, link=_action_link(notice, link),
-        settings_url=_settings_url())
+        moment=notice.moment_name, location=notice.location_name, link=link, settings_url=settings_url))
     return queue("action_due", owner, subject, body, key=f"action_due:{notice.action_id}:{notice.due_date}:{owner.id}",
                  org_id=notice.org_id)
 
@@ -188,10 +213,10 @@ def notify_action_overdue(action, owner: User, *, today: date, link: str | None 
     date): key "action_overdue:<action id>:<today>:<user id>"; how often to repeat is the caller's choice."""
     notice = ActionNotice.of(action)
     org = db.session.get(Organisation, notice.org_id)
-    subject, body = messages.action_overdue_mail(
+    link, settings_url = _action_link(notice, link), _settings_url()
+    subject, body = in_language_of(owner, lambda: messages.action_overdue_mail(
         org_name=org.name, idea=notice.idea, due_date=notice.due_date, today=today, journey=notice.journey_name,
-        moment=notice.moment_name, location=notice.location_name, link=_action_link(notice, link),
-        settings_url=_settings_url())
+        moment=notice.moment_name, location=notice.location_name, link=link, settings_url=settings_url))
     return queue("action_overdue", owner, subject, body, key=f"action_overdue:{notice.action_id}:{today}:{owner.id}",
                  org_id=notice.org_id)
 

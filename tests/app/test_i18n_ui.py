@@ -50,3 +50,23 @@ def test_the_tr_filter_translates_and_escapes_a_value(app):
         assert render_template_string("{{ name|tr }}", name="<b>Harbour</b>") == "&lt;b&gt;Harbour&lt;/b&gt;"
         # What the filter is for: Jinja's own _() trusts what it is given.
         assert render_template_string("{{ _(name) }}", name="<b>x</b>") == "<b>x</b>"
+
+
+def test_each_recipient_gets_a_mail_in_the_language_they_picked(app, make):
+    from auditapp.notify import notices
+
+    org = make.org()
+    swedish, english = make.user(org, "manager"), make.user(org, "manager")
+    swedish.language = "sv"
+    db.session.commit()
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):  # the deciding manager reads English
+        queued = notices.notify_dispute_decided(
+            org_id=org.id, dispute_id=1, location_name="Harbour", journey_name="Café", moment_name="Ordering",
+            question_text="Greeted?", decision="accepted", reason="Fair point", decided_by_name="Max",
+            recipients=[swedish, english])
+    mails = {message.user_id: message for message in queued}
+    assert mails[swedish.id].subject == "Invändning godtagen: Greeted? (Harbour, Café)"
+    assert "Max godtog din invändning om ett besök på Harbour." in mails[swedish.id].body_text
+    assert "Ögonblick: Ordering" in mails[swedish.id].body_text
+    assert mails[english.id].subject == "Dispute accepted: Greeted? (Harbour, Café)"
+    assert "Max accepted your dispute about a visit to Harbour." in mails[english.id].body_text
