@@ -312,7 +312,7 @@ class _Reader:
 
     def _translation_column(self, sheet_name: str, row: int, cell, translatable: dict[str, str]) -> str | None:
         raw = _text(cell.value)
-        field_text, _, language_text = raw.partition("::")
+        field_text, _sep, language_text = raw.partition("::")
         field_name = translatable.get(_normalise_name(field_text))
         header = raw
         if field_name is None:
@@ -336,7 +336,7 @@ class _Reader:
         """{code: {field: text}} from this row's translation columns (options are read by _option_translations)."""
         found: dict[str, dict] = {}
         for column in field.columns:
-            base, _, code = column.partition("::")
+            base, _sep, code = column.partition("::")
             if code and base in fields and base != "options":
                 text = field.text(column)
                 if text:
@@ -346,7 +346,7 @@ class _Reader:
     def _option_translations(self, field: _Fields, qtype: str | None, options) -> dict[str, list[str]]:
         found = {}
         for column in field.columns:
-            base, _, code = column.partition("::")
+            base, _sep, code = column.partition("::")
             if base != "options" or not code:
                 continue
             raw = field.text(column)
@@ -420,7 +420,7 @@ class _Reader:
         table = self._table(sheet, QUESTIONS_SHEET, QUESTION_COLUMNS, QUESTION_REQUIRED, QUESTION_TRANSLATABLE)
         if table is None:
             return
-        positions, _, rows = table
+        positions, _missing, rows = table
         key_rows: dict[tuple[str, str], int] = {}
         for number, record in rows:
             field = _Fields(self, QUESTIONS_SHEET, number, record, positions)

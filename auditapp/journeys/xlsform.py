@@ -347,7 +347,7 @@ class _XLSFormReader:
         table = self._table(sheet, SETTINGS)
         if table is None or not table.rows:
             return {}
-        _, cells = table.rows[0]
+        _number, cells = table.rows[0]
         values = {}
         for column in ("form_title", "form_id", "default_language", "description"):
             cell = table.get(cells, column)
@@ -620,7 +620,7 @@ class _XLSFormReader:
         if qtype == "choice":
             entries = choices.get(list_name, [])
             own["options"] = [label for _, _, label, _, _ in entries]
-            for _, code, _ in self.translations:
+            for _suffix, code, _name in self.translations:
                 labels = [self.choice_translations.get((list_name, name), {}).get(code, "") for _, name, _, _, _ in entries]
                 if any(labels):
                     translations.setdefault(code, {})["options"] = labels
@@ -638,7 +638,7 @@ class _XLSFormReader:
         if kind == "range":
             return "rating", ()
         if kind == "select_one":
-            list_name, _, rest = argument.partition(" ")
+            list_name, _sep, rest = argument.partition(" ")
             if not list_name:
                 self.problem(SURVEY, number, "type", f"'{raw_type}' needs the name of a choice list: select_one LIST")
                 return None, ()
