@@ -494,7 +494,7 @@ class _XLSFormReader:
             if kind in ("end_group", "end_repeat"):
                 if group_depth == 0 or kind == "end_repeat":
                     self.problem(SURVEY, number, "type", _("'%(type)s' without a matching %(begin)s above it",
-                                                           type=raw_type, begin=f"begin_{kind.split('_', 1)[1]}"))
+                                                           type=raw_type, begin="begin_" + kind.split("_", 1)[1]))
                     continue
                 group_depth -= 1
                 if group_depth == 0 and current is not None:
