@@ -88,6 +88,7 @@ def register_web(app: Flask) -> None:
         app.cli.add_command(command)
 
     app.before_request_funcs.setdefault(None, []).insert(0, _forget_previous_identity)  # first, before CSRF
+    app.teardown_request(_forget_request_language)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.localize_callback = str  # a lazy string cannot go into the session's flashes
@@ -117,6 +118,12 @@ def _forget_previous_identity() -> None:
     Flask-Babel keeps the request's language and catalogue there."""
     for name in ("_login_user", "membership", "place_scope", "csrf_token", "_flask_babel"):
         g.pop(name, None)
+
+
+def _forget_request_language(_error=None) -> None:
+    """A request's language stays on `g` while its app context lives on (tests, a CLI command run in the same
+    context): drop it when the request ends, so that text made outside a request is English again."""
+    g.pop("_flask_babel", None)
 
 
 def _language_from_remembered_user(app: Flask, user: User) -> None:

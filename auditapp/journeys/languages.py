@@ -3,12 +3,15 @@ choice labels) translated per language, with the journey's own language as the f
 
 Only texts are translated. Keys, types, scores and the value a choice answer stores (its label in the default
 language) never change, so scores, aggregates and exports are the same whatever language a form was shown in.
-Nothing here imports Flask or SQLAlchemy: models and specs both have `.translations` and the default texts.
+Nothing here imports Flask or SQLAlchemy: models and specs both have `.translations` and the default texts (error
+messages go through Flask-Babel's gettext, which gives the English text outside a request).
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+from flask_babel import gettext as _
 
 # Language codes as in XLSForm's `label::English (en)`: a BCP 47 tag such as sv, pt-BR, zh-Hant.
 CODE_RE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
@@ -28,7 +31,7 @@ def normalise_code(raw: str) -> str:
     """'SV' -> 'sv', 'pt_BR' -> 'pt-br'; raises LanguageError for anything that is not a language tag."""
     code = (raw or "").strip().replace("_", "-").lower()
     if not CODE_RE.match(code):
-        raise LanguageError(f"'{raw}' is not a language code; use a code like sv, en, de or pt-br")
+        raise LanguageError(_("'%(code)s' is not a language code; use a code like sv, en, de or pt-br", code=raw))
     return code
 
 
@@ -42,7 +45,8 @@ def parse_language(text: str) -> tuple[str, str]:
         name = ""
     name = name or code
     if len(name) > MAX_LANGUAGE_NAME:
-        raise LanguageError(f"the language name is too long ({len(name)} characters; at most {MAX_LANGUAGE_NAME})")
+        raise LanguageError(_("the language name is too long (%(length)s characters; at most %(limit)s)",
+                               length=len(name), limit=MAX_LANGUAGE_NAME))
     return code, name
 
 
@@ -56,7 +60,8 @@ def check_languages(default: tuple[str, str], others: Iterable[tuple[str, str]])
     result = []
     for code, name in others:
         if code in seen:
-            raise LanguageError(f"{format_language(code, name)} is listed twice (or is the journey's own language)")
+            raise LanguageError(_("%(language)s is listed twice (or is the journey's own language)",
+                                   language=format_language(code, name)))
         seen.add(code)
         result.append((code, name))
     return result
@@ -138,7 +143,8 @@ def clean_translations(values: dict[str, dict[str, object]], fields: tuple[str, 
 def check_text(field: str, value: str) -> None:
     limit = TEXT_LIMITS.get(field)
     if limit and len(value) > limit:
-        raise LanguageError(f"{field} is too long ({len(value)} characters; at most {limit})")
+        raise LanguageError(_("%(field)s is too long (%(length)s characters; at most %(limit)s)", field=field,
+                               length=len(value), limit=limit))
 
 
 def coverage(moments: Iterable, language: str) -> tuple[int, int]:

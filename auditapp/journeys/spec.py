@@ -1,12 +1,15 @@
 """Plain description of a journey, shared by the workbook, the starter library and the builder.
 
-Nothing here imports Flask or SQLAlchemy, so workbook parsing and the library are tested without an app.
+Nothing here imports Flask or SQLAlchemy, so workbook parsing and the library are tested without an app (error
+messages go through Flask-Babel's gettext, which gives the English text outside a request).
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
 
 CHANNELS: dict[str, str] = {
     "face_to_face": "Face to face",
@@ -113,21 +116,23 @@ def parse_options(text: str) -> tuple[OptionSpec, ...]:
     for raw in (text or "").split("|"):
         part = raw.strip()
         if not part:
-            raise ValueError("empty option between '|' separators")
+            raise ValueError(_("empty option between '|' separators"))
         label, sep, score_text = part.rpartition("=") if "=" in part else (part, "", "")
         label = label.strip()
         if not label:
-            raise ValueError(f"option '{part}' has no label")
+            raise ValueError(_("option '%(option)s' has no label", option=part))
         score = None
         if sep:
             try:
                 score = float(score_text.strip())
             except ValueError:
-                raise ValueError(f"option '{label}' has a score that is not a number: '{score_text.strip()}'") from None
+                raise ValueError(_("option '%(label)s' has a score that is not a number: '%(score)s'", label=label,
+                                   score=score_text.strip())) from None
             if not 0.0 <= score <= 1.0:
-                raise ValueError(f"option '{label}' has score {score_text.strip()}; scores must be between 0 and 1")
+                raise ValueError(_("option '%(label)s' has score %(score)s; scores must be between 0 and 1", label=label,
+                                   score=score_text.strip()))
         if label.casefold() in seen:
-            raise ValueError(f"option '{label}' is listed twice")
+            raise ValueError(_("option '%(label)s' is listed twice", label=label))
         seen.add(label.casefold())
         options.append(OptionSpec(label=label, score=score))
     return tuple(options)
@@ -141,7 +146,7 @@ def parse_target(text: str) -> tuple[str, float]:
     """`<=N` or `>=N` -> (operator, N); raises ValueError."""
     match = TARGET_RE.match(text or "")
     if not match:
-        raise ValueError(f"target '{text}' must look like <=N or >=N, for example <=120")
+        raise ValueError(_("target '%(target)s' must look like <=N or >=N, for example <=120", target=text))
     return match.group(1), float(match.group(2))
 
 

@@ -2,7 +2,8 @@
 
 `read_journey_workbook` checks everything before it gives up and reports every problem with its sheet, row and
 column, so a manager fixes a workbook in one pass. `write_journey_workbook` writes the same format back, so that
-reading what was written gives the same journey. Pure Python: no Flask, no SQLAlchemy.
+reading what was written gives the same journey. Pure Python: no Flask, no SQLAlchemy. Problems go through
+Flask-Babel's gettext: the reader's language in a request, English outside one (the CLI, the tests).
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -72,7 +75,6 @@ MAX_LENGTHS = {(JOURNEY_SHEET, "name"): 200, (MOMENTS_SHEET, "key"): 64, (MOMENT
 YES_WORDS = frozenset({"yes", "y", "true", "1"})
 NO_WORDS = frozenset({"no", "n", "false", "0"})
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_NOT_XLSX = "not an .xlsx workbook; save the file from Excel or LibreOffice as an Excel workbook (.xlsx)"
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,15 @@ class WorkbookProblem:
     message: str
 
     def __str__(self) -> str:
-        where = [self.sheet]
+        # Whole sentences, so that a translation can order the parts its own way.
+        values = {"sheet": self.sheet, "row": self.row, "column": self.column, "message": self.message}
+        if self.row is not None and self.column is not None:
+            return _("%(sheet)s, row %(row)s, column %(column)s: %(message)s", **values)
         if self.row is not None:
-            where.append(f"row {self.row}")
+            return _("%(sheet)s, row %(row)s: %(message)s", **values)
         if self.column is not None:
-            where.append(f"column {self.column}")
-        return f"{', '.join(where)}: {self.message}"
+            return _("%(sheet)s, column %(column)s: %(message)s", **values)
+        return _("%(sheet)s: %(message)s", **values)
 
 
 class WorkbookError(Exception):
@@ -99,7 +104,7 @@ class WorkbookError(Exception):
     def __init__(self, problems: list[WorkbookProblem]):
         self.problems = list(problems)
         count = len(self.problems)
-        heading = "1 problem in the workbook" if count == 1 else f"{count} problems in the workbook"
+        heading = ngettext("%(num)d problem in the workbook", "%(num)d problems in the workbook", count)
         super().__init__(heading + ":\n" + "\n".join(f"- {p}" for p in self.problems))
 
 
@@ -137,7 +142,8 @@ def open_workbook(source: bytes | str | Path | BinaryIO):
             warnings.simplefilter("ignore")
             return load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # zipfile.BadZipFile, KeyError, InvalidFileException, lxml errors...: not a workbook we read
-        raise WorkbookError([WorkbookProblem("workbook", None, None, _NOT_XLSX)]) from None
+        raise WorkbookError([WorkbookProblem("workbook", None, None, _(
+            "not an .xlsx workbook; save the file from Excel or LibreOffice as an Excel workbook (.xlsx)"))]) from None
 
 
 def read_rows(sheet, name: str, problems: list[WorkbookProblem]) -> list[tuple[int, list[_Cell]]] | None:
@@ -161,8 +167,8 @@ def read_rows(sheet, name: str, problems: list[WorkbookProblem]) -> list[tuple[i
 
 def damaged_sheet_message(error: Exception) -> str:
     detail = " ".join(str(error).split())[:120]
-    return (f"the sheet is damaged from this row on and cannot be read ({type(error).__name__}: {detail}); open the "
-            "file in Excel or LibreOffice and save it again as an Excel workbook (.xlsx)")
+    return _("the sheet is damaged from this row on and cannot be read (%(error)s: %(detail)s); open the file in "
+             "Excel or LibreOffice and save it again as an Excel workbook (.xlsx)", error=type(error).__name__, detail=detail)
 
 
 def _cell(cell, row: int, index: int) -> _Cell:
@@ -218,9 +224,10 @@ class _Reader:
             if wanted in found:
                 sheets[wanted] = found[wanted]
             else:
-                titles = ", ".join(repr(s.title) for s in self.book.worksheets) or "none"
-                self.problem(wanted, None, None, f"sheet '{wanted}' is missing; all three sheets (journey, moments, "
-                             f"questions) are required (sheets found: {titles})")
+                titles = ", ".join(repr(s.title) for s in self.book.worksheets) or _("none")
+                self.problem(wanted, None, None, _("sheet '%(sheet)s' is missing; all three sheets (journey, moments, "
+                                                   "questions) are required (sheets found: %(found)s)",
+                                                   sheet=wanted, found=titles))
         return sheets
 
 
@@ -244,25 +251,28 @@ class _Reader:
                 continue  # a header row ("field", "value") or a note
             if field_name in first_row:
                 self.problem(JOURNEY_SHEET, number, "A",
-                             f"field '{field_name}' is given twice (first on row {first_row[field_name]})")
+                             _("field '%(field)s' is given twice (first on row %(row)s)", field=field_name,
+                               row=first_row[field_name]))
                 continue
             first_row[field_name] = number
             values[field_name] = self._text_value(JOURNEY_SHEET, value_cell, "B") if value_cell else ""
             limit = MAX_LENGTHS.get((JOURNEY_SHEET, field_name))
             if limit and len(values[field_name] or "") > limit:
-                self.problem(JOURNEY_SHEET, number, "B", f"{field_name} is too long ({len(values[field_name])} "
-                                                         f"characters; at most {limit})")
+                self.problem(JOURNEY_SHEET, number, "B", _("%(field)s is too long (%(length)s characters; at most "
+                                                           "%(limit)s)", field=field_name,
+                                                           length=len(values[field_name]), limit=limit))
         if values.get("default_language"):
             try:
                 self.default_language = parse_language(values["default_language"])
             except LanguageError as error:
                 self.problem(JOURNEY_SHEET, first_row["default_language"], "B",
-                             f"default_language: {error} (write the language the texts are in, like English (en))")
+                             _("default_language: %(error)s (write the language the texts are in, like English (en))",
+                               error=error))
         if "name" not in first_row:
             self.problem(JOURNEY_SHEET, None, None,
-                         "the journey needs a name: put 'name' in column A and the journey's name in column B")
+                         _("the journey needs a name: put 'name' in column A and the journey's name in column B"))
         elif values["name"] == "":  # None: a formula, already reported
-            self.problem(JOURNEY_SHEET, first_row["name"], "B", "name is required; type the journey's name here")
+            self.problem(JOURNEY_SHEET, first_row["name"], "B", _("name is required; type the journey's name here"))
         return values.get("name") or "", values.get("description") or ""
 
     # -- table sheets
@@ -277,7 +287,8 @@ class _Reader:
         header_at = next((i for i, (_, cells) in enumerate(rows) if any(c and not c.blank for c in cells)), None)
         if header_at is None:
             self.problem(sheet_name, None, None,
-                         f"the sheet is empty; it needs a header row with the columns {', '.join(columns)}")
+                         _("the sheet is empty; it needs a header row with the columns %(columns)s",
+                           columns=", ".join(columns)))
             return None
         header_row, header_cells = rows[header_at]
         positions: dict[str, int] = {}
@@ -293,15 +304,17 @@ class _Reader:
                 continue  # extra columns (notes, comments) are the user's own
             if name in positions:
                 self.problem(sheet_name, header_row, name,
-                             f"column '{name}' appears twice in the header row (columns "
-                             f"{get_column_letter(positions[name] + 1)} and {cell.column})")
+                             _("column '%(column)s' appears twice in the header row (columns %(first)s and "
+                               "%(second)s)", column=name, first=get_column_letter(positions[name] + 1),
+                               second=cell.column))
                 continue
             positions[name] = index
         missing = [c for c in required if c not in positions]
         for name in missing:
             self.problem(sheet_name, header_row, name,
-                         f"required column '{name}' is missing from the header row (the header row needs "
-                         f"{', '.join(required)}; optional: {', '.join(c for c in columns if c not in required)})")
+                         _("required column '%(column)s' is missing from the header row (the header row needs "
+                           "%(required)s; optional: %(optional)s)", column=name, required=", ".join(required),
+                           optional=", ".join(c for c in columns if c not in required)))
         data = []
         for number, cells in rows[header_at + 1:]:
             record = {name: cells[i] for name, i in positions.items() if i < len(cells) and cells[i] is not None}
@@ -312,21 +325,24 @@ class _Reader:
 
     def _translation_column(self, sheet_name: str, row: int, cell, translatable: dict[str, str]) -> str | None:
         raw = _text(cell.value)
-        field_text, _, language_text = raw.partition("::")
+        field_text, _sep, language_text = raw.partition("::")
         field_name = translatable.get(_normalise_name(field_text))
         header = raw
         if field_name is None:
-            self.problem(sheet_name, row, header, f"'{raw}' translates '{field_text.strip()}', which has no "
-                                                  f"translations; translate {', '.join(dict.fromkeys(translatable.values()))}")
+            self.problem(sheet_name, row, header, _("'%(header)s' translates '%(field)s', which has no translations; "
+                                                    "translate %(fields)s", header=raw, field=field_text.strip(),
+                                                    fields=", ".join(dict.fromkeys(translatable.values()))))
             return None
         try:
             code, name = parse_language(language_text)
         except LanguageError as error:
-            self.problem(sheet_name, row, header, f"'{raw}': {error}; write the header like {field_name}::Svenska (sv)")
+            self.problem(sheet_name, row, header, _("'%(header)s': %(error)s; write the header like %(field)s::Svenska (sv)",
+                                                    header=raw, error=error, field=field_name))
             return None
         if code in self.languages and self.languages[code] != name and name != code:
-            self.problem(sheet_name, row, header, f"'{raw}' calls {code} '{name}', but another column calls it "
-                                                  f"'{self.languages[code]}'; use one name per language")
+            self.problem(sheet_name, row, header, _("'%(header)s' calls %(code)s '%(name)s', but another column calls "
+                                                    "it '%(other)s'; use one name per language", header=raw, code=code,
+                                                    name=name, other=self.languages[code]))
             return None
         if name != code or code not in self.languages:
             self.languages[code] = name
@@ -336,7 +352,7 @@ class _Reader:
         """{code: {field: text}} from this row's translation columns (options are read by _option_translations)."""
         found: dict[str, dict] = {}
         for column in field.columns:
-            base, _, code = column.partition("::")
+            base, _sep, code = column.partition("::")
             if code and base in fields and base != "options":
                 text = field.text(column)
                 if text:
@@ -346,26 +362,27 @@ class _Reader:
     def _option_translations(self, field: _Fields, qtype: str | None, options) -> dict[str, list[str]]:
         found = {}
         for column in field.columns:
-            base, _, code = column.partition("::")
+            base, _sep, code = column.partition("::")
             if base != "options" or not code:
                 continue
             raw = field.text(column)
             if not raw or qtype is None:
                 continue
             if qtype != "choice":
-                field.fail(column, f"options are only for choice questions, not {qtype}; clear this cell")
+                field.fail(column, _("options are only for choice questions, not %(type)s; clear this cell", type=qtype))
                 continue
             try:
                 translated = parse_options(raw)
             except ValueError as exc:
-                field.fail(column, f"{exc} (write the labels in the order of the options column, like Ja|Delvis|Nej)")
+                field.fail(column, _("%(error)s (write the labels in the order of the options column, like Ja|Delvis|Nej)",
+                                     error=exc))
                 continue
             if options and len(translated) != len(options):
-                field.fail(column, f"{len(translated)} labels for {len(options)} options; give one label per option, "
-                                   "in the order of the options column")
+                field.fail(column, _("%(labels)s labels for %(options)s options; give one label per option, in the "
+                                     "order of the options column", labels=len(translated), options=len(options)))
                 continue
             if any(t.score is not None and t.score != o.score for t, o in zip(translated, options, strict=False)):
-                field.fail(column, "scores come from the options column; leave them out of a translation")
+                field.fail(column, _("scores come from the options column; leave them out of a translation"))
                 continue
             found[code] = [option.label for option in translated]
         return found
@@ -400,8 +417,8 @@ class _Reader:
                 continue
             if key in key_rows:
                 self.problem(MOMENTS_SHEET, number, "key",
-                             f"duplicate moment key '{key}' (already used on row {key_rows[key]}); "
-                             "moment keys must be unique in the journey")
+                             _("duplicate moment key '%(key)s' (already used on row %(row)s); moment keys must be "
+                               "unique in the journey", key=key, row=key_rows[key]))
                 continue
             key_rows[key] = number
             moments[key] = MomentSpec(key=key, name=name or "", channel=channel or "", kind=kind,
@@ -409,7 +426,7 @@ class _Reader:
                                       expected_seconds=seconds, description=description or "",
                                       translations=translations)
         if not rows and not missing:
-            self.problem(MOMENTS_SHEET, None, None, "the journey has no moments; add one row per moment")
+            self.problem(MOMENTS_SHEET, None, None, _("the journey has no moments; add one row per moment"))
         # More than MAX_PRIORITIES priorities is allowed here: the builder warns about it, and a journey
         # exported from the builder must always import again.
         return None if "key" in missing else moments
@@ -420,7 +437,7 @@ class _Reader:
         table = self._table(sheet, QUESTIONS_SHEET, QUESTION_COLUMNS, QUESTION_REQUIRED, QUESTION_TRANSLATABLE)
         if table is None:
             return
-        positions, _, rows = table
+        positions, _missing, rows = table
         key_rows: dict[tuple[str, str], int] = {}
         for number, record in rows:
             field = _Fields(self, QUESTIONS_SHEET, number, record, positions)
@@ -444,13 +461,14 @@ class _Reader:
                 moment = moments.get(moment_key)
                 if moment is None and moment_key not in self.rejected_keys:
                     self.problem(QUESTIONS_SHEET, number, "moment",
-                                 f"no moment has the key '{moment_key}' on the moments sheet")
+                                 _("no moment has the key '%(key)s' on the moments sheet", key=moment_key))
             if key is None or not moment_key:
                 continue
             if (moment_key, key) in key_rows:
                 self.problem(QUESTIONS_SHEET, number, "key",
-                             f"duplicate question key '{key}' in moment '{moment_key}' (already used on row "
-                             f"{key_rows[moment_key, key]}); question keys must be unique within their moment")
+                             _("duplicate question key '%(key)s' in moment '%(moment)s' (already used on row "
+                               "%(row)s); question keys must be unique within their moment", key=key,
+                               moment=moment_key, row=key_rows[moment_key, key]))
                 continue
             key_rows[moment_key, key] = number
             if moment is None:
@@ -468,17 +486,18 @@ class _Reader:
         if qtype is None:
             return ()
         if raw and qtype != "choice":
-            field.fail("options", f"options are only for choice questions, not {qtype}; "
-                                  "clear this cell or change the type to choice")
+            field.fail("options", _("options are only for choice questions, not %(type)s; clear this cell or change "
+                                    "the type to choice", type=qtype))
             return ()
         if qtype == "choice":
             if not raw:
-                field.fail("options", "a choice question needs options, like Yes=1|Partly=0.5|No=0")
+                field.fail("options", _("a choice question needs options, like Yes=1|Partly=0.5|No=0"))
                 return ()
             try:
                 return parse_options(raw)
             except ValueError as exc:
-                field.fail("options", f"{exc} (write options like Within 3 rings=1|4-6 rings=0.5|More than 6=0)")
+                field.fail("options", _("%(error)s (write options like Within 3 rings=1|4-6 rings=0.5|More than 6=0)",
+                                        error=exc))
         return ()
 
     def _target(self, field: _Fields, qtype: str | None) -> str | None:
@@ -486,7 +505,7 @@ class _Reader:
         if not raw or qtype is None:
             return None
         if qtype != "number":
-            field.fail("target", f"a target is only for number questions, not {qtype}; clear this cell")
+            field.fail("target", _("a target is only for number questions, not %(type)s; clear this cell", type=qtype))
             return None
         try:
             parse_target(raw)
@@ -496,19 +515,23 @@ class _Reader:
         return raw
 
     def _check_verdict(self, row: int, qtype, required, weight, critical) -> None:
-        rule = "the verdict question is always type mnm, required, weight 1 and not critical"
         if qtype is not None and qtype != "mnm":
-            self.problem(QUESTIONS_SHEET, row, "type", f"{rule}; type must be mnm, not {qtype}")
+            self.problem(QUESTIONS_SHEET, row, "type", _("the verdict question is always type mnm, required, weight 1 "
+                                                         "and not critical; type must be mnm, not %(type)s", type=qtype))
         if required is False:
-            self.problem(QUESTIONS_SHEET, row, "required", f"{rule}; required must be yes")
+            self.problem(QUESTIONS_SHEET, row, "required", _("the verdict question is always type mnm, required, weight "
+                                                             "1 and not critical; required must be yes"))
         if weight is not None and weight != 1.0:
-            self.problem(QUESTIONS_SHEET, row, "weight", f"{rule}; weight must be 1, not {_number_text(weight)}")
+            self.problem(QUESTIONS_SHEET, row, "weight", _("the verdict question is always type mnm, required, weight 1 "
+                                                           "and not critical; weight must be 1, not %(weight)s",
+                                                           weight=_number_text(weight)))
         if critical:
-            self.problem(QUESTIONS_SHEET, row, "critical", f"{rule}; critical must be no")
+            self.problem(QUESTIONS_SHEET, row, "critical", _("the verdict question is always type mnm, required, weight "
+                                                             "1 and not critical; critical must be no"))
 
     def _text_value(self, sheet: str, cell: _Cell, column: str) -> str | None:
         if cell.formula:
-            self.problem(sheet, cell.row, column, "formulas are not allowed; type the value")
+            self.problem(sheet, cell.row, column, _("formulas are not allowed; type the value"))
             return None
         return _text(cell.value)
 
@@ -528,7 +551,7 @@ class _Fields:
         if cell is None or cell.blank:
             return None
         if cell.formula:
-            self.fail(column, "formulas are not allowed; type the value")
+            self.fail(column, _("formulas are not allowed; type the value"))
             return None
         return cell
 
@@ -545,7 +568,8 @@ class _Fields:
     def _check_length(self, column: str, text: str) -> bool:
         limit = MAX_LENGTHS.get((self.sheet, column.partition("::")[0]))  # a translation has its text's limit
         if limit and len(text) > limit:
-            self.fail(column, f"{column} is too long ({len(text)} characters; at most {limit})")
+            self.fail(column, _("%(field)s is too long (%(length)s characters; at most %(limit)s)", field=column,
+                                length=len(text), limit=limit))
             return False
         return True
 
@@ -553,7 +577,7 @@ class _Fields:
         cell = self.record.get(column)
         if column not in self.columns or (cell is not None and cell.formula):
             return  # a missing column is reported once for the sheet; a formula is already reported
-        self.fail(column, f"{column} is required; this cell is empty")
+        self.fail(column, _("%(column)s is required; this cell is empty", column=column))
 
     def key(self, column: str) -> str | None:
         cell = self.raw(column)
@@ -564,8 +588,8 @@ class _Fields:
         if not self._check_length(column, key):
             return None
         if not KEY_RE.match(key):
-            self.fail(column, f"key '{key}' may only use lower-case letters a-z, digits 0-9 and '_' "
-                              f"(for example {_suggest_key(key)})")
+            self.fail(column, _("key '%(key)s' may only use lower-case letters a-z, digits 0-9 and '_' (for example "
+                                "%(example)s)", key=key, example=_suggest_key(key)))
             return None
         return key
 
@@ -578,7 +602,8 @@ class _Fields:
         text = _text(cell.value)
         value = _normalise_name(text)
         if value not in allowed:
-            self.fail(column, f"unknown {column} '{text}' (use one of {', '.join(allowed)})")
+            self.fail(column, _("unknown %(column)s '%(value)s' (use one of %(allowed)s)", column=column, value=text,
+                                allowed=", ".join(allowed)))
             return None
         return value
 
@@ -594,7 +619,7 @@ class _Fields:
             return True
         if word in NO_WORDS:
             return False
-        self.fail(column, f"{column} must be yes or no, not '{_text(value)}'")
+        self.fail(column, _("%(column)s must be yes or no, not '%(value)s'", column=column, value=_text(value)))
         return default
 
     def weight(self, column: str) -> float | None:
@@ -603,13 +628,14 @@ class _Fields:
             return None
         number = _to_number(cell.value)
         if number is None:
-            self.fail(column, f"weight must be a number of 0 or more, not '{_text(cell.value)}'")
+            self.fail(column, _("weight must be a number of 0 or more, not '%(value)s'", value=_text(cell.value)))
             return None
         if number < 0:
-            self.fail(column, f"weight must be 0 or more, not {_number_text(number)}")
+            self.fail(column, _("weight must be 0 or more, not %(value)s", value=_number_text(number)))
             return None
         if number > MAX_WEIGHT:
-            self.fail(column, f"weight must be at most {_number_text(MAX_WEIGHT)}, not {_number_text(number)}")
+            self.fail(column, _("weight must be at most %(limit)s, not %(value)s", limit=_number_text(MAX_WEIGHT),
+                                value=_number_text(number)))
             return None
         return number
 
@@ -619,8 +645,8 @@ class _Fields:
             return None
         number = _to_number(cell.value)
         if number is None or number < 0 or not number.is_integer() or number > MAX_EXPECTED_SECONDS:
-            self.fail(column, f"expected_seconds must be a whole number of seconds (0 to {MAX_EXPECTED_SECONDS}), "
-                              f"not '{_text(cell.value)}'")
+            self.fail(column, _("expected_seconds must be a whole number of seconds (0 to %(limit)s), not '%(value)s'",
+                                limit=MAX_EXPECTED_SECONDS, value=_text(cell.value)))
             return None
         return int(number)
 

@@ -23,7 +23,8 @@ Writing (`write_xlsform`): moments become groups (appearance field-list: one scr
 lists with a `score` column, rating a 1-5 range, number a decimal with the target as its constraint, photo an image.
 The extra columns weight, critical, channel, kind, priority and expected_seconds (ignored by pyxform and ODK) and
 the group hints carry what XLSForm has no place for, so exporting then importing gives the same journey.
-Pure Python: no Flask, no SQLAlchemy.
+Pure Python: no Flask, no SQLAlchemy. Problems and the what/why of left-out parts go through Flask-Babel's gettext:
+the reader's language in a request, English outside one (the CLI, the tests).
 """
 from __future__ import annotations
 
@@ -33,9 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 
+from ..i18n import N_
 from .languages import (
     DEFAULT_LANGUAGE,
     MAX_LANGUAGE_NAME,
@@ -93,42 +97,42 @@ _REFERENCE_RE = re.compile(r"\$\{[^}]*\}")
 _NEEDS_ESCAPE_RE = re.compile(r"^(?:[0-9]|xml)")
 _RESERVED_NAMES = frozenset({"meta"})
 
-# Types that have no place in a journey, with the reason given to the manager.
+# Types that have no place in a journey, with the reason given to the manager (translated where it is used).
 _METADATA = ("start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username", "email",
              "audit", "start-geopoint", "imei", "uri:deviceid", "uri:email", "uri:username", "uri:phonenumber")
 _UNSUPPORTED_TYPES: dict[str, str] = {
-    **{t: "form metadata: the app records the visit's times and shopper itself" for t in _METADATA},
-    "calculate": "calculations are not part of a journey; scores come from the answers",
-    "select_multiple": "multiple-answer questions cannot be scored as one answer; make it one select_one per option",
-    "select_multiple_from_file": "choice lists from files are not supported",
-    "select_one_from_file": "choice lists from files are not supported; list the choices on the choices sheet",
-    "rank": "ranking questions have no journey type",
-    "geopoint": "locations come from the visit's place, not from a question",
-    "geotrace": "locations come from the visit's place, not from a question",
-    "geoshape": "locations come from the visit's place, not from a question",
-    "date": "date questions have no journey type; the visit has its own date",
-    "time": "time questions have no journey type; the visit has its own times",
-    "datetime": "date and time questions have no journey type; the visit has its own times",
-    "audio": "audio answers are not supported (photos are)",
-    "background-audio": "audio recordings are not supported",
-    "video": "video answers are not supported (photos are)",
-    "file": "file answers are not supported (photos are)",
-    "barcode": "barcode questions have no journey type",
-    "hidden": "hidden fields are not part of a journey",
-    "xml-external": "external data is not supported",
-    "csv-external": "external data is not supported",
-    "begin_repeat": "repeats are not supported: a moment is answered once per visit",
+    **{t: N_("form metadata: the app records the visit's times and shopper itself") for t in _METADATA},
+    "calculate": N_("calculations are not part of a journey; scores come from the answers"),
+    "select_multiple": N_("multiple-answer questions cannot be scored as one answer; make it one select_one per option"),
+    "select_multiple_from_file": N_("choice lists from files are not supported"),
+    "select_one_from_file": N_("choice lists from files are not supported; list the choices on the choices sheet"),
+    "rank": N_("ranking questions have no journey type"),
+    "geopoint": N_("locations come from the visit's place, not from a question"),
+    "geotrace": N_("locations come from the visit's place, not from a question"),
+    "geoshape": N_("locations come from the visit's place, not from a question"),
+    "date": N_("date questions have no journey type; the visit has its own date"),
+    "time": N_("time questions have no journey type; the visit has its own times"),
+    "datetime": N_("date and time questions have no journey type; the visit has its own times"),
+    "audio": N_("audio answers are not supported (photos are)"),
+    "background-audio": N_("audio recordings are not supported"),
+    "video": N_("video answers are not supported (photos are)"),
+    "file": N_("file answers are not supported (photos are)"),
+    "barcode": N_("barcode questions have no journey type"),
+    "hidden": N_("hidden fields are not part of a journey"),
+    "xml-external": N_("external data is not supported"),
+    "csv-external": N_("external data is not supported"),
+    "begin_repeat": N_("repeats are not supported: a moment is answered once per visit"),
 }
 # Survey columns that change how a question behaves: ignored (and listed) when not empty. Display-only columns
 # (appearance, constraint_message, required_message, media) and the user's own columns are ignored silently.
 _BEHAVIOUR_COLUMNS: dict[str, str] = {
-    "relevant": "skip logic is not supported: it is always asked",
-    "calculation": "calculations are not supported",
-    "choice_filter": "choice filters are not supported: every choice is offered",
-    "default": "default answers are not supported",
-    "read_only": "read-only questions are not supported",
-    "repeat_count": "repeats are not supported",
-    "trigger": "triggers are not supported",
+    "relevant": N_("skip logic is not supported: it is always asked"),
+    "calculation": N_("calculations are not supported"),
+    "choice_filter": N_("choice filters are not supported: every choice is offered"),
+    "default": N_("default answers are not supported"),
+    "read_only": N_("read-only questions are not supported"),
+    "repeat_count": N_("repeats are not supported"),
+    "trigger": N_("triggers are not supported"),
 }
 
 
@@ -142,8 +146,9 @@ class Unsupported:
     why: str
 
     def __str__(self) -> str:
-        where = self.sheet if self.row is None else f"{self.sheet}, row {self.row}"
-        return f"{where}: {self.what}: {self.why}"
+        if self.row is None:
+            return _("%(sheet)s: %(what)s: %(why)s", sheet=self.sheet, what=self.what, why=self.why)
+        return _("%(sheet)s, row %(row)s: %(what)s: %(why)s", sheet=self.sheet, row=self.row, what=self.what, why=self.why)
 
 
 @dataclass(slots=True)
@@ -234,15 +239,15 @@ class _XLSFormReader:
                 missing.append("label")
             for column in missing:
                 self.problem(SURVEY, survey.header_row, column,
-                             f"required column '{column}' is missing from the header row (an XLSForm survey needs "
-                             "type, name and label, or label::Language (code))")
+                             _("required column '%(column)s' is missing from the header row (an XLSForm survey "
+                               "needs type, name and label, or label::Language (code))", column=column))
             if missing:
                 survey = None
         choices = self._choices(sheets.get(CHOICES), language)
         moments = self._survey(survey, choices, language) if survey is not None else []
         name = self._journey_name(settings)
         if survey is not None and not moments and not self.problems:
-            self.problem(SURVEY, None, None, "the survey has no questions or groups to make moments from")
+            self.problem(SURVEY, None, None, _("the survey has no questions or groups to make moments from"))
         if self.problems:
             raise WorkbookError(self.problems)
         spec = JourneySpec(name=name, description=settings.get("description", ""), moments=moments,
@@ -253,7 +258,7 @@ class _XLSFormReader:
     def _table(self, sheet, name: str) -> _Table | None:
         if sheet is None:
             if name == SURVEY:
-                self.problem(SURVEY, None, None, "sheet 'survey' is missing")
+                self.problem(SURVEY, None, None, _("sheet 'survey' is missing"))
             return None
         rows = read_rows(sheet, name, self.problems)
         if rows is None:
@@ -261,7 +266,7 @@ class _XLSFormReader:
         header_at = next((i for i, (_, cells) in enumerate(rows) if any(not c.blank for c in cells)), None)
         if header_at is None:
             if name == SURVEY:
-                self.problem(SURVEY, None, None, "the sheet is empty; it needs a header row with type, name and label")
+                self.problem(SURVEY, None, None, _("the sheet is empty; it needs a header row with type, name and label"))
             return None
         header_row, header = rows[header_at]
         columns: dict[str, int] = {}
@@ -272,7 +277,7 @@ class _XLSFormReader:
             title = " ".join(_text(cell.value).split())
             folded = re.sub(r"\s*::\s*", "::", title.casefold())
             if folded in columns:
-                self.problem(name, header_row, title, f"column '{title}' appears twice in the header row")
+                self.problem(name, header_row, title, _("column '%(column)s' appears twice in the header row", column=title))
                 continue
             columns[folded], titles[folded] = index, title
         data = [(n, cells) for n, cells in rows[header_at + 1:] if any(not c.blank for c in cells)]
@@ -306,15 +311,15 @@ class _XLSFormReader:
                 continue
             self.translations.append((column.split("::", 1)[1], code, name))
         if without_code:
-            self.left_out(table.header_row, f"translations in {', '.join(without_code)}",
-                          "a translation is kept when its column names the language with a code, like "
-                          "label::Svenska (sv), and only once per language")
+            self.left_out(table.header_row, _("translations in %(columns)s", columns=", ".join(without_code)),
+                          _("a translation is kept when its column names the language with a code, like "
+                            "label::Svenska (sv), and only once per language"))
         return chosen
 
     def _translated(self, table: _Table, cells, base: str) -> dict[str, str]:
         """{code: text} of the row's `base::Language (code)` columns (label, hint) for the translated languages."""
         found = {}
-        for suffix, code, _ in self.translations:
+        for suffix, code, _name in self.translations:
             column = f"{base}::{suffix}"
             if column in table.columns:
                 text = self._text(table.sheet, table.get(cells, column), table.titles[column])
@@ -335,11 +340,12 @@ class _XLSFormReader:
         if cell is None or cell.blank:
             return ""
         if cell.formula:
-            self.problem(sheet, cell.row, column, "formulas are not allowed; type the value")
+            self.problem(sheet, cell.row, column, _("formulas are not allowed; type the value"))
             return ""
         text = _text(cell.value)
         if limit and len(text) > limit:
-            self.problem(sheet, cell.row, column, f"{column} is too long ({len(text)} characters; at most {limit})")
+            self.problem(sheet, cell.row, column, _("%(field)s is too long (%(length)s characters; at most %(limit)s)",
+                                                    field=column, length=len(text), limit=limit))
             return text[:limit]
         return text
 
@@ -347,7 +353,7 @@ class _XLSFormReader:
         table = self._table(sheet, SETTINGS)
         if table is None or not table.rows:
             return {}
-        _, cells = table.rows[0]
+        _number, cells = table.rows[0]
         values = {}
         for column in ("form_title", "form_id", "default_language", "description"):
             cell = table.get(cells, column)
@@ -358,7 +364,8 @@ class _XLSFormReader:
         name = settings.get("form_title") or settings.get("form_id") or Path(self.filename).stem or "Imported form"
         limit = MAX_LENGTHS[("journey", "name")]
         if len(name) > limit:
-            self.problem(SETTINGS, 2, "form_title", f"form_title is too long ({len(name)} characters; at most {limit})")
+            self.problem(SETTINGS, 2, "form_title", _("%(field)s is too long (%(length)s characters; at most %(limit)s)",
+                                                      field="form_title", length=len(name), limit=limit))
         return name
 
     # -- choices
@@ -372,8 +379,9 @@ class _XLSFormReader:
                                                                         else None)
         for column, present in (("list_name", list_column), ("name", "name" in table.columns)):
             if not present:
-                self.problem(CHOICES, table.header_row, column, f"required column '{column}' is missing from the "
-                             "header row (the choices sheet needs list_name, name and label)")
+                self.problem(CHOICES, table.header_row, column, _("required column '%(column)s' is missing from the "
+                                                                  "header row (the choices sheet needs list_name, name "
+                                                                  "and label)", column=column))
         if list_column is None or "name" not in table.columns:
             return {}
         label_column = self._in_language(table, "label", language) or next(
@@ -387,24 +395,26 @@ class _XLSFormReader:
             label = self._text(CHOICES, table.get(cells, label_column), label_column or "label") or name
             if not list_name or not name:
                 column = "list_name" if not list_name else "name"
-                self.problem(CHOICES, number, column, f"{column} is required; this cell is empty")
+                self.problem(CHOICES, number, column, _("%(column)s is required; this cell is empty", column=column))
                 continue
             score, given = self._score(table, cells, number)
             if (list_name, name) in seen:
-                self.problem(CHOICES, number, "name", f"choice '{name}' is listed twice in list '{list_name}' "
-                                                      f"(first on row {seen[list_name, name]})")
+                self.problem(CHOICES, number, "name", _("choice '%(name)s' is listed twice in list '%(list)s' (first on "
+                                                        "row %(row)s)", name=name, list=list_name,
+                                                        row=seen[list_name, name]))
                 continue
             seen[list_name, name] = number
             if (list_name, label.casefold()) in labels_seen:
                 self.problem(CHOICES, number, label_column or "label",
-                             f"label '{label}' is used twice in list '{list_name}' (first on row "
-                             f"{labels_seen[list_name, label.casefold()]}); a question's options need different labels")
+                             _("label '%(label)s' is used twice in list '%(list)s' (first on row %(row)s); a "
+                               "question's options need different labels", label=label, list=list_name,
+                               row=labels_seen[list_name, label.casefold()]))
                 continue
             labels_seen[list_name, label.casefold()] = number
             if "|" in label or ("=" in label and score is None):
                 self.problem(CHOICES, number, label_column or "label",
-                             f"label '{label}' may not contain '|'" + ("" if "|" in label else
-                                                                       " or, without a score, '='"))
+                             _("label '%(label)s' may not contain '|'", label=label) if "|" in label else
+                             _("label '%(label)s' may not contain '|' or, without a score, '='", label=label))
                 continue
             lists.setdefault(list_name, []).append((number, name, label, score, given))
             self.choice_translations[list_name, name] = self._translated(table, cells, "label")
@@ -415,12 +425,12 @@ class _XLSFormReader:
         if cell is None or cell.blank:
             return None, False
         if cell.formula:
-            self.problem(CHOICES, number, "score", "formulas are not allowed; type the value")
+            self.problem(CHOICES, number, "score", _("formulas are not allowed; type the value"))
             return None, True
         score = _to_number(cell.value)
         if score is None or not 0.0 <= score <= 1.0:
-            self.problem(CHOICES, number, "score", f"score must be a number from 0 to 1 (or empty for an unscored "
-                                                   f"choice), not '{_text(cell.value)}'")
+            self.problem(CHOICES, number, "score", _("score must be a number from 0 to 1 (or empty for an unscored "
+                                                     "choice), not '%(value)s'", value=_text(cell.value)))
             return None, True
         return score, True
 
@@ -450,8 +460,11 @@ class _XLSFormReader:
                     repeat = (repeat[0], repeat[1], repeat[2] + 1)
                 elif kind in ("end_repeat", "end_group"):
                     if repeat[2] == 0:
-                        self.left_out(repeat[0], f"repeat '{repeat[1]}' (rows {repeat[0]}-{number}, {skipped} "
-                                      f"question{'s' if skipped != 1 else ''} in it)", _UNSUPPORTED_TYPES["begin_repeat"])
+                        self.left_out(repeat[0], ngettext("repeat '%(name)s' (rows %(first)s-%(last)s, %(num)d question "
+                                                          "in it)", "repeat '%(name)s' (rows %(first)s-%(last)s, "
+                                                          "%(num)d questions in it)", skipped, name=repeat[1],
+                                                          first=repeat[0], last=number),
+                                      _(_UNSUPPORTED_TYPES["begin_repeat"]))
                         repeat = None
                         continue
                     repeat = (repeat[0], repeat[1], repeat[2] - 1)
@@ -460,7 +473,7 @@ class _XLSFormReader:
                 continue
             if not qtype:
                 if name or label:
-                    self.problem(SURVEY, number, "type", "type is required; this cell is empty")
+                    self.problem(SURVEY, number, "type", _("%(column)s is required; this cell is empty", column="type"))
                 continue
             if kind == "begin_repeat":
                 repeat, skipped = (number, name or "?", 0), 0
@@ -471,16 +484,17 @@ class _XLSFormReader:
                     if current is not None:
                         moments.append(current)
                 else:
-                    where = f"moment '{current.spec.key}'" if current else "the moment around it"
-                    self.left_out(number, f"group '{name}' inside another group",
-                                  f"moments do not nest: its questions are part of {where}")
+                    why = (_("moments do not nest: its questions are part of moment '%(moment)s'",
+                             moment=current.spec.key) if current else
+                           _("moments do not nest: its questions are part of the moment around it"))
+                    self.left_out(number, _("group '%(name)s' inside another group", name=name), why)
                 group_depth += 1
-                self._behaviour(table, cells, number, f"group '{name}'")
+                self._behaviour(table, cells, number, "group", name)
                 continue
             if kind in ("end_group", "end_repeat"):
                 if group_depth == 0 or kind == "end_repeat":
-                    self.problem(SURVEY, number, "type", f"'{raw_type}' without a matching begin_"
-                                 f"{kind.split('_', 1)[1]} above it")
+                    self.problem(SURVEY, number, "type", _("'%(type)s' without a matching %(begin)s above it",
+                                                           type=raw_type, begin="begin_" + kind.split("_", 1)[1]))
                     continue
                 group_depth -= 1
                 if group_depth == 0 and current is not None:
@@ -501,10 +515,12 @@ class _XLSFormReader:
             self._question(table, cells, number, kind, argument, raw_type, name, label, hint_column, choices,
                            moment_for)
         if repeat is not None:
-            self.problem(SURVEY, repeat[0], "type", f"repeat '{repeat[1]}' is never closed: add an end_repeat row")
+            self.problem(SURVEY, repeat[0], "type", _("repeat '%(name)s' is never closed: add an end_repeat row",
+                                                      name=repeat[1]))
         elif group_depth:
             self.problem(SURVEY, current.row if current else last_row, "type",
-                         f"{group_depth} group{'s are' if group_depth != 1 else ' is'} never closed: add end_group")
+                         ngettext("%(num)d group is never closed: add end_group",
+                                  "%(num)d groups are never closed: add end_group", group_depth))
         if current is not None:
             self._close(current)
         if default is not None:
@@ -520,15 +536,16 @@ class _XLSFormReader:
         if key is None:
             return None
         if key in keys:
-            self.problem(SURVEY, number, "name", f"group name '{name}' is used twice (first on row {keys[key]}); "
-                                                 "each group becomes a moment and moment keys must be unique")
+            self.problem(SURVEY, number, "name", _("group name '%(name)s' is used twice (first on row %(row)s); each "
+                                                   "group becomes a moment and moment keys must be unique", name=name,
+                                                   row=keys[key]))
             return None
         keys[key] = number
         moment_name = label or name.replace("_", " ").strip().capitalize()
         limit = MAX_LENGTHS[(MOMENTS_SHEET, "name")]
         if len(moment_name) > limit:
-            self.problem(SURVEY, number, "label", f"the group's label is too long for a moment name "
-                                                  f"({len(moment_name)} characters; at most {limit})")
+            self.problem(SURVEY, number, "label", _("the group's label is too long for a moment name (%(length)s "
+                                                    "characters; at most %(limit)s)", length=len(moment_name), limit=limit))
         description = self._text(SURVEY, table.get(cells, self._in_language(table, "hint", self.language)), "hint")
         channel = self._choice(table, cells, number, "channel", CHANNELS) or DEFAULT_CHANNEL
         kind = self._choice(table, cells, number, "kind", KINDS)
@@ -536,13 +553,15 @@ class _XLSFormReader:
         seconds = self._number(table, cells, number, "expected_seconds")
         if seconds is not None and (seconds < 0 or not seconds.is_integer() or seconds > MAX_EXPECTED_SECONDS):
             self.problem(SURVEY, number, "expected_seconds",
-                         f"expected_seconds must be a whole number of seconds (0 to {MAX_EXPECTED_SECONDS})")
+                         _("expected_seconds must be a whole number of seconds (0 to %(limit)s)",
+                           limit=MAX_EXPECTED_SECONDS))
             seconds = None
         names, hints = self._translated(table, cells, "label"), self._translated(table, cells, "hint")
         for code, text in names.items():
             if len(text) > limit:
-                self.problem(SURVEY, number, f"label::{code}", f"the group's label is too long for a moment name "
-                                                               f"({len(text)} characters; at most {limit})")
+                self.problem(SURVEY, number, f"label::{code}", _("the group's label is too long for a moment name "
+                                                                 "(%(length)s characters; at most %(limit)s)",
+                                                                 length=len(text), limit=limit))
         translations = _own_texts_left_out({code: {"name": names.get(code, "")[:limit], "description": hints.get(code, "")}
                                             for code in {**names, **hints}}, {"name": moment_name, "description": description})
         spec = MomentSpec(key=key, name=moment_name[:limit], channel=channel, kind=kind,
@@ -568,14 +587,14 @@ class _XLSFormReader:
                   moment_for) -> None:
         hint = self._text(SURVEY, table.get(cells, hint_column), "hint")
         if kind == "note":
-            self._behaviour(table, cells, number, f"note '{name}'")
+            self._behaviour(table, cells, number, "note", name)
             text = "\n".join(filter(None, [label, hint]))
             if text:
                 moment_for().pending_help.append(text)
             return
         if kind in _UNSUPPORTED_TYPES or (kind == "range" and self._parameters(table, cells) != RATING_PARAMETERS):
-            why = _UNSUPPORTED_TYPES.get(kind, "only a range from 1 to 5 in steps of 1 becomes a rating")
-            self.left_out(number, f"{raw_type} '{name}'", why)
+            why = _(_UNSUPPORTED_TYPES.get(kind, N_("only a range from 1 to 5 in steps of 1 becomes a rating")))
+            self.left_out(number, _("%(type)s '%(name)s'", type=raw_type, name=name), why)
             return
         qtype, options = self._type(number, kind, argument, raw_type, choices)
         if qtype is None:
@@ -583,27 +602,31 @@ class _XLSFormReader:
         key = self._key(number, name, "question")
         if not label:
             self.problem(SURVEY, number, table.titles.get(self.language or "label", "label"),
-                         "label is required; write the question")
+                         _("label is required; write the question"))
         if key is None:
             return
         moment = moment_for()
         if key in moment.key_rows:
-            self.problem(SURVEY, number, "name", f"question name '{name}' is used twice in moment "
-                         f"'{moment.spec.key or DEFAULT_MOMENT_KEY}' (first on row {moment.key_rows[key]})")
+            self.problem(SURVEY, number, "name", _("question name '%(name)s' is used twice in moment '%(moment)s' "
+                                                   "(first on row %(row)s)", name=name,
+                                                   moment=moment.spec.key or DEFAULT_MOMENT_KEY,
+                                                   row=moment.key_rows[key]))
             return
         moment.key_rows[key] = number
         target = self._target(table, cells, number, qtype, name)
         required = self._required(table, cells, number, name)
         weight = self._weight(table, cells, number)
         critical = self._yes(table, cells, number, "critical")
-        self._behaviour(table, cells, number, f"question '{name}'")
+        self._behaviour(table, cells, number, "question", name)
         if key == VERDICT_KEY and (qtype != "mnm" or weight not in (None, 1.0) or critical):
-            self.problem(SURVEY, number, "name", "the name 'verdict' is kept for the moment's verdict: a select_one of "
-                         "miserable/neutral/magical, required, weight 1, not critical; rename this question")
+            self.problem(SURVEY, number, "name", _("the name 'verdict' is kept for the moment's verdict: a select_one "
+                                                   "of miserable/neutral/magical, required, weight 1, not critical; "
+                                                   "rename this question"))
             return
         if _REFERENCE_RE.search(label):
-            self.left_out(number, f"the reference {_REFERENCE_RE.search(label).group(0)} in the label of '{name}'",
-                          "answers are not put into question texts: it is shown as typed")
+            self.left_out(number, _("the reference %(reference)s in the label of '%(name)s'",
+                                    reference=_REFERENCE_RE.search(label).group(0), name=name),
+                          _("answers are not put into question texts: it is shown as typed"))
         help_text = "\n".join(filter(None, [*moment.pending_help, hint]))
         moment.pending_help.clear()
         moment.spec.questions.append(QuestionSpec(
@@ -620,7 +643,7 @@ class _XLSFormReader:
         if qtype == "choice":
             entries = choices.get(list_name, [])
             own["options"] = [label for _, _, label, _, _ in entries]
-            for _, code, _ in self.translations:
+            for _suffix, code, _name in self.translations:
                 labels = [self.choice_translations.get((list_name, name), {}).get(code, "") for _, name, _, _, _ in entries]
                 if any(labels):
                     translations.setdefault(code, {})["options"] = labels
@@ -638,25 +661,29 @@ class _XLSFormReader:
         if kind == "range":
             return "rating", ()
         if kind == "select_one":
-            list_name, _, rest = argument.partition(" ")
+            list_name, _sep, rest = argument.partition(" ")
             if not list_name:
-                self.problem(SURVEY, number, "type", f"'{raw_type}' needs the name of a choice list: select_one LIST")
+                self.problem(SURVEY, number, "type", _("'%(type)s' needs the name of a choice list: select_one LIST",
+                                                       type=raw_type))
                 return None, ()
             if rest.strip() == "or_other":
-                self.left_out(number, f"'or_other' of {raw_type}", "a written-in 'other' answer has no score; only "
-                              "the listed choices are offered")
+                self.left_out(number, _("'or_other' of %(type)s", type=raw_type),
+                              _("a written-in 'other' answer has no score; only the listed choices are offered"))
             elif rest.strip():
-                self.problem(SURVEY, number, "type", f"unknown type '{raw_type}' (select_one LIST [or_other])")
+                self.problem(SURVEY, number, "type", _("unknown type '%(type)s' (select_one LIST [or_other])",
+                                                       type=raw_type))
                 return None, ()
             found = next((v for k, v in choices.items() if k == list_name), None)
             if found is None:
                 found = next((v for k, v in choices.items() if k.casefold() == list_name.casefold()), None)
             if not found:
-                self.problem(SURVEY, number, "type", f"choice list '{list_name}' is not on the choices sheet")
+                self.problem(SURVEY, number, "type", _("choice list '%(list)s' is not on the choices sheet",
+                                                       list=list_name))
                 return None, ()
             return self._select_type(found)
-        self.problem(SURVEY, number, "type", f"unknown type '{raw_type}' (XLSForm types such as begin_group, "
-                                             "select_one LIST, integer, decimal, text, image, note, acknowledge)")
+        self.problem(SURVEY, number, "type", _("unknown type '%(type)s' (XLSForm types such as begin_group, "
+                                               "select_one LIST, integer, decimal, text, image, note, acknowledge)",
+                                               type=raw_type))
         return None, ()
 
     @staticmethod
@@ -673,17 +700,20 @@ class _XLSFormReader:
 
     def _key(self, number: int, name: str, what: str) -> str | None:
         if not name:
-            self.problem(SURVEY, number, "name", f"name is required; every {what} needs one")
+            self.problem(SURVEY, number, "name", _("name is required; every group needs one") if what == "group"
+                         else _("name is required; every question needs one"))
             return None
         key = re.sub(r"[^a-z0-9_]+", "_", name.casefold()).strip("_") if not KEY_RE.match(name) else name
         if key.startswith("_") and _needs_escape(key[1:]):
             key = key[1:]  # the escape write_xlsform adds to keys that are no XML names
         limit = MAX_LENGTHS[(MOMENTS_SHEET, "key")]
         if not key or not KEY_RE.match(key):
-            self.problem(SURVEY, number, "name", f"name '{name}' cannot be made a key (letters a-z, digits, _)")
+            self.problem(SURVEY, number, "name", _("name '%(name)s' cannot be made a key (letters a-z, digits, _)",
+                                                   name=name))
             return None
         if len(key) > limit:
-            self.problem(SURVEY, number, "name", f"name is too long ({len(key)} characters; at most {limit})")
+            self.problem(SURVEY, number, "name", _("%(field)s is too long (%(length)s characters; at most %(limit)s)",
+                                                   field="name", length=len(key), limit=limit))
             return None
         return key
 
@@ -697,8 +727,8 @@ class _XLSFormReader:
             parse_target(target)
             if len(target) <= MAX_LENGTHS[("questions", "target")]:
                 return target
-        self.left_out(number, f"the constraint '{constraint}' of '{name}'",
-                      "only '. <= N' or '. >= N' on a number becomes its target; other answers are not checked")
+        self.left_out(number, _("the constraint '%(constraint)s' of '%(name)s'", constraint=constraint, name=name),
+                      _("only '. <= N' or '. >= N' on a number becomes its target; other answers are not checked"))
         return None
 
     def _required(self, table, cells, number: int, name: str) -> bool:
@@ -707,15 +737,20 @@ class _XLSFormReader:
             return False
         if value in ("true()",) or value in YES_WORDS:
             return True
-        self.left_out(number, f"the required expression '{value}' of '{name}'",
-                      "a condition cannot make a question required: it is optional")
+        self.left_out(number, _("the required expression '%(expression)s' of '%(name)s'", expression=value, name=name),
+                      _("a condition cannot make a question required: it is optional"))
         return False
 
-    def _behaviour(self, table, cells, number: int, what: str) -> None:
+    def _behaviour(self, table, cells, number: int, kind: str, name: str) -> None:
+        """Behaviour columns of a row; `kind` is group, note or question (one sentence each, for translators)."""
         for column, why in _BEHAVIOUR_COLUMNS.items():
             text = self._text(SURVEY, table.get(cells, column), column)
             if text and not (column == "read_only" and text.casefold() in NO_WORDS | {"false()"}):
-                self.left_out(number, f"{column} '{text}' of {what}", why)
+                values = {"column": column, "value": text, "name": name}
+                what = (_("%(column)s '%(value)s' of group '%(name)s'", **values) if kind == "group" else
+                        _("%(column)s '%(value)s' of note '%(name)s'", **values) if kind == "note" else
+                        _("%(column)s '%(value)s' of question '%(name)s'", **values))
+                self.left_out(number, what, _(why))
 
     def _parameters(self, table, cells) -> str:
         text = self._text(SURVEY, table.get(cells, "parameters"), "parameters")
@@ -735,14 +770,15 @@ class _XLSFormReader:
             return None
         value = None if cell.formula else _to_number(cell.value)
         if value is None:
-            self.problem(SURVEY, number, column, f"{column} must be a number, not '{_text(cell.value)}'")
+            self.problem(SURVEY, number, column, _("%(column)s must be a number, not '%(value)s'", column=column,
+                                                   value=_text(cell.value)))
         return value
 
     def _weight(self, table, cells, number: int) -> float | None:
         weight = self._number(table, cells, number, "weight")
         if weight is not None and not 0 <= weight <= MAX_WEIGHT:
-            self.problem(SURVEY, number, "weight", f"weight must be from 0 to {_number_text(MAX_WEIGHT)}, "
-                                                   f"not {_number_text(weight)}")
+            self.problem(SURVEY, number, "weight", _("weight must be from 0 to %(limit)s, not %(value)s",
+                                                     limit=_number_text(MAX_WEIGHT), value=_number_text(weight)))
             return None
         return weight
 
@@ -754,7 +790,8 @@ class _XLSFormReader:
         if word in YES_WORDS or word == "true()":
             return True
         if word not in NO_WORDS and word != "false()":
-            self.problem(SURVEY, number, column, f"{column} must be yes or no, not '{_text(cell.value)}'")
+            self.problem(SURVEY, number, column, _("%(column)s must be yes or no, not '%(value)s'", column=column,
+                                                   value=_text(cell.value)))
         return False
 
     def _choice(self, table, cells, number: int, column: str, allowed: dict[str, str]) -> str | None:
@@ -763,7 +800,8 @@ class _XLSFormReader:
             return None
         value = re.sub(r"[\s\-/]+", "_", text.casefold()).strip("_")
         if value not in allowed:
-            self.problem(SURVEY, number, column, f"unknown {column} '{text}' (use one of {', '.join(allowed)})")
+            self.problem(SURVEY, number, column, _("unknown %(column)s '%(value)s' (use one of %(allowed)s)",
+                                                   column=column, value=text, allowed=", ".join(allowed)))
             return None
         return value
 

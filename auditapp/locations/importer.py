@@ -2,6 +2,7 @@
 
 Pure: bytes and a file name in, dataclasses out; no Flask, no database. Everything is checked before anything is
 imported, and every problem names its row (as numbered in a spreadsheet, the header being row 1) and column.
+Messages go through Flask-Babel's gettext: the reader's language in a request, English outside one (the CLI).
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field, replace
+
+from flask_babel import gettext as _
 
 MAX_LENGTH = {"code": 64, "name": 200, "region": 200}
 COLUMNS = ("code", "name", "region")
@@ -37,10 +40,23 @@ class Problem:
     sheet: str = ""  # the sheet read, for an .xlsx file
 
     def __str__(self) -> str:
-        where = f"row {self.row}" if self.row is not None else "file"
+        # Whole sentences, so that a translation can order the parts its own way.
+        values = {"sheet": self.sheet, "row": self.row, "column": self.column, "message": self.message}
         if self.sheet:
-            where = f"sheet {self.sheet}, {where}"
-        return f"{where}, {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+            if self.row is not None:
+                if self.column:
+                    return _("sheet %(sheet)s, row %(row)s, %(column)s: %(message)s", **values)
+                return _("sheet %(sheet)s, row %(row)s: %(message)s", **values)
+            if self.column:
+                return _("sheet %(sheet)s, file, %(column)s: %(message)s", **values)
+            return _("sheet %(sheet)s, file: %(message)s", **values)
+        if self.row is not None:
+            if self.column:
+                return _("row %(row)s, %(column)s: %(message)s", **values)
+            return _("row %(row)s: %(message)s", **values)
+        if self.column:
+            return _("file, %(column)s: %(message)s", **values)
+        return _("file: %(message)s", **values)
 
 
 @dataclass
@@ -71,7 +87,7 @@ def clean_text(value: str) -> tuple[str, bool]:
 def formula_problem(value: str) -> str | None:
     """Text that a spreadsheet would run as a formula is refused rather than silently changed."""
     if value.startswith(FORMULA_START):
-        return "starts with '=' and would be a spreadsheet formula; remove the '='"
+        return _("starts with '=' and would be a spreadsheet formula; remove the '='")
     return None
 
 
@@ -85,7 +101,7 @@ def parse_locations(data: bytes, filename: str) -> ParseResult:
         elif name.endswith((".csv", ".txt")):
             table = _read_csv(data)
         else:
-            raise _FileError("the file must be a .csv or an .xlsx file")
+            raise _FileError(_("the file must be a .csv or an .xlsx file"))
     except _FileError as error:
         return ParseResult(problems=[Problem(error.row, "", str(error), sheet=error.sheet)])
     result = _validate(table)
@@ -105,8 +121,8 @@ def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise _FileError(f"the file is not UTF-8 text (line {line}); in your spreadsheet choose "
-                         "'CSV UTF-8' when saving") from None
+        raise _FileError(_("the file is not UTF-8 text (line %(line)s); in your spreadsheet choose 'CSV UTF-8' when "
+                           "saving", line=line)) from None
     first_line = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first_line.count) if first_line else ","
     if not first_line.count(delimiter):
@@ -115,7 +131,7 @@ def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
     try:
         return [(number, cells) for number, cells in enumerate(reader, start=1)]
     except csv.Error as error:
-        raise _FileError(f"the CSV cannot be read: {error}") from None
+        raise _FileError(_("the CSV cannot be read: %(error)s", error=error)) from None
 
 
 def _read_xlsx(data: bytes) -> tuple[str, list[tuple[int, list[str]]]]:
@@ -125,11 +141,11 @@ def _read_xlsx(data: bytes) -> tuple[str, list[tuple[int, list[str]]]]:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as error:  # BadZipFile, KeyError, InvalidFileException, XML parse errors...: not a workbook
-        raise _FileError(f"the file is not a readable .xlsx workbook ({error.__class__.__name__})") from None
+        raise _FileError(_("the file is not a readable .xlsx workbook (%(error)s)", error=error.__class__.__name__)) from None
     try:
         sheets = workbook.worksheets  # chart sheets have no cells
         if not sheets:
-            raise _FileError("the workbook has no sheet with cells; put the locations on a sheet named locations")
+            raise _FileError(_("the workbook has no sheet with cells; put the locations on a sheet named locations"))
         sheet = next((s for s in sheets if s.title.strip().lower() == "locations"), sheets[0])
         table = []
         number = 0
@@ -140,9 +156,9 @@ def _read_xlsx(data: bytes) -> tuple[str, list[tuple[int, list[str]]]]:
                 table.append((number, [_xlsx_cell(cell) for cell in row[:MAX_COLUMNS + 1]]))
         except Exception as error:
             detail = " ".join(str(error).split())[:120]
-            raise _FileError(f"the sheet is damaged from this row on and cannot be read ({type(error).__name__}: "
-                             f"{detail}); open the file in Excel or LibreOffice and save it again as .xlsx",
-                             sheet=sheet.title, row=number + 1) from None
+            raise _FileError(_("the sheet is damaged from this row on and cannot be read (%(error)s: %(detail)s); open "
+                               "the file in Excel or LibreOffice and save it again as .xlsx",
+                               error=type(error).__name__, detail=detail), sheet=sheet.title, row=number + 1) from None
         return sheet.title, table
     finally:
         workbook.close()
@@ -173,23 +189,23 @@ def _validate(table: list[tuple[int, list[str]]]) -> ParseResult:
     result = ParseResult()
     table = [(n, cells) for n, cells in table if any(str(c).strip() for c in cells)]
     if not table:
-        result.problems.append(Problem(None, "", "the file is empty: the first row must be the header code,name,region"))
+        result.problems.append(Problem(None, "", _("the file is empty: the first row must be the header code,name,region")))
         return result
     header_row, header = table[0]
     columns = _columns(header_row, header, result)
     if result.problems:
         return result
     if len(table) - 1 > MAX_ROWS:
-        result.problems.append(Problem(None, "", f"the file has more than {MAX_ROWS} rows; split it"))
+        result.problems.append(Problem(None, "", _("the file has more than %(limit)s rows; split it", limit=MAX_ROWS)))
         return result
     if len(table) == 1:
-        result.problems.append(Problem(None, "", "the file has a header but no locations"))
+        result.problems.append(Problem(None, "", _("the file has a header but no locations")))
         return result
     seen: dict[str, int] = {}
     for number, cells in table[1:]:
         row, code = _row(number, cells, columns, len(header), result)
         if code and code in seen:
-            result.problems.append(Problem(number, "code", f"code '{code}' is also on row {seen[code]}"))
+            result.problems.append(Problem(number, "code", _("code '%(code)s' is also on row %(row)s", code=code, row=seen[code])))
             continue
         if code:
             seen[code] = number
@@ -203,22 +219,22 @@ def _validate(table: list[tuple[int, list[str]]]) -> ParseResult:
 def _columns(row_number: int, header: list[str], result: ParseResult) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, raw in enumerate(header):
-        label, _ = clean_text(str(raw))
+        label, _stripped = clean_text(str(raw))
         label = label.lower()
         if not label:
             continue
         if label in columns:
-            result.problems.append(Problem(row_number, label, "this column appears twice in the header"))
+            result.problems.append(Problem(row_number, label, _("this column appears twice in the header")))
         elif label in COLUMNS:
             columns[label] = index
         else:
-            result.notes.append(Problem(row_number, label[:40], "unknown column, ignored"))
+            result.notes.append(Problem(row_number, label[:40], _("unknown column, ignored")))
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
         result.problems.append(Problem(
             row_number, ", ".join(missing),
-            "the first row must be the header with the columns code,name,region (region may be left out); "
-            f"missing: {', '.join(missing)}"))
+            _("the first row must be the header with the columns code,name,region (region may be left out); "
+              "missing: %(missing)s", missing=", ".join(missing))))
     return columns
 
 
@@ -229,30 +245,32 @@ def _row(number: int, cells: list[str], columns: dict[str, int], width: int,
     extra = [i for i, c in enumerate(cells) if i >= width and str(c).strip()]
     if extra:
         result.problems.append(Problem(number, _column_letter(extra[0]),
-                                       f"the row has {width + len(extra)} values but the header only {width} "
-                                       "columns (a separator inside a value? put the value in quotes)"))
+                                       _("the row has %(values)s values but the header only %(columns)s columns "
+                                         "(a separator inside a value? put the value in quotes)",
+                                         values=width + len(extra), columns=width)))
         bad = True
     values = {}
     for name in COLUMNS:
         index = columns.get(name)
         raw = cells[index] if index is not None and index < len(cells) else ""
         if isinstance(raw, _Formula):
-            result.problems.append(Problem(number, name, "holds a formula; type the value itself"))
+            result.problems.append(Problem(number, name, _("holds a formula; type the value itself")))
             bad = True
             continue
         raw = ESCAPED_FORMULA_RE.sub("", str(raw))
         text, stripped = clean_text(raw)
         if stripped:
-            result.notes.append(Problem(number, name, "control characters (tabs, line breaks...) removed"))
+            result.notes.append(Problem(number, name, _("control characters (tabs, line breaks...) removed")))
         problem = formula_problem(text)
         if problem:
             result.problems.append(Problem(number, name, problem))
             bad = True
         elif len(text) > MAX_LENGTH[name]:
-            result.problems.append(Problem(number, name, f"too long: {len(text)} characters, at most {MAX_LENGTH[name]}"))
+            result.problems.append(Problem(number, name, _("too long: %(length)s characters, at most %(limit)s", length=len(text),
+                                                               limit=MAX_LENGTH[name])))
             bad = True
         elif name in REQUIRED and not text:
-            result.problems.append(Problem(number, name, f"{name} is required"))
+            result.problems.append(Problem(number, name, _("%(column)s is required", column=name)))
             bad = True
         values[name] = text
     code = values.get("code", "")
