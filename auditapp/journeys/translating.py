@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 from ..audit import record
 from ..extensions import db
 from . import versioning
@@ -121,9 +123,10 @@ def language_summaries(version: JourneyVersion) -> list[tuple[str, str, int, int
 def _checked_name(name: str, field_name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise TranslationError(field_name, "Give the language's name as its speakers write it, like Svenska")
+        raise TranslationError(field_name, _("Give the language's name as its speakers write it, like Svenska"))
     if len(name) > 64:
-        raise TranslationError(field_name, f"The name is too long ({len(name)} characters; at most 64)")
+        raise TranslationError(field_name, _("The name is too long (%(length)s characters; at most %(limit)s).",
+                                                   length=len(name), limit=64))
     return name
 
 
@@ -136,7 +139,8 @@ def add_language(journey: Journey, code_text: str, name: str, *, user_id: int | 
     version = versioning.editable_version(journey, user_id=user_id)
     taken = dict(version_languages(version))
     if code in taken:
-        raise TranslationError("code", f"The journey already has {format_language(code, taken[code])}")
+        raise TranslationError("code", _("The journey already has %(language)s",
+                                            language=format_language(code, taken[code])))
     version.languages = [*(version.languages or []), {"code": code, "name": name}]
     db.session.flush()
     record("journey.language_add", journey, summary=f"Language {format_language(code, name)} added to "
@@ -149,7 +153,7 @@ def remove_language(journey: Journey, code: str, *, user_id: int | None = None) 
     """The language and every translation into it go; the default texts stay."""
     version = versioning.editable_version(journey, user_id=user_id)
     if code not in dict(other_languages(version)):
-        raise TranslationError("code", "The journey has no such language")
+        raise TranslationError("code", _("The journey has no such language"))
     version.languages = [item for item in version.languages or [] if item.get("code") != code]
     for moment in version.moments:
         moment.translations = {c: t for c, t in (moment.translations or {}).items() if c != code}
@@ -170,7 +174,8 @@ def rename_default_language(journey: Journey, code_text: str, name: str, *, user
     name = _checked_name(name, "default_name")
     version = versioning.editable_version(journey, user_id=user_id)
     if code in dict(other_languages(version)):
-        raise TranslationError("default_code", f"{code} is one of the translations; remove it first, or pick another code")
+        raise TranslationError("default_code", _("%(code)s is one of the translations; remove it first, or pick another code",
+                                                      code=code))
     version.default_language, version.default_language_name = code, name
     db.session.flush()
     record("journey.language_default", journey, summary=f"The texts of '{journey.name}' version {version.number} "
@@ -187,7 +192,7 @@ def save_translations(journey: Journey, code: str, posted: dict[str, str], *, us
     dict of field -> message, via TranslationProblems) before changing anything."""
     version = versioning.editable_version(journey, user_id=user_id)
     if code not in dict(other_languages(version)):
-        raise TranslationError("lang", "The journey has no such language")
+        raise TranslationError("lang", _("The journey has no such language"))
     problems = {}
     for name, text in posted.items():
         base = "name" if name.startswith("m-") and name.endswith("-name") else ""
