@@ -16,11 +16,11 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 
-from flask_babel import gettext, ngettext
 from markupsafe import Markup, escape
 
 from ..scoring import palette
 from ..scoring.rules import score_band, score_text
+from ..words import gettext, ngettext
 
 __all__ = [
     "BAND_FILL",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from flask_babel import gettext as _
+from ..words import gettext as _
 
 # Language codes as in XLSForm's `label::English (en)`: a BCP 47 tag such as sv, pt-BR, zh-Hant.
 CODE_RE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")

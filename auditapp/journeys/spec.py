@@ -9,7 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from flask_babel import gettext as _
+from ..words import gettext as _
 
 CHANNELS: dict[str, str] = {
     "face_to_face": "Face to face",

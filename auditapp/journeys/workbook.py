@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
+from ..words import gettext as _
+from ..words import ngettext
 from .languages import DEFAULT_LANGUAGE, MOMENT_TEXTS, QUESTION_TEXTS, LanguageError, format_language, parse_language
 from .spec import (
     CHANNELS,

@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 
 from ..i18n import N_
+from ..words import gettext as _
+from ..words import ngettext
 from .languages import (
     DEFAULT_LANGUAGE,
     MAX_LANGUAGE_NAME,

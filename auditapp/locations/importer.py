@@ -11,7 +11,7 @@ import io
 import re
 from dataclasses import dataclass, field, replace
 
-from flask_babel import gettext as _
+from ..words import gettext as _
 
 MAX_LENGTH = {"code": 64, "name": 200, "region": 200}
 COLUMNS = ("code", "name", "region")

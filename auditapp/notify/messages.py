@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from ..words import gettext as _
+from ..words import ngettext
 
 
 @dataclass(frozen=True, slots=True)
