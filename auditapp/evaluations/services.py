@@ -39,7 +39,7 @@ from ..notify.notices import notify_critical_fail
 from ..scoring.rules import ItemResult, answer_score, remembered_score, score_evaluation, score_moment
 from ..scoring.values import AnswerError, ParsedValue, parse_value
 from ..timeutil import to_naive_utc, utcnow
-from ..visits.integrity import refresh_flags
+from ..visits.integrity import Inserted, refresh_flags
 from ..visits.models import Assignment
 from .models import SOURCES, Answer, Evaluation, EvaluationEvent, MomentResult, Photo
 
@@ -555,8 +555,18 @@ def _insert(org_id: int, user: User, checked: _Checked, payload: dict) -> Submit
     record("evaluation.submitted", evaluation, user=user,
            summary=f"{checked.source.title()} evaluation of {checked.journey.name} at {checked.location.name} ({score})")
     db.session.flush()
-    refresh_flags(evaluation)  # integrity flags for the reviewer (auditapp.visits.integrity)
+    # Integrity flags for the reviewer (auditapp.visits.integrity), from the rows just written, not read back.
+    refresh_flags(evaluation, _inserted(checked, rows))
     return SubmitResult(evaluation, created=True)
+
+
+def _inserted(checked: _Checked, rows: _Rows) -> Inserted:
+    return Inserted(
+        durations=[row["duration_seconds"] for row in rows.results],
+        moment_notes=[(row["moment_key"], row["note"]) for row in rows.results],
+        answers=[(row["moment_key"], row["question_key"], row["note"], row["value"],
+                  checked.answers[(row["moment_key"], row["question_key"])][0].type) for row in rows.answers],
+        photo_hashes={photo.sha256 for photo in checked.photos})
 
 
 def _begin_sqlite_transaction() -> None:
