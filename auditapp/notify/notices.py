@@ -55,6 +55,8 @@ def notify_critical_fail(evaluation) -> list[OutboxMessage]:
     if not failed:
         return []
     org = db.session.get(Organisation, evaluation.org_id)
+    # The failed moments and their questions in two queries, not one per answer; held here so they stay loaded.
+    held = _moments_with_questions([result.moment_id for result in failed])  # noqa: F841
     failures = []
     for result in failed:
         for answer in evaluation.answers:
@@ -73,6 +75,15 @@ def notify_critical_fail(evaluation) -> list[OutboxMessage]:
         settings_url=_settings_url())
     recipients = [user for user in org_managers(org.id) if user.id != evaluation.evaluator_id]
     return _queue_all("critical_fail", recipients, subject, body, key=f"critical_fail:{evaluation.id}", org_id=org.id)
+
+
+def _moments_with_questions(moment_ids: list[int]) -> list:
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from ..journeys.models import Moment
+
+    return list(db.session.scalars(select(Moment).where(Moment.id.in_(moment_ids)).options(selectinload(Moment.questions))))
 
 
 def notify_critical_fail_approved(evaluation) -> list[OutboxMessage]:

@@ -48,6 +48,7 @@ class FlagFinding:
 class Inserted:
     """A new evaluation's content as the submission service inserted it (it is not read back)."""
 
+    moments: tuple  # the version's moments (key, name, expected_seconds): auditapp.journeys.checklist
     durations: list[float | None]  # of each moment result
     moment_notes: list[tuple[str, str]]  # (moment key, note) of each moment result, in position order
     answers: list[tuple[str, str, str, str | None, str]]  # (moment key, question key, note, value, question type)
@@ -77,7 +78,7 @@ def _minutes(seconds: float) -> str:
 
 def check_short_visit(evaluation: Evaluation, inserted: Inserted | None = None) -> FlagFinding | None:
     """Every known measure of the visit (stopwatch total, finished - started) under 40 % of the expected time."""
-    expected = sum(m.expected_seconds or 0 for m in _moments(evaluation))
+    expected = sum(m.expected_seconds or 0 for m in _moments(evaluation, inserted))
     if not expected:
         return None
     measures = []
@@ -151,7 +152,7 @@ def check_reused_photo(evaluation: Evaluation, inserted: Inserted | None = None)
 
 def note_places(evaluation: Evaluation, inserted: Inserted | None = None) -> list[tuple[str, str]]:
     """(where, text) of every note in the evaluation: overall, per moment, per answer."""
-    names = {m.key: m.name for m in _moments(evaluation)}
+    names = {m.key: m.name for m in _moments(evaluation, inserted)}
     if inserted is not None:
         moment_notes, answers = inserted.moment_notes, inserted.answers
     else:
@@ -207,7 +208,9 @@ def check_copied_note(evaluation: Evaluation, fingerprints: list[NoteFingerprint
 # --- all together ---------------------------------------------------------------------------------------------
 
 
-def _moments(evaluation: Evaluation) -> list[Moment]:
+def _moments(evaluation: Evaluation, inserted: Inserted | None = None) -> list:
+    if inserted is not None:
+        return list(inserted.moments)
     if evaluation.version is not None:
         return list(evaluation.version.moments)
     return list(db.session.scalars(select(Moment).where(Moment.version_id == evaluation.version_id)))
