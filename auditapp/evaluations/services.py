@@ -549,8 +549,8 @@ def _insert(org_id: int, user: User, checked: _Checked, payload: dict) -> Submit
     score = "no score" if evaluation.score is None else f"score {evaluation.score:.0f}"
     record("evaluation.submitted", evaluation, user=user,
            summary=f"{checked.source.title()} evaluation of {checked.journey.name} at {checked.location.name} ({score})")
-    db.session.flush()
-    # Integrity flags for the reviewer (auditapp.visits.integrity), from the rows just written, not read back.
+    # Integrity flags for the reviewer (auditapp.visits.integrity), from the rows just written, not read back; it
+    # flushes what is above with its own rows.
     refresh_flags(evaluation, _inserted(checked, rows))
     return SubmitResult(evaluation, created=True)
 
