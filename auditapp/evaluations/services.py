@@ -71,6 +71,7 @@ class SubmitResult:
     evaluation: Evaluation
     created: bool
     resubmitted: bool = False
+    written: tuple | None = None  # a new evaluation's checklist, answer rows and result rows, for the notice
 
 
 @dataclass
@@ -126,7 +127,7 @@ def submit_evaluation(org_id: int, user: User, role: str, payload: dict) -> Subm
         result = _insert(org_id, user, _check(org_id, user, role, payload, digest), payload)
     if result.created or result.resubmitted:  # a replay announces nothing again
         # Queued in this transaction: the caller's commit sends it, a rollback drops it (auditapp.notify).
-        notify_critical_fail(result.evaluation)
+        notify_critical_fail(result.evaluation, result.written)
         from ..webhooks.services import emit_evaluation
 
         emit_evaluation(result.evaluation, "evaluation.submitted")  # recorded here, sent after the commit
@@ -552,7 +553,7 @@ def _insert(org_id: int, user: User, checked: _Checked, payload: dict) -> Submit
     # Integrity flags for the reviewer (auditapp.visits.integrity), from the rows just written, not read back; it
     # flushes what is above with its own rows.
     refresh_flags(evaluation, _inserted(checked, rows))
-    return SubmitResult(evaluation, created=True)
+    return SubmitResult(evaluation, created=True, written=(checked.checklist, rows.answers, rows.results))
 
 
 def _inserted(checked: _Checked, rows: _Rows) -> Inserted:

@@ -24,6 +24,7 @@ MAX_CACHED = 500  # versions; more than any organisation answers at once, and a 
 class ChecklistQuestion:
     id: int
     key: str
+    text: str  # in the version's own language (the critical-fail notice names it)
     type: str
     required: bool
     weight: float
@@ -58,7 +59,7 @@ def _identity(version: JourneyVersion) -> tuple:
 def _from_rows(version: JourneyVersion, moments: list[Moment]) -> Checklist:
     return Checklist(version.id, tuple(
         ChecklistMoment(m.id, m.key, m.name, m.weight, m.expected_seconds, tuple(
-            ChecklistQuestion(q.id, q.key, q.type, q.required, q.weight, q.critical, q.target, q.option_specs)
+            ChecklistQuestion(q.id, q.key, q.text, q.type, q.required, q.weight, q.critical, q.target, q.option_specs)
             for q in m.questions))
         for m in moments))
 
