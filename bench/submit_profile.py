@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shoppers", type=int, default=10)
     parser.add_argument("--profile", type=int, default=0, help="print this many functions of a cProfile run")
     parser.add_argument("--slug", default=JOURNEY_SLUG)
+    parser.add_argument("--baseline", action="store_true",
+                        help="time bench/_baseline.py's bulk-insert endpoint instead (the same bodies), for the in-process ratio")
     args = parser.parse_args(argv)
 
     from auditapp import create_app
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             url = f"sqlite:///{tmp}/profile.db"
         try:
+            os.environ["DATABASE_URL"] = url  # bench._baseline makes its app from the environment
             app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "profile", "UPLOAD_DIR": f"{tmp}/uploads",
                               "RATELIMIT_ENABLED": False})
             from auditapp.auth.services import add_user, create_api_token, get_or_create_org
@@ -70,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
                                   [m.key for m in journey.current_version.moments])
                 db.session.remove()
                 engine = db.engine
+            path = "/api/v1/evaluations"
+            if args.baseline:
+                from bench._baseline import baseline
+                from auditapp.extensions import csrf
+
+                app.add_url_rule("/bench/baseline-evaluations", "bench_baseline", csrf.exempt(baseline), methods=["POST"])
+                path = "/bench/baseline-evaluations"
             rng = random.Random(5)
             client = app.test_client()
             counts: list[int] = []
@@ -79,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             def submit(i: int) -> None:
                 token = tokens[i % len(tokens)]
                 current[0] = 0
-                reply = client.post("/api/v1/evaluations", json=make_submission(rng, fixture),
+                reply = client.post(path, json=make_submission(rng, fixture),
                                     headers={"Authorization": f"Bearer {token}"})
                 if reply.status_code != 201:
                     raise SystemExit(f"submission failed: {reply.status_code} {reply.get_data(as_text=True)[:300]}")
@@ -92,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.n):
                 submit(i)
             cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-            print(f"{args.db}, {args.slug}: {args.n} submissions, {cpu / args.n * 1000:.1f} ms CPU and "
+            print(f"{args.db}, {args.slug}{' BASELINE' if args.baseline else ''}: {args.n} submissions, {cpu / args.n * 1000:.1f} ms CPU and "
                   f"{wall / args.n * 1000:.1f} ms wall each; statements per submission min {min(counts)}, "
                   f"median {statistics.median(counts):.0f}, max {max(counts)}")
             if args.profile:
