@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, false, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..audit import record
 from ..auth.models import PLACE_ROLES, User
@@ -267,7 +268,7 @@ def _check(org_id: int, user: User, role: str, payload: dict, digest: str, *,
     # Unknown or foreign journeys and locations are 404 whatever else is wrong: nothing about them leaks.
     journey = location = None
     if journey_id is not None:
-        journey = db.session.get(Journey, journey_id)
+        journey = db.session.get(Journey, journey_id, options=[joinedload(Journey.current_version)])  # one query
         if journey is None or journey.org_id != org_id or journey.archived or journey.current_version is None:
             raise SubmissionError(404, "Not Found", "No such journey.", [{"field": "journey_id", "message": "No such journey"}])
     if location_id is not None:
