@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..evaluations.models import Evaluation, EvaluationEvent, EvaluationFlag, Photo
 from ..extensions import db
 from ..i18n import N_
-from ..journeys.models import Moment
+from ..journeys.models import Moment, Question
 from ..timeutil import to_local
 from .models import NoteFingerprint
 
@@ -157,8 +157,11 @@ def note_places(evaluation: Evaluation, inserted: Inserted | None = None) -> lis
         moment_notes, answers = inserted.moment_notes, inserted.answers
     else:
         moment_notes = [(r.moment_key, r.note) for r in evaluation.moment_results]
+        stored = evaluation.answers
+        # Their questions in one query, held here so that answer.question finds them (not one query per answer).
+        held = list(db.session.scalars(select(Question).where(Question.id.in_({a.question_id for a in stored}))))  # noqa: F841
         answers = [(a.moment_key, a.question_key, a.note, a.value, a.question.type if a.question is not None else None)
-                   for a in evaluation.answers]
+                   for a in stored]
     places = [("the overall notes", evaluation.notes or "")]
     places += [(f"the note on {names.get(key, key)}", note or "") for key, note in moment_notes]
     for moment_key, question_key, note, value, question_type in answers:
