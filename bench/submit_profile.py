@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                 engine = db.engine
             path = "/api/v1/evaluations"
             if args.baseline:
-                from bench._baseline import baseline
                 from auditapp.extensions import csrf
+                from bench._baseline import baseline
 
                 app.add_url_rule("/bench/baseline-evaluations", "bench_baseline", csrf.exempt(baseline), methods=["POST"])
                 path = "/bench/baseline-evaluations"
@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.n):
                 submit(i)
             cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-            print(f"{args.db}, {args.slug}{' BASELINE' if args.baseline else ''}: {args.n} submissions, {cpu / args.n * 1000:.1f} ms CPU and "
+            label = f"{args.db}, {args.slug}{' BASELINE' if args.baseline else ''}"
+            print(f"{label}: {args.n} submissions, {cpu / args.n * 1000:.1f} ms CPU and "
                   f"{wall / args.n * 1000:.1f} ms wall each; statements per submission min {min(counts)}, "
                   f"median {statistics.median(counts):.0f}, max {max(counts)}")
             if args.profile:
