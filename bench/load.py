@@ -162,6 +162,7 @@ def statements_per_submission(slug: str) -> tuple[int, int]:
                                for m in journey.current_version.moments for q in m.questions],
                               [m.key for m in journey.current_version.moments])
             body = make_submission(random.Random(3), fixture)
+            db.session.remove()  # the request starts with an empty session, as every request in gunicorn does
             seen: list[str] = []
             sa.event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
             if os.environ.get("BENCH_SHOW_SQL"):

@@ -33,7 +33,13 @@ def authenticate():
         now = utcnow()
         if api_token.last_used_at is None or now - api_token.last_used_at > timedelta(minutes=1):
             api_token.last_used_at = now  # at most one write a minute per token
-            db.session.commit()
+            # Kept loaded: expiring would read the user and membership again for the rest of the request.
+            session = db.session()
+            expire, session.expire_on_commit = session.expire_on_commit, False
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = expire
         return None
     if request.endpoint == "api.openapi":
         return None

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from ..audit import record
 from ..extensions import db
@@ -219,7 +220,11 @@ def create_api_token(user: User, org_id: int, name: str = "") -> tuple[ApiToken,
 
 
 def find_api_token(token: str) -> ApiToken | None:
-    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token or "")))
+    # The user and their memberships in the same query: every API request reads both.
+    api_token = db.session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == token_digest(token or ""))
+        .options(joinedload(ApiToken.user).joinedload(User.memberships))
+    ).unique().first()
     if api_token is None or api_token.revoked_at is not None or not api_token.user.active:
         return None
     if api_token.user.membership_in(api_token.org_id) is None:

@@ -25,21 +25,22 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, false, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from ..audit import record
 from ..auth.models import PLACE_ROLES, User
 from ..extensions import db
 from ..formutil import MAX_ID, parse_id
+from ..journeys.checklist import Checklist, ChecklistMoment, ChecklistQuestion, checklist
 from ..journeys.languages import version_languages
-from ..journeys.models import Journey, JourneyVersion, Moment, Question
+from ..journeys.models import Journey, JourneyVersion
 from ..journeys.spec import VERDICT_KEY
 from ..locations.models import Location
 from ..notify.notices import notify_critical_fail
 from ..scoring.rules import ItemResult, answer_score, remembered_score, score_evaluation, score_moment
 from ..scoring.values import AnswerError, ParsedValue, parse_value
 from ..timeutil import to_naive_utc, utcnow
-from ..visits.integrity import refresh_flags
+from ..visits.integrity import Inserted, refresh_flags
 from ..visits.models import Assignment
 from .models import SOURCES, Answer, Evaluation, EvaluationEvent, MomentResult, Photo
 
@@ -71,6 +72,7 @@ class SubmitResult:
     evaluation: Evaluation
     created: bool
     resubmitted: bool = False
+    written: tuple | None = None  # a new evaluation's checklist, answer rows and result rows, for the notice
 
 
 @dataclass
@@ -80,6 +82,7 @@ class _Checked:
     client_uuid: str
     journey: Journey
     version: JourneyVersion
+    checklist: Checklist  # the version's moments and questions
     location: Location
     source: str
     started_at: datetime
@@ -89,7 +92,7 @@ class _Checked:
     content_hash: str
     language: str | None = None
     # (moment key, question key) -> (question, parsed value or None, note)
-    answers: dict[tuple[str, str], tuple[Question, ParsedValue | None, str]] = field(default_factory=dict)
+    answers: dict[tuple[str, str], tuple[ChecklistQuestion, ParsedValue | None, str]] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
     moment_notes: dict[str, str] = field(default_factory=dict)
     photos: list[Photo] = field(default_factory=list)
@@ -125,7 +128,7 @@ def submit_evaluation(org_id: int, user: User, role: str, payload: dict) -> Subm
         result = _insert(org_id, user, _check(org_id, user, role, payload, digest), payload)
     if result.created or result.resubmitted:  # a replay announces nothing again
         # Queued in this transaction: the caller's commit sends it, a rollback drops it (auditapp.notify).
-        notify_critical_fail(result.evaluation)
+        notify_critical_fail(result.evaluation, result.written)
         from ..webhooks.services import emit_evaluation
 
         emit_evaluation(result.evaluation, "evaluation.submitted")  # recorded here, sent after the commit
@@ -265,7 +268,7 @@ def _check(org_id: int, user: User, role: str, payload: dict, digest: str, *,
     # Unknown or foreign journeys and locations are 404 whatever else is wrong: nothing about them leaks.
     journey = location = None
     if journey_id is not None:
-        journey = db.session.get(Journey, journey_id)
+        journey = db.session.get(Journey, journey_id, options=[joinedload(Journey.current_version)])  # one query
         if journey is None or journey.org_id != org_id or journey.archived or journey.current_version is None:
             raise SubmissionError(404, "Not Found", "No such journey.", [{"field": "journey_id", "message": "No such journey"}])
     if location_id is not None:
@@ -302,9 +305,10 @@ def _check(org_id: int, user: User, role: str, payload: dict, digest: str, *,
     durations: dict[str, float] = {}
     moment_notes: dict[str, str] = {}
     photos: list[Photo] = []
+    items = None
     if version is not None:
-        _load_checklist(version)
-        moments = {m.key: m for m in version.moments}
+        items = checklist(version)
+        moments = {m.key: m for m in items.moments}
         checked_answers, photos = _check_answers(org_id, user, moments, payload.get("answers"), err,
                                                  resubmitting=resubmitting)
         durations = _check_durations(moments, payload.get("durations"), err)
@@ -315,7 +319,8 @@ def _check(org_id: int, user: User, role: str, payload: dict, digest: str, *,
     language = _language_field(payload.get("language"), version, err)
     if err.items:
         raise SubmissionError(422, "Invalid evaluation", f"{len(err.items)} problem(s) in the evaluation.", err.items)
-    return _Checked(language=language, client_uuid=client_uuid, journey=journey, version=version, location=location, source=source,
+    return _Checked(language=language, client_uuid=client_uuid, journey=journey, version=version, checklist=items,
+                    location=location, source=source,
                     started_at=started_at, finished_at=finished_at, notes=notes, assignment=assignment,
                     content_hash=digest, answers=checked_answers, durations=durations, moment_notes=moment_notes,
                     photos=photos)
@@ -330,14 +335,6 @@ def _language_field(value, version: JourneyVersion | None, err) -> str | None:
             else "Must be a language code")
         return None
     return value
-
-
-def _load_checklist(version: JourneyVersion) -> None:
-    """Moments and their questions in two queries, instead of one lazy load per moment."""
-    db.session.scalars(
-        select(JourneyVersion).where(JourneyVersion.id == version.id)
-        .options(selectinload(JourneyVersion.moments).selectinload(Moment.questions))
-    ).one()
 
 
 REQUIRED_VERDICT = "Required: choose miserable, neutral or magical"
@@ -408,9 +405,9 @@ def _text_field(payload: dict, name: str, limit: int, err) -> str:
     return raw
 
 
-def _check_answers(org_id: int, user: User, moments: dict[str, Moment], raw_answers, err, *,
+def _check_answers(org_id: int, user: User, moments: dict[str, ChecklistMoment], raw_answers, err, *,
                    resubmitting: Evaluation | None):
-    found: dict[tuple[str, str], tuple[Question, ParsedValue | None, str]] = {}
+    found: dict[tuple[str, str], tuple[ChecklistQuestion, ParsedValue | None, str]] = {}
     photos: list[Photo] = []
     if raw_answers is None:
         raw_answers = []
@@ -485,7 +482,7 @@ def _own_photo(org_id: int, user: User, public_id: str | None, resubmitting: Eva
     return photo
 
 
-def _check_durations(moments: dict[str, Moment], raw, err) -> dict[str, float]:
+def _check_durations(moments: dict[str, ChecklistMoment], raw, err) -> dict[str, float]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -506,7 +503,7 @@ def _check_durations(moments: dict[str, Moment], raw, err) -> dict[str, float]:
     return durations
 
 
-def _check_moment_notes(moments: dict[str, Moment], raw, err) -> dict[str, str]:
+def _check_moment_notes(moments: dict[str, ChecklistMoment], raw, err) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -554,9 +551,20 @@ def _insert(org_id: int, user: User, checked: _Checked, payload: dict) -> Submit
     score = "no score" if evaluation.score is None else f"score {evaluation.score:.0f}"
     record("evaluation.submitted", evaluation, user=user,
            summary=f"{checked.source.title()} evaluation of {checked.journey.name} at {checked.location.name} ({score})")
-    db.session.flush()
-    refresh_flags(evaluation)  # integrity flags for the reviewer (auditapp.visits.integrity)
-    return SubmitResult(evaluation, created=True)
+    # Integrity flags for the reviewer (auditapp.visits.integrity), from the rows just written, not read back; it
+    # flushes what is above with its own rows.
+    refresh_flags(evaluation, _inserted(checked, rows))
+    return SubmitResult(evaluation, created=True, written=(checked.checklist, rows.answers, rows.results))
+
+
+def _inserted(checked: _Checked, rows: _Rows) -> Inserted:
+    return Inserted(
+        moments=checked.checklist.moments,
+        durations=[row["duration_seconds"] for row in rows.results],
+        moment_notes=[(row["moment_key"], row["note"]) for row in rows.results],
+        answers=[(row["moment_key"], row["question_key"], row["note"], row["value"],
+                  checked.answers[(row["moment_key"], row["question_key"])][0].type) for row in rows.answers],
+        photo_hashes={photo.sha256 for photo in checked.photos})
 
 
 def _begin_sqlite_transaction() -> None:
@@ -582,9 +590,11 @@ class _Rows:
 def _fill(evaluation: Evaluation, checked: _Checked) -> _Rows:
     """Set the evaluation's content and scores from a checked payload; its answers and per-moment results come back
     as rows for _store_rows (one multi-row INSERT each, not one INSERT per answer as the ORM would do)."""
-    evaluation.journey_id = checked.journey.id
-    evaluation.version_id = checked.version.id
-    evaluation.location_id = checked.location.id
+    # The objects, not only their ids: the evaluation then holds them, and the notice, the webhook and the reply
+    # find them loaded (the session's identity map holds objects weakly).
+    evaluation.journey = checked.journey
+    evaluation.version = checked.version
+    evaluation.location = checked.location
     evaluation.source = checked.source
     evaluation.started_at = checked.started_at
     evaluation.finished_at = checked.finished_at
@@ -596,7 +606,7 @@ def _fill(evaluation: Evaluation, checked: _Checked) -> _Rows:
         checked.assignment.status = "submitted"
     answers, results = [], []
     moment_scores: list[tuple[float, float | None]] = []
-    for position, moment in enumerate(checked.version.moments):
+    for position, moment in enumerate(checked.checklist.moments):
         items = []
         verdict = None
         for question in moment.questions:

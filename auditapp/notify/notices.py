@@ -51,7 +51,7 @@ def _queue_all(kind: str, recipients: Iterable[User], build: Callable[[], tuple[
 # --- critical fails (wired into evaluations.services.submit_evaluation) ---------------------------------------------
 
 
-def notify_critical_fail(evaluation) -> list[OutboxMessage]:
+def notify_critical_fail(evaluation, written=None) -> list[OutboxMessage]:
     """A stored or resubmitted evaluation with a critical fail: mail the organisation's managers (org_managers); the
     site's own managers hear of it once it is approved (notify_critical_fail_approved).
 
@@ -59,20 +59,16 @@ def notify_critical_fail(evaluation) -> list[OutboxMessage]:
     is not told about their own visit. One notice per evaluation and recipient (key
     "critical_fail:<evaluation id>:<user id>"): a fixed and resubmitted evaluation that still fails is not announced
     again, one that fails only after the fix is.
+
+    `written` is what the submission service has just inserted (checklist, answer rows, moment result rows): the
+    failures are then found in memory instead of in the rows read back.
     """
     if evaluation.source != "shopper" or is_muted():
         return []
-    failed = [result for result in evaluation.moment_results if result.critical_fail]
-    if not failed:
+    failures = _failures_written(*written) if written is not None else _failures_stored(evaluation)
+    if failures is None:
         return []
     org = db.session.get(Organisation, evaluation.org_id)
-    failures = []
-    for result in failed:
-        for answer in evaluation.answers:
-            if answer.moment_key == result.moment_key and answer.question is not None and answer.question.critical \
-                    and answer.score == 0:
-                failures.append(messages.CriticalFailure(
-                    moment=result.moment.name, question=answer.question.text, answer=answer.value or "", note=answer.note or ""))
     location = evaluation.location
     visit = to_local(evaluation.started_at, org.timezone)
     band = score_band(evaluation.score, org.bands)
@@ -87,6 +83,49 @@ def notify_critical_fail(evaluation) -> list[OutboxMessage]:
 
     recipients = [user for user in org_managers(org.id) if user.id != evaluation.evaluator_id]
     return _queue_all("critical_fail", recipients, build, key=f"critical_fail:{evaluation.id}", org_id=org.id)
+
+
+def _failures_stored(evaluation) -> list[messages.CriticalFailure] | None:
+    """The critical questions failed in each critically failed moment; None when no moment failed."""
+    failed = [result for result in evaluation.moment_results if result.critical_fail]
+    if not failed:
+        return None
+    # The failed moments and their questions in two queries, not one per answer; held here so they stay loaded.
+    held = _moments_with_questions([result.moment_id for result in failed])  # noqa: F841
+    failures = []
+    for result in failed:
+        for answer in evaluation.answers:
+            if answer.moment_key == result.moment_key and answer.question is not None and answer.question.critical \
+                    and answer.score == 0:
+                failures.append(messages.CriticalFailure(
+                    moment=result.moment.name, question=answer.question.text, answer=answer.value or "", note=answer.note or ""))
+    return failures
+
+
+def _failures_written(checklist, answers: list[dict], results: list[dict]) -> list[messages.CriticalFailure] | None:
+    """_failures_stored of a just-inserted evaluation, from its checklist and rows (auditapp.evaluations.services)."""
+    failed = [result["moment_key"] for result in results if result["critical_fail"]]
+    if not failed:
+        return None
+    names = {moment.key: moment.name for moment in checklist.moments}
+    questions = {question.id: question for moment in checklist.moments for question in moment.questions}
+    failures = []
+    for moment_key in failed:
+        for answer in answers:
+            question = questions.get(answer["question_id"])
+            if answer["moment_key"] == moment_key and question is not None and question.critical and answer["score"] == 0:
+                failures.append(messages.CriticalFailure(moment=names[moment_key], question=question.text,
+                                                         answer=answer["value"] or "", note=answer["note"] or ""))
+    return failures
+
+
+def _moments_with_questions(moment_ids: list[int]) -> list:
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from ..journeys.models import Moment
+
+    return list(db.session.scalars(select(Moment).where(Moment.id.in_(moment_ids)).options(selectinload(Moment.questions))))
 
 
 def notify_critical_fail_approved(evaluation) -> list[OutboxMessage]:

@@ -3,6 +3,10 @@
 `refresh_flags(evaluation)` recomputes an evaluation's flags and replaces the stored ones; the submission service
 calls it for every new or resubmitted evaluation. Each look-up across the organisation is one indexed query
 (photo sha256, note digest), never a scan of all evaluations. The flags are warnings for a person, not verdicts.
+
+A just-inserted evaluation passes `inserted=Inserted(...)`: the rows the service has just written, so the checks
+read them from memory instead of loading the answers back, and skip what a new evaluation cannot have (old
+fingerprints, old flags, an earlier "submitted" event). The findings are the same either way.
 """
 from __future__ import annotations
 
@@ -11,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..evaluations.models import Evaluation, EvaluationEvent, EvaluationFlag, Photo
 from ..extensions import db
 from ..i18n import N_
-from ..journeys.models import Moment
+from ..journeys.models import Moment, Question
 from ..timeutil import to_local
 from .models import NoteFingerprint
 
@@ -39,6 +44,17 @@ class FlagFinding:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class Inserted:
+    """A new evaluation's content as the submission service inserted it (it is not read back)."""
+
+    moments: tuple  # the version's moments (key, name, expected_seconds): auditapp.journeys.checklist
+    durations: list[float | None]  # of each moment result
+    moment_notes: list[tuple[str, str]]  # (moment key, note) of each moment result, in position order
+    answers: list[tuple[str, str, str, str | None, str]]  # (moment key, question key, note, value, question type)
+    photo_hashes: set[str]
+
+
 def normalise_note(text: str | None) -> str:
     """Trimmed, inner whitespace collapsed, case-folded: the form two notes are compared in."""
     return " ".join((text or "").split()).casefold()
@@ -60,13 +76,14 @@ def _minutes(seconds: float) -> str:
 # --- the individual checks ------------------------------------------------------------------------------------
 
 
-def check_short_visit(evaluation: Evaluation) -> FlagFinding | None:
+def check_short_visit(evaluation: Evaluation, inserted: Inserted | None = None) -> FlagFinding | None:
     """Every known measure of the visit (stopwatch total, finished - started) under 40 % of the expected time."""
-    expected = sum(m.expected_seconds or 0 for m in _moments(evaluation))
+    expected = sum(m.expected_seconds or 0 for m in _moments(evaluation, inserted))
     if not expected:
         return None
     measures = []
-    recorded = [r.duration_seconds for r in evaluation.moment_results if r.duration_seconds is not None]
+    durations = inserted.durations if inserted is not None else [r.duration_seconds for r in evaluation.moment_results]
+    recorded = [seconds for seconds in durations if seconds is not None]
     if recorded:
         measures.append(sum(recorded))
     if evaluation.finished_at and evaluation.started_at and evaluation.finished_at >= evaluation.started_at:
@@ -96,9 +113,10 @@ def first_submitted_at(evaluation: Evaluation) -> datetime | None:
     return min(candidates) if candidates else None
 
 
-def check_late_submission(evaluation: Evaluation) -> FlagFinding | None:
+def check_late_submission(evaluation: Evaluation, inserted: Inserted | None = None) -> FlagFinding | None:
     visit_end = evaluation.finished_at or evaluation.started_at
-    sent = first_submitted_at(evaluation)
+    # A new evaluation's only "submitted" event is stamped after its submitted_at: the earlier of the two is that.
+    sent = evaluation.submitted_at if inserted is not None else first_submitted_at(evaluation)
     if visit_end is None or sent is None or sent - visit_end <= LATE_AFTER:
         return None
     hours = (sent - visit_end).total_seconds() / 3600
@@ -117,8 +135,9 @@ def check_outside_window(evaluation: Evaluation, tz_name: str | None) -> FlagFin
                                          f"{assignment.window_start.isoformat()} to {assignment.window_end.isoformat()}.")
 
 
-def check_reused_photo(evaluation: Evaluation) -> FlagFinding | None:
-    hashes = set(db.session.scalars(select(Photo.sha256).where(Photo.evaluation_id == evaluation.id)))
+def check_reused_photo(evaluation: Evaluation, inserted: Inserted | None = None) -> FlagFinding | None:
+    hashes = inserted.photo_hashes if inserted is not None else \
+        set(db.session.scalars(select(Photo.sha256).where(Photo.evaluation_id == evaluation.id)))
     if not hashes:
         return None
     other = db.session.scalar(
@@ -131,27 +150,37 @@ def check_reused_photo(evaluation: Evaluation) -> FlagFinding | None:
     return FlagFinding("reused_photo", f"A photo is the same picture as one in evaluation #{other}.")
 
 
-def note_places(evaluation: Evaluation) -> list[tuple[str, str]]:
+def note_places(evaluation: Evaluation, inserted: Inserted | None = None) -> list[tuple[str, str]]:
     """(where, text) of every note in the evaluation: overall, per moment, per answer."""
-    names = {m.key: m.name for m in _moments(evaluation)}
+    names = {m.key: m.name for m in _moments(evaluation, inserted)}
+    if inserted is not None:
+        moment_notes, answers = inserted.moment_notes, inserted.answers
+    else:
+        moment_notes = [(r.moment_key, r.note) for r in evaluation.moment_results]
+        stored = evaluation.answers
+        # Their questions in one query, held here so that answer.question finds them (not one query per answer).
+        held = list(db.session.scalars(select(Question).where(Question.id.in_({a.question_id for a in stored}))))  # noqa: F841
+        answers = [(a.moment_key, a.question_key, a.note, a.value, a.question.type if a.question is not None else None)
+                   for a in stored]
     places = [("the overall notes", evaluation.notes or "")]
-    places += [(f"the note on {names.get(r.moment_key, r.moment_key)}", r.note or "") for r in evaluation.moment_results]
-    for answer in evaluation.answers:
-        where = f"the note on {names.get(answer.moment_key, answer.moment_key)}: {answer.question_key}"
-        places.append((where, answer.note or ""))
-        if answer.question is not None and answer.question.type == "text":
-            places.append((where, answer.value or ""))
+    places += [(f"the note on {names.get(key, key)}", note or "") for key, note in moment_notes]
+    for moment_key, question_key, note, value, question_type in answers:
+        where = f"the note on {names.get(moment_key, moment_key)}: {question_key}"
+        places.append((where, note or ""))
+        if question_type == "text":
+            places.append((where, value or ""))
     return places
 
 
-def store_fingerprints(evaluation: Evaluation) -> list[NoteFingerprint]:
+def store_fingerprints(evaluation: Evaluation, inserted: Inserted | None = None) -> list[NoteFingerprint]:
     """Replace the evaluation's note digests (they follow its latest revision)."""
-    # No ORM synchronisation: it would scan every object in the session (slow when a script submits hundreds).
-    db.session.execute(delete(NoteFingerprint).where(NoteFingerprint.evaluation_id == evaluation.id)
-                       .execution_options(synchronize_session=False))
+    if inserted is None:  # a new evaluation has none yet
+        # No ORM synchronisation: it would scan every object in the session (slow when a script submits hundreds).
+        db.session.execute(delete(NoteFingerprint).where(NoteFingerprint.evaluation_id == evaluation.id)
+                           .execution_options(synchronize_session=False))
     seen: set[str] = set()
     rows = []
-    for where, text in note_places(evaluation):
+    for where, text in note_places(evaluation, inserted):
         digest = note_digest(text)
         if digest and digest not in seen:
             seen.add(digest)
@@ -182,36 +211,45 @@ def check_copied_note(evaluation: Evaluation, fingerprints: list[NoteFingerprint
 # --- all together ---------------------------------------------------------------------------------------------
 
 
-def _moments(evaluation: Evaluation) -> list[Moment]:
+def _moments(evaluation: Evaluation, inserted: Inserted | None = None) -> list:
+    if inserted is not None:
+        return list(inserted.moments)
     if evaluation.version is not None:
         return list(evaluation.version.moments)
     return list(db.session.scalars(select(Moment).where(Moment.version_id == evaluation.version_id)))
 
 
-def find_flags(evaluation: Evaluation) -> list[FlagFinding]:
-    """Every finding for a flushed evaluation, in a fixed order (stores its note fingerprints on the way)."""
+def _timezone(evaluation: Evaluation) -> str | None:
     from ..auth.models import Organisation
 
     org = db.session.get(Organisation, evaluation.org_id)
-    fingerprints = store_fingerprints(evaluation)
-    db.session.flush()
+    return org.timezone if org else None
+
+
+def find_flags(evaluation: Evaluation, inserted: Inserted | None = None) -> list[FlagFinding]:
+    """Every finding for a flushed evaluation, in a fixed order (stores its note fingerprints on the way)."""
+    fingerprints = store_fingerprints(evaluation, inserted)
     checks = [
-        check_short_visit(evaluation),
+        check_short_visit(evaluation, inserted),
         check_finished_before_start(evaluation),
-        check_late_submission(evaluation),
-        check_outside_window(evaluation, org.timezone if org else None),
-        check_reused_photo(evaluation),
+        check_late_submission(evaluation, inserted),
+        # The organisation's time zone only matters for a visit with a window (its organisation is read for it).
+        check_outside_window(evaluation, _timezone(evaluation)) if evaluation.assignment_id is not None else None,
+        check_reused_photo(evaluation, inserted),
         check_copied_note(evaluation, fingerprints),
     ]
     return [finding for finding in checks if finding is not None]
 
 
-def refresh_flags(evaluation: Evaluation) -> list[EvaluationFlag]:
+def refresh_flags(evaluation: Evaluation, inserted: Inserted | None = None) -> list[EvaluationFlag]:
     """Recompute the evaluation's integrity flags and replace the stored ones. Flushes, never commits."""
-    findings = find_flags(evaluation)
-    for flag in list(evaluation.flags):
-        evaluation.flags.remove(flag)
-    db.session.flush()
+    findings = find_flags(evaluation, inserted)
+    if inserted is not None:
+        set_committed_value(evaluation, "flags", [])  # a new evaluation has no flags: nothing to load or remove
+    else:
+        for flag in list(evaluation.flags):
+            evaluation.flags.remove(flag)
+        db.session.flush()
     flags = [EvaluationFlag(code=f.code, detail=f.detail) for f in findings]
     evaluation.flags.extend(flags)
     db.session.flush()

@@ -287,9 +287,13 @@ def evaluation_data(evaluation) -> dict:
 def emit_evaluation(evaluation, event: str) -> None:
     """evaluation.submitted / evaluation.approved, plus evaluation.critical_fail for a submitted one that failed."""
     data = evaluation_data(evaluation)
-    emit(evaluation.org_id, event, data)
-    if event == "evaluation.submitted" and data["critical_fail"]:
-        emit(evaluation.org_id, "evaluation.critical_fail", data)
+    events = [event] + (["evaluation.critical_fail"] if event == "evaluation.submitted" and data["critical_fail"] else [])
+    if is_muted():
+        return
+    # The organisation's webhooks read once for both events.
+    active = list(db.session.scalars(select(Webhook).where(Webhook.org_id == evaluation.org_id, Webhook.active)))
+    for name in events:
+        emit(evaluation.org_id, name, data, webhooks=[w for w in active if name in (w.events or [])])
 
 
 def dispute_data(dispute) -> dict:
