@@ -176,6 +176,7 @@ def _schemas() -> dict:
             "finished_at": _nullable({"type": "string", "format": "date-time"}),
             "submitted_at": {"type": "string", "format": "date-time"},
             "notes": {"type": "string"},
+            "language": _nullable({"type": "string", "description": "the language the form was shown in, if known"}),
             "score": _nullable(SCORE),
             "remembered_score": _nullable({**SCORE, "description": "peak-end: mean of the first, worst and last moment"}),
             "version": _nullable({"type": "integer", "description": "the journey version answered"}),

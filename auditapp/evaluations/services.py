@@ -689,6 +689,7 @@ def evaluation_to_dict(evaluation: Evaluation, *, with_answers: bool) -> dict:
         "finished_at": _iso(evaluation.finished_at),
         "submitted_at": _iso(evaluation.submitted_at),
         "notes": evaluation.notes or "",
+        "language": evaluation.language,
         "score": evaluation.score,
         "remembered_score": evaluation.remembered_score,
         "version": evaluation.version.number if evaluation.version is not None else None,

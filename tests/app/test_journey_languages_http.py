@@ -160,7 +160,8 @@ def test_the_api_checks_the_language_and_a_replay_ignores_it(client, world, swed
     assert response.status_code == 422
     assert {"field": "language", "message": "Must be one of this journey's languages: en, sv"} in response.get_json()["errors"]
     payload = full_payload(journey, location, language="sv")
-    assert client.post("/api/v1/evaluations", json=payload, headers=headers).status_code == 201
+    created = client.post("/api/v1/evaluations", json=payload, headers=headers)
+    assert created.status_code == 201 and created.get_json()["language"] == "sv"
     again = client.post("/api/v1/evaluations", json={**payload, "language": "en"}, headers=headers)
     assert again.status_code == 200  # the same answers shown in another language: the same evaluation
     assert db.session.scalars(select(Evaluation.language)).all() == ["sv"]
