@@ -69,10 +69,18 @@ def notify_critical_fail(evaluation, written=None) -> list[OutboxMessage]:
     if failures is None:
         return []
     org = db.session.get(Organisation, evaluation.org_id)
+    build = _critical_fail_mail(evaluation, org, failures, absolute_url("visits.review_detail", evaluation_id=evaluation.id))
+    recipients = [user for user in org_managers(org.id) if user.id != evaluation.evaluator_id]
+    return _queue_all("critical_fail", recipients, build, key=f"critical_fail:{evaluation.id}", org_id=org.id)
+
+
+def _critical_fail_mail(evaluation, org: Organisation, failures: list[messages.CriticalFailure],
+                        review_url: str) -> Callable[[], tuple[str, str]]:
+    """The critical-fail mail of an evaluation, to be written in each recipient's language."""
     location = evaluation.location
     visit = to_local(evaluation.started_at, org.timezone)
     band = score_band(evaluation.score, org.bands)
-    review_url, settings_url = absolute_url("visits.review_detail", evaluation_id=evaluation.id), _settings_url()
+    settings_url = _settings_url()
 
     def build() -> tuple[str, str]:
         return messages.critical_fail_mail(
@@ -81,8 +89,7 @@ def notify_critical_fail(evaluation, written=None) -> list[OutboxMessage]:
             score=score_text(evaluation.score, org.bands) + (f" ({gettext(band)})" if band else ""),
             failures=failures, review_url=review_url, settings_url=settings_url)
 
-    recipients = [user for user in org_managers(org.id) if user.id != evaluation.evaluator_id]
-    return _queue_all("critical_fail", recipients, build, key=f"critical_fail:{evaluation.id}", org_id=org.id)
+    return build
 
 
 def _failures_stored(evaluation) -> list[messages.CriticalFailure] | None:
@@ -134,27 +141,11 @@ def notify_critical_fail_approved(evaluation) -> list[OutboxMessage]:
     person hears of a visit once."""
     if evaluation.source != "shopper" or evaluation.status != "approved" or is_muted():
         return []
-    failed = [result for result in evaluation.moment_results if result.critical_fail]
-    if not failed:
+    failures = _failures_stored(evaluation)
+    if failures is None:
         return []
     org = db.session.get(Organisation, evaluation.org_id)
-    failures = [messages.CriticalFailure(moment=result.moment.name, question=answer.question.text,
-                                         answer=answer.value or "", note=answer.note or "")
-                for result in failed for answer in evaluation.answers
-                if answer.moment_key == result.moment_key and answer.question is not None and answer.question.critical
-                and answer.score == 0]
-    location = evaluation.location
-    visit = to_local(evaluation.started_at, org.timezone)
-    band = score_band(evaluation.score, org.bands)
-    review_url, settings_url = absolute_url("sites.visit", evaluation_id=evaluation.id), _settings_url()
-
-    def build() -> tuple[str, str]:
-        return messages.critical_fail_mail(
-            org_name=org.name, location=f"{location.code} {location.name}", journey=evaluation.journey.name,
-            visit_time=f"{visit:%Y-%m-%d %H:%M} ({org.timezone or 'UTC'})",
-            score=score_text(evaluation.score, org.bands) + (f" ({gettext(band)})" if band else ""),
-            failures=failures, review_url=review_url, settings_url=settings_url)
-
+    build = _critical_fail_mail(evaluation, org, failures, absolute_url("sites.visit", evaluation_id=evaluation.id))
     recipients = site_managers(org.id, evaluation.location_id)
     return _queue_all("critical_fail", recipients, build, key=f"critical_fail:{evaluation.id}", org_id=org.id)
 
