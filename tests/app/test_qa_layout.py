@@ -201,3 +201,24 @@ def test_on_a_phone_the_heatmap_opens_on_its_weakest_column(make, phone_page):
     cell = page.locator('.res-heatmap [data-col="9"]').first.bounding_box()
     frame = box.bounding_box()
     assert frame["x"] <= cell["x"] and cell["x"] + cell["width"] <= frame["x"] + frame["width"] + 1
+
+
+def test_the_translations_page_fits_a_phone_with_thumb_sized_fields(make, phone_page):
+    from auditapp.extensions import db
+    from auditapp.journeys import translating
+
+    base, login = phone_page
+    org = make.org()
+    manager = make.user(org, "manager", email="m@example.com")
+    journey = make.journey(org, JourneySpec(name="Shop visit", moments=[
+        MomentSpec(key="door", name=LONG_WORD, channel="face_to_face", questions=[
+            QuestionSpec(key="greeted", text=LONG_WORD, type="yes_no", help="Count from the door")]),
+    ]))
+    translating.add_language(journey, "sv", "Svenska")
+    db.session.commit()
+    page = login(manager.email)
+    page.goto(base + f"/journeys/{journey.id}/translations?lang=sv")
+    assert _page_width(page) <= 360
+    heights = page.eval_on_selector_all("main input:not([type=hidden]), main textarea, main button",
+                                        "els => els.map(e => e.getBoundingClientRect().height)")
+    assert len(heights) >= 8 and min(heights) >= 48, heights
