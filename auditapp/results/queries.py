@@ -18,6 +18,7 @@ still warns about recent movement.
 """
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -619,92 +620,148 @@ def scorecard(org, filters: Filters, *, today: date | None = None) -> Scorecard:
 
 
 def _scorecard(org, filters: Filters, *, today: date | None = None, by_source: bool = False):
-    """scorecard(), and with `by_source` the same two scans over both sources grouped by source as well, so the
-    perception gap and the other side's headline come from them too: (Scorecard, {(moment key, source): _Agg},
-    {source: (evaluations, _Agg)}), the last two over the period only. Without `by_source` they are empty."""
+    """scorecard(), and with `by_source` the same two scans over both sources, so the perception gap and the other
+    side's headline come from them too: (Scorecard, {(moment key, source): _Agg}, {source: (evaluations, _Agg)}),
+    the last two over the period only. Without `by_source` they are empty."""
     journey = load_journey(org, filters.journey_id)
-    today = today or local_today(org.timezone)
+    window = _scan_window(org, filters, today or local_today(org.timezone), both_sources=by_source)
+    evaluations = _sum_out(_scan_evaluations(window, by_location=False), keep=2)
+    moments = _sum_out(_scan_moments(window, by_location=False), keep=3)
+    return _build_scorecard(journey, filters, window, evaluations, moments)
+
+
+@dataclass(frozen=True, slots=True)
+class _ScanWindow:
+    """What the scorecard's scans read: the period and the comparison's two windows in one pass, each row in a
+    bucket (2 = comparison current, 1 = previous, 0 = older). With a `from` date the scan starts at the previous
+    window and the period is bucket 2 alone; without one, the period is every bucket. `split`: both sources are
+    read (rows carry their source), though the filter may pick one."""
+
+    comparison: Comparison
+    terms: list
+    bucket: object  # SQL expression
+    in_period: tuple[int, ...]
+    split: bool
+
+
+def _scan_window(org, filters: Filters, today: date, *, both_sources: bool) -> _ScanWindow:
     comparison = comparison_for(filters, today)
-    start, end = _bounds(org, filters.date_from, filters.date_to)
+    _, end = _bounds(org, filters.date_from, filters.date_to)
     current_start, _ = _bounds(org, comparison.current.date_from, None)
     previous_start, _ = _bounds(org, comparison.previous.date_from, None)
-
-    # One scan covers the period and the comparison: bucket 2 = comparison current, 1 = previous, 0 = older.
-    # With a `from` date the scan starts at the previous window and the period is bucket 2 alone; without one,
-    # the period is every bucket.
-    bucket = case((E.started_at >= current_start, 2), (E.started_at >= previous_start, 1), else_=0).label("bucket")
-    in_period = (2,) if filters.date_from else (0, 1, 2)
-    split = by_source and not filters.scoped
+    bucket = case((E.started_at >= current_start, 2), (E.started_at >= previous_start, 1), else_=0)
+    split = both_sources and not filters.scoped
     terms = _conditions(org, replace(filters, source=None) if split else filters,
                         previous_start if filters.date_from else None, end)
-    by = [E.source] if split else []
+    return _ScanWindow(comparison, terms, bucket, (2,) if filters.date_from else (0, 1, 2), split)
+
+
+# The figures each scan sums per group; every one is a count or a sum, so groups add up (see _sum_out).
+def _evaluation_figures() -> tuple:
+    return (func.count(E.score), func.sum(E.score), func.sum(E.score * E.score), func.count(),
+            func.count(E.remembered_score), func.sum(E.remembered_score),
+            func.sum(E.remembered_score * E.remembered_score))
+
+
+def _moment_figures() -> tuple:
+    return (func.count(MR.score), func.sum(MR.score), func.sum(MR.score * MR.score),
+            _count_if(MR.verdict == "magical"), _count_if(MR.verdict == "neutral"),
+            _count_if(MR.verdict == "miserable"), func.count(MR.verdict), _count_if(MR.critical_fail),
+            func.count(MR.duration_seconds), func.sum(MR.duration_seconds))
+
+
+def _materialized(cte):
+    """Have the database compute the CTE once: its expressions (bucket, local period) then run once per
+    evaluation instead of once per joined moment result, about a third of a million-row scan."""
+    dialect = db.session.get_bind().dialect
+    if dialect.name == "postgresql" and (dialect.server_version_info or (0,)) >= (12,):
+        return cte.prefix_with("MATERIALIZED")
+    if dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 35):
+        return cte.prefix_with("MATERIALIZED")
+    return cte
+
+
+def _scan_evaluations(window: _ScanWindow, *, by_location: bool) -> dict[tuple, tuple]:
+    """{(bucket, source, location id or None): _evaluation_figures()} over the window."""
+    keys = [window.bucket, E.source] + ([E.location_id] if by_location else [])
+    rows = db.session.execute(select(*keys, *_evaluation_figures()).where(*window.terms).group_by(*keys))
+    return {_key(row[:len(keys)], 3): _numbers(row[len(keys):]) for row in rows}
+
+
+def _scan_moments(window: _ScanWindow, *, by_location: bool) -> dict[tuple, tuple]:
+    """{(moment key, bucket, source, location id or None): _moment_figures()} over the window: one scan of the
+    moment results joined to the window's evaluations."""
+    scanned = _materialized(select(E.id, window.bucket.label("bucket"), E.source, E.location_id)
+                            .where(*window.terms).cte("scanned"))
+    keys = [MR.moment_key, scanned.c.bucket, scanned.c.source] + ([scanned.c.location_id] if by_location else [])
+    rows = db.session.execute(select(*keys, *_moment_figures()).join(scanned, scanned.c.id == MR.evaluation_id)
+                              .group_by(*keys))
+    return {_key(row[:len(keys)], 4): _numbers(row[len(keys):]) for row in rows}
+
+
+def _key(values, width: int) -> tuple:
+    """A group's key padded with None to `width` parts (the location, when the scan is not by location)."""
+    return (*values, *(None,) * (width - len(values)))
+
+
+def _numbers(values) -> tuple:
+    return tuple(0 if value is None else value for value in values)
+
+
+def _add(a: tuple | None, b: tuple) -> tuple:
+    return b if a is None else tuple(x + y for x, y in zip(a, b, strict=True))
+
+
+def _sum_out(groups: dict[tuple, tuple], keep: int) -> dict[tuple, tuple]:
+    """The groups summed over every key part after the first `keep` (e.g. the location)."""
+    out: dict[tuple, tuple] = {}
+    for key, figures in groups.items():
+        out[key[:keep]] = _add(out.get(key[:keep]), figures)
+    return out
+
+
+def _build_scorecard(journey: Journey, filters: Filters, window: _ScanWindow, evaluation_groups: dict[tuple, tuple],
+                     moment_groups: dict[tuple, tuple]):
+    """The Scorecard (and, for a split window, the gap's and the sides' aggregates) from the scans' groups:
+    evaluations by (bucket, source), moments by (moment key, bucket, source)."""
 
     def counted(source) -> bool:  # a row of the scorecard's own source (split scans hold both)
-        return not split or filters.source is None or source == filters.source
+        return filters.source is None or source == filters.source
 
     overall: dict[int, _Agg] = {}
     remembered = _Agg()
     sides: dict[str, tuple[int, _Agg]] = {}
-    eval_rows = db.session.execute(
-        select(bucket, func.count(E.score), func.sum(E.score), func.sum(E.score * E.score), func.count(),
-               func.count(E.remembered_score), func.sum(E.remembered_score),
-               func.sum(E.remembered_score * E.remembered_score), *by)
-        .where(*terms).group_by(bucket, *by)
-    )
     evaluations = 0
-    for b, n, total, total_sq, count, rn, rtotal, rtotal_sq, *source in eval_rows:
-        if split and b in in_period:
-            side_count, side = sides.get(source[0], (0, _Agg()))
+    for (b, source), (n, total, total_sq, count, rn, rtotal, rtotal_sq) in evaluation_groups.items():
+        if window.split and b in window.in_period:
+            side_count, side = sides.get(source, (0, _Agg()))
             side.add(n, total, total_sq)
-            sides[source[0]] = (side_count + int(count or 0), side)
-        if not counted(source[0] if source else None):
+            sides[source] = (side_count + int(count), side)
+        if not counted(source):
             continue
-        agg = overall.setdefault(b, _Agg())
-        agg.add(n, total, total_sq)
-        if b in in_period:
-            evaluations += int(count or 0)
+        overall.setdefault(b, _Agg()).add(n, total, total_sq)
+        if b in window.in_period:
+            evaluations += int(count)
             remembered.add(rn, rtotal, rtotal_sq)
     main = _Agg()
-    for b in in_period:
+    for b in window.in_period:
         if b in overall:
             main.add(*overall[b].triple)
 
-    # Moments: one GROUP BY moment_key with conditional sums for the period, the comparison's current window and
-    # its previous window (grouping by an expression as well would make SQLite sort a million rows).
-    in_current = E.started_at >= current_start
-    in_previous = and_(E.started_at >= previous_start, E.started_at < current_start)
-
-    def when(condition, value):
-        return value if condition is None else case((condition, value), else_=None)
-
-    in_main = in_current if filters.date_from else None
-    score, score_sq = when(in_main, MR.score), when(in_main, MR.score * MR.score)
-
-    def scores_in(condition):
-        return (func.count(case((condition, MR.score), else_=None)), func.sum(case((condition, MR.score), else_=None)),
-                func.sum(case((condition, MR.score * MR.score), else_=None)))
-
-    def verdicts(word):
-        return _count_if(MR.verdict == word if in_main is None else and_(in_main, MR.verdict == word))
-
+    # Per moment: the period's figures, then the comparison's current and previous windows' scores.
     per_moment: dict[str, tuple] = {}
     gap_aggs: dict[tuple[str, str], _Agg] = {}
-    for key, *figures in db.session.execute(
-        select(MR.moment_key, func.count(score), func.sum(score), func.sum(score_sq),
-               verdicts("magical"), verdicts("neutral"), verdicts("miserable"),
-               _count_if(MR.critical_fail if in_main is None else and_(in_main, MR.critical_fail)),
-               func.count(when(in_main, MR.duration_seconds)), func.sum(when(in_main, MR.duration_seconds)),
-               *scores_in(in_current), *scores_in(in_previous), *by)
-        .join(E, E.id == MR.evaluation_id).where(*terms).group_by(MR.moment_key, *by)
-    ):
-        if split:
-            source = figures.pop()
-            gap_aggs.setdefault((key, source), _Agg()).add(*figures[:3])  # the period's scores: the gap's
-            if not counted(source):
-                continue
-            if key in per_moment:  # both sources: every figure is a count or a sum
-                figures = [(a or 0) + (b or 0) for a, b in zip(per_moment[key], figures, strict=True)]
-        per_moment[key] = tuple(figures)
+    for (key, b, source), figures in moment_groups.items():
+        if window.split and b in window.in_period:
+            gap_aggs.setdefault((key, source), _Agg()).add(*figures[:3])
+        if not counted(source):
+            continue
+        n, total, total_sq, magical, neutral, miserable, _verdicts, critical, duration_n, duration_total = figures
+        period = (n, total, total_sq, magical, neutral, miserable, critical, duration_n, duration_total) \
+            if b in window.in_period else (0,) * 9
+        current = (n, total, total_sq) if b == 2 else (0, 0, 0)
+        previous = (n, total, total_sq) if b == 1 else (0, 0, 0)
+        per_moment[key] = _add(per_moment.get(key), (*period, *current, *previous))
 
     moments = []
     for ref in journey_moments(journey, per_moment.keys()):
@@ -712,18 +769,18 @@ def _scorecard(org, filters: Filters, *, today: date | None = None, by_source: b
          cur_n, cur_total, cur_sq, prev_n, prev_total, prev_sq) = per_moment.get(ref.key, (0,) * 15)
         if ref.retired and not (n or magical or neutral or miserable or critical):
             continue  # only outside the period: nothing to show
-        est = estimate(n, total, total_sq)
-        current, previous = (int(cur_n or 0), float(cur_total or 0), float(cur_sq or 0)), \
-            (int(prev_n or 0), float(prev_total or 0), float(prev_sq or 0))
+        est = estimate(int(n), float(total), float(total_sq))
+        current, previous = (int(cur_n), float(cur_total), float(cur_sq)), \
+            (int(prev_n), float(prev_total), float(prev_sq))
         prev_est = estimate(*previous)
         cur_mean = estimate(*current).mean
-        duration_n = int(duration_n or 0)
+        duration_n = int(duration_n)
         moments.append(MomentStats(
             key=ref.key, name=ref.name, position=ref.position, channel=ref.channel, kind=ref.kind,
             priority=ref.priority, weight=ref.weight, expected_seconds=ref.expected_seconds, retired=ref.retired,
             n=est.n, score=est.mean, low=est.low, high=est.high,
-            magical=int(magical or 0), neutral=int(neutral or 0), miserable=int(miserable or 0),
-            critical_fails=int(critical or 0),
+            magical=int(magical), neutral=int(neutral), miserable=int(miserable),
+            critical_fails=int(critical),
             mean_duration=(float(duration_total) / duration_n) if duration_n else None, duration_n=duration_n,
             previous_n=prev_est.n, previous_score=prev_est.mean,
             change=(cur_mean - prev_est.mean) if cur_mean is not None and prev_est.mean is not None else None,
@@ -737,7 +794,7 @@ def _scorecard(org, filters: Filters, *, today: date | None = None, by_source: b
     remembered_est = remembered.estimate()
     card = Scorecard(
         journey_id=journey.id, journey_name=journey.name, filters=filters,
-        period=Window(filters.date_from, filters.date_to), comparison=comparison,
+        period=Window(filters.date_from, filters.date_to), comparison=window.comparison,
         evaluations=evaluations, score=est.mean, estimate=est,
         remembered_score=remembered_est.mean, remembered=remembered_est,
         previous=overall.get(1, _Agg()).estimate(),
@@ -777,30 +834,32 @@ def _heatmap(org, filters: Filters, *, praise: bool = False):
     magical verdicts and all verdicts): (Heatmap, counts, WHERE terms)."""
     journey = load_journey(org, filters.journey_id)
     terms = _conditions(org, filters, *_bounds(org, filters.date_from, filters.date_to))
-    cells: dict[tuple[int, str], Cell] = {}
-    keys: set[str] = set()
-    counts: dict[tuple[int, str], tuple[int, int]] = {}
+    cells: dict[tuple[int, str], tuple] = {}
     extra = (_count_if(MR.verdict == "magical"), func.count(MR.verdict)) if praise else ()
     for location_id, key, n, total, *verdicts in db.session.execute(
         select(E.location_id, MR.moment_key, func.count(MR.score), func.sum(MR.score), *extra)
         .join(E, E.id == MR.evaluation_id).where(*terms).group_by(E.location_id, MR.moment_key)
     ):
-        keys.add(key)
-        cells[(location_id, key)] = Cell(int(n), float(total) / n if n else None)
-        if verdicts and verdicts[0]:
-            counts[(location_id, key)] = (int(verdicts[0]), int(verdicts[1]))
-    totals: dict[int, Cell] = {}
-    evaluations: dict[int, int] = {}
-    for location_id, n, total, count in db.session.execute(
+        cells[(location_id, key)] = (n, total, *(verdicts or (0, 0)))
+    totals = {location_id: figures for location_id, *figures in db.session.execute(
         select(E.location_id, func.count(E.score), func.sum(E.score), func.count()).where(*terms)
-        .group_by(E.location_id)
-    ):
-        totals[location_id] = Cell(int(n), float(total) / n if n else None)
-        evaluations[location_id] = int(count)
-    moments = [m for m in journey_moments(journey, keys) if not m.retired or m.key in keys]
-    heat = Heatmap(locations=_location_refs(org, evaluations), moments=moments, cells=cells, totals=totals,
-                   evaluations=evaluations)
+        .group_by(E.location_id))}
+    heat, counts = _build_heatmap(org, journey, cells, totals)
     return heat, counts, terms
+
+
+def _build_heatmap(org, journey: Journey, cells: dict[tuple[int, str], tuple], totals: dict[int, tuple]):
+    """(Heatmap, praise counts) from {(location id, moment key): (n, total, magical, verdicts)} and
+    {location id: (n, total, evaluations)}."""
+    heat_cells = {where: Cell(int(n), float(total) / n if n else None) for where, (n, total, *_) in cells.items()}
+    counts = {where: (int(magical), int(verdicts))
+              for where, (_n, _total, magical, verdicts) in cells.items() if magical}
+    keys = {key for _, key in cells}
+    moments = [m for m in journey_moments(journey, keys) if not m.retired or m.key in keys]
+    heat = Heatmap(locations=_location_refs(org, totals), moments=moments, cells=heat_cells,
+                   totals={loc: Cell(int(n), float(total) / n if n else None) for loc, (n, total, _) in totals.items()},
+                   evaluations={loc: int(count) for loc, (_n, _total, count) in totals.items()})
+    return heat, counts
 
 
 # --- trend ---------------------------------------------------------------------------------------------------
@@ -826,9 +885,10 @@ def trend(org, filters: Filters, grain: str = "month") -> Trend:
     key = local_period_key(E.started_at, grain, org.timezone, dialect, (first, last)).label("period")
     cells: dict[tuple[str, str], Cell] = {}
     keys: set[str] = set()
+    periods_of = _materialized(select(E.id, key).where(*terms).cte("periods_of"))  # the local period once each
     for period, moment_key, n, total in db.session.execute(
-        select(key, MR.moment_key, func.count(MR.score), func.sum(MR.score))
-        .join(E, E.id == MR.evaluation_id).where(*terms).group_by(key, MR.moment_key)
+        select(periods_of.c.period, MR.moment_key, func.count(MR.score), func.sum(MR.score))
+        .join(periods_of, periods_of.c.id == MR.evaluation_id).group_by(periods_of.c.period, MR.moment_key)
     ):
         keys.add(moment_key)
         cells[(period, moment_key)] = Cell(int(n), float(total) / n if n else None)
@@ -1100,18 +1160,37 @@ class Dashboard:
 def dashboard(org, filters: Filters, grain: str = "month", *, today: date | None = None,
               notes_per_moment: int = 2) -> Dashboard:
     """Every section of the dashboard page, the same numbers as scorecard(), heatmap(), trend(),
-    perception_gap(), other_source_headline() and magical_moments() give one by one, from fewer scans: the
-    scorecard's two scans run over both sources grouped by source (the gap and the other side's headline come
-    from them), and the heatmap's scan also counts the verdicts the magical moments need."""
-    card, gap_aggs, sides = _scorecard(org, filters, today=today, by_source=True)
+    perception_gap(), other_source_headline() and magical_moments() give one by one, from fewer scans: one scan
+    of the moment results grouped by moment, comparison bucket, source and location gives the scorecard's
+    moments, the gap, the heatmap's cells and the magical moments' counts; one of the evaluations gives the
+    headline, the other side's headline and the heatmap's totals; the trend has its own (by local period)."""
     journey = load_journey(org, filters.journey_id)
+    window = _scan_window(org, filters, today or local_today(org.timezone), both_sources=True)
+    evaluation_groups = _scan_evaluations(window, by_location=True)
+    moment_groups = _scan_moments(window, by_location=True)
+    card, gap_aggs, sides = _build_scorecard(journey, filters, window, _sum_out(evaluation_groups, keep=2),
+                                             _sum_out(moment_groups, keep=3))
     gap = [] if filters.scoped else _gap_rows(journey, gap_aggs)
     beside = None
     if filters.source is not None and not filters.scoped:
         other = "staff" if filters.source == "shopper" else "shopper"
         count, agg = sides.get(other, (0, _Agg()))
         beside = SourceHeadline(other, count, agg.estimate())
-    heat, counts, terms = _heatmap(org, filters, praise=True)
+
+    def shown(bucket, source) -> bool:  # the heatmap's and the magical moments' rows: the period, the filter's source
+        return bucket in window.in_period and (filters.source is None or source == filters.source)
+
+    cells: dict[tuple[int, str], tuple] = {}
+    for (key, bucket, source, location_id), figures in moment_groups.items():
+        if shown(bucket, source):
+            n, total, _sq, magical, _neutral, _miserable, verdicts, *_ = figures
+            cells[(location_id, key)] = _add(cells.get((location_id, key)), (n, total, magical, verdicts))
+    totals: dict[int, tuple] = {}
+    for (bucket, source, location_id), (n, total, _sq, count, *_) in evaluation_groups.items():
+        if shown(bucket, source):
+            totals[location_id] = _add(totals.get(location_id), (n, total, count))
+    heat, counts = _build_heatmap(org, journey, cells, totals)
+    terms = _conditions(org, filters, *_bounds(org, filters.date_from, filters.date_to))
     praise = _praise(org, journey, terms, counts, notes_per_moment)
     return Dashboard(scorecard=card, heatmap=heat, trend=trend(org, filters, grain), gap=gap, beside=beside,
                      praise=praise)
