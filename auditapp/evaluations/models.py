@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -12,6 +12,9 @@ from ..timeutil import utcnow
 SOURCES = ("shopper", "staff")
 STATUSES = ("submitted", "approved", "rejected", "returned")
 COUNTED_STATUSES = ("submitted", "approved", "returned")  # rejected evaluations never count
+# The rows of the partial index ix_moment_result_magical_notes. A query uses that index only when its WHERE
+# repeats these terms with the constants written in (results.queries.magical_with_note), not as parameters.
+MAGICAL_NOTE = "verdict = 'magical' AND note IS NOT NULL AND note <> ''"
 
 
 class Evaluation(db.Model):
@@ -84,6 +87,10 @@ class MomentResult(db.Model):
         # Covers the aggregations' join from a period's evaluations (results.queries): no table read per row.
         Index("ix_moment_result_evaluation_scores", "evaluation_id", "moment_key", "score", "verdict", "critical_fail",
               "duration_seconds"),
+        # The dashboard's praise quotes (results.queries._praise): the few magical moments with a note, without
+        # reading every moment result's note.
+        Index("ix_moment_result_magical_notes", "evaluation_id",
+              sqlite_where=text(MAGICAL_NOTE), postgresql_where=text(MAGICAL_NOTE)),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluation.id", ondelete="CASCADE"))

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, and_, case, cast, func, select
+from sqlalchemy import Integer, and_, case, cast, func, literal_column, select
 
 from ..evaluations.models import COUNTED_STATUSES, Answer, Evaluation, MomentResult, Photo
 from ..extensions import db
@@ -992,6 +992,12 @@ def magical_moments(org, filters: Filters, *, notes_per_moment: int = 2) -> list
     return _praise(org, journey, terms, counts, notes_per_moment)
 
 
+def magical_with_note():
+    """Magical moments with a note, in the words of the partial index that holds them (MAGICAL_NOTE): constants
+    written into the SQL, so the planner can match the index's WHERE."""
+    return and_(MR.verdict == literal_column("'magical'"), MR.note.is_not(None), MR.note != literal_column("''"))
+
+
 def _praise(org, journey: Journey, terms: list, counts: dict[tuple[int, str], tuple[int, int]],
             notes_per_moment: int) -> list[LocationPraise]:
     """magical_moments() from its per (location, moment) counts of magical verdicts and of all verdicts."""
@@ -1002,7 +1008,7 @@ def _praise(org, journey: Journey, terms: list, counts: dict[tuple[int, str], tu
     latest = (
         select(E.location_id, MR.moment_key, E.id.label("evaluation_id"), E.started_at, E.source, MR.note, rank)
         .join(E, E.id == MR.evaluation_id)
-        .where(*terms, MR.verdict == "magical", MR.note.is_not(None), MR.note != "")
+        .where(*terms, magical_with_note())
         .subquery()
     )
     notes: dict[tuple[int, str], list[PraiseNote]] = {}

@@ -172,3 +172,23 @@ def test_a_location_scorecard_uses_the_location_and_date_index(app, month):
     if db.engine.dialect.name == "sqlite":
         details = [d for s in statements for d in _sqlite_reads(*s) if "evaluation USING" in d]
         assert any("ix_evaluation_journey_location_started" in d for d in details), details
+
+
+def test_the_praise_quotes_read_only_the_magical_notes_through_their_partial_index(app, month):
+    org, filters = month
+    db.session.execute(db.text("UPDATE moment_result SET verdict = 'magical', note = 'Lovely' WHERE id % 7 = 0"))
+    db.session.execute(db.text("UPDATE moment_result SET verdict = 'magical' WHERE id % 7 = 1"))  # magical, no note
+    db.session.execute(db.text("ANALYZE"))
+    db.session.commit()
+    praise = queries.magical_moments(org, filters)
+    assert praise and all(note.text == "Lovely" for place in praise for item in place.moments for note in item.notes)
+    quotes = [s for s in _statements(lambda: queries.magical_moments(org, filters)) if "row_number()" in s[0]]
+    assert len(quotes) == 1
+    if db.engine.dialect.name == "postgresql":
+        used = {node.get("Index Name") for node in _postgres_reads(*quotes[0])
+                if node.get("Relation Name") == "moment_result"}
+        assert used == {"ix_moment_result_magical_notes"}, used
+    else:
+        reads = [detail for detail in _sqlite_reads(*quotes[0]) if "moment_result" in detail]
+        assert reads and all("ix_moment_result_magical_notes" in detail for detail in reads), reads
+    assert_reads_only_the_month(quotes)
