@@ -27,6 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    from .results import cache
+
+    cache.init_app(app)
     from . import i18n
 
     i18n.init_app(app)
@@ -65,6 +68,10 @@ def _finish_config(app: Flask) -> None:
         app.config["EXPORT_DIR"] = str(Path(app.instance_path) / "exports")
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(Path(app.instance_path) / "uploads")
+    if not app.config.get("CACHE_TYPE"):
+        app.config["CACHE_TYPE"] = "RedisCache" if app.config.get("CACHE_REDIS_URL") else "FileSystemCache"
+    if app.config["CACHE_TYPE"] == "FileSystemCache" and not app.config.get("CACHE_DIR"):
+        app.config["CACHE_DIR"] = str(Path(app.instance_path) / "cache")
     if app.config["AUDITAPP_ENV"] == "production":
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
 

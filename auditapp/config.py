@@ -29,6 +29,11 @@ ENV_KEYS = {
     "EXPORT_INLINE_MAX_ROWS": "EXPORT_INLINE_MAX_ROWS",
     "WEBHOOK_ALLOW_PRIVATE": "WEBHOOK_ALLOW_PRIVATE",
     "PG_RANDOM_PAGE_COST": "PG_RANDOM_PAGE_COST",
+    "CACHE_TYPE": "CACHE_TYPE",
+    "CACHE_REDIS_URL": "CACHE_REDIS_URL",
+    "CACHE_DIR": "CACHE_DIR",
+    "CACHE_DEFAULT_TIMEOUT": "CACHE_DEFAULT_TIMEOUT",
+    "CACHE_KEY_PREFIX": "CACHE_KEY_PREFIX",
 }
 
 
@@ -86,6 +91,15 @@ class Config:
     # Webhook URLs that resolve to private, loopback or link-local addresses are refused unless this is set (or the
     # app runs in debug or testing, where http://127.0.0.1 receivers are allowed too).
     WEBHOOK_ALLOW_PRIVATE = False
+    # The dashboard's numbers are cached (auditapp/results/cache.py) until an evaluation, journey, location or the
+    # organisation changes. CACHE_TYPE None: RedisCache when CACHE_REDIS_URL is set (needed when several hosts serve
+    # the app), else FileSystemCache in CACHE_DIR (default instance/cache, shared by the workers of one host).
+    CACHE_TYPE: str | None = None
+    CACHE_REDIS_URL: str | None = None
+    CACHE_DIR: str | None = None
+    CACHE_DEFAULT_TIMEOUT = 600  # seconds an entry lives; also the longest a missed invalidation can show old numbers
+    CACHE_KEY_PREFIX = "auditapp:"  # one per deployment sharing a Redis
+    CACHE_THRESHOLD = 2000  # FileSystemCache: entries kept before the oldest are removed
 
 
 def env_overrides(environ: os._Environ | dict) -> dict:
@@ -96,7 +110,7 @@ def env_overrides(environ: os._Environ | dict) -> dict:
         if not value:
             continue
         if key in {"MAIL_PORT", "MAIL_TIMEOUT", "MAX_CONTENT_LENGTH", "TRUSTED_PROXIES", "EXPORT_KEEP_DAYS",
-                   "EXPORT_INLINE_MAX_ROWS"}:
+                   "EXPORT_INLINE_MAX_ROWS", "CACHE_DEFAULT_TIMEOUT"}:
             found[key] = int(value)
         elif key in ("MAIL_STARTTLS", "WEBHOOK_ALLOW_PRIVATE"):
             found[key] = value.strip().lower() in {"1", "true", "yes", "on"}

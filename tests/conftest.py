@@ -120,6 +120,9 @@ def app_config(database_url, tmp_path):
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
+        # The dashboard cache is tested on its own (tests/app/test_dashboard_cache.py); elsewhere every page computes.
+        "CACHE_TYPE": "NullCache",
+        "CACHE_NO_NULL_WARNING": True,
         # Production hashes with scrypt (most of a second on this machine, on purpose); the suite logs in thousands of
         # times, so it hashes cheaply. tests/app/test_auth.py checks the production default.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",

@@ -25,6 +25,7 @@ from ..tenancy import (
     scoped,
 )
 from . import bp, dashboard, queries
+from . import cache as dashboard_cache
 from .action_rules import allowed_transitions, days_late, is_overdue
 from .actions import (
     ACTIVE_STATUSES,
@@ -142,7 +143,7 @@ def journey(journey_id: int):
         return render_template("results/dashboard.html", journey=journey, form=form, page=None), 422
 
     bands = org.bands
-    numbers = queries.dashboard(org, filters, grain)  # every section, sharing their scans
+    numbers = dashboard_cache.dashboard(org, filters, grain)  # every section, sharing their scans
     card = numbers.scorecard
     can_plan = current_role() in MANAGERS  # actions are planned by the organisation's managers
     today = dashboard.today_for(org)
