@@ -21,6 +21,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
 from datetime import date
 
 from flask import current_app, has_app_context
@@ -39,8 +40,16 @@ cache = Cache()
 # queries.dashboard() runs). A write to any other table leaves the cached numbers alone.
 READ_TABLES = frozenset({"evaluation", "moment_result", "answer", "journey", "journey_version", "moment", "question",
                          "location", "organisation"})
-# Bump when the dataclasses in queries.py change shape: entries pickled by the previous code are not read back.
-FORMAT = 1
+
+
+def _shape() -> str:
+    """The fields of queries.py's dataclasses: entries pickled by code with other shapes are never read back."""
+    shapes = sorted((name, tuple(field.name for field in fields(obj))) for name, obj in vars(queries).items()
+                    if isinstance(obj, type) and is_dataclass(obj))
+    return hashlib.sha256(repr(shapes).encode()).hexdigest()[:12]
+
+
+FORMAT = _shape()
 ALL_ORGS = "all"
 _PENDING = "dashboard_cache_orgs"  # session.info: the organisations (or ALL_ORGS) written since the last commit
 
