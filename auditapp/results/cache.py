@@ -29,6 +29,7 @@ from flask_caching import Cache
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.elements import TextClause
 
 from ..timeutil import local_today
 from . import queries
@@ -156,19 +157,29 @@ def _written_by_statement(state) -> None:
     statement = state.statement
     table = getattr(getattr(statement, "table", None), "name", None)
     if table is None:  # text(): any table
-        if statement.__class__.__name__ == "TextClause" and _writes(str(statement)):
+        if isinstance(statement, TextClause) and _writes(str(statement)):
             _note(state.session, ALL_ORGS)
         return
     if table not in READ_TABLES:
         return
-    params = state.parameters or (statement.compile().params if state.is_insert else None)
-    rows = params if isinstance(params, list) else [params] if params else []
+    rows = _inserted_rows(state) if state.is_insert else []
     orgs = {_org_of_row(state.session, table, row) for row in rows}
     if state.is_insert and rows and None not in orgs:
         for org_id in orgs:
             _note(state.session, org_id)
     else:  # an UPDATE or DELETE of rows chosen by a WHERE: their organisations are not known here
         _note(state.session, ALL_ORGS)
+
+
+def _inserted_rows(state) -> list:
+    """The rows an INSERT writes: its executemany parameters, or the values written into the statement."""
+    params = state.parameters
+    if not params:
+        try:
+            params = state.statement.compile(dialect=state.session.get_bind().dialect).params
+        except Exception:  # noqa: BLE001 (not known: the caller then forgets every organisation)
+            return []
+    return params if isinstance(params, list) else [params]
 
 
 def _org_of_row(session: Session, table: str, row):

@@ -39,6 +39,21 @@ def frozen_at():
     return FROZEN
 
 
+@pytest.fixture
+def other_app(app_config):
+    """Apps of their own configuration (as other worker processes), their connections closed after the test."""
+    made = []
+
+    def make_app(**settings):
+        made.append(create_app({**app_config, **settings}))
+        return made[-1]
+
+    yield make_app
+    for each in made:
+        with each.app_context():
+            db.engine.dispose()
+
+
 def _computes(fn) -> int:
     """How many statements read the evaluations while fn runs (0: the numbers came from the cache)."""
     seen = []
@@ -144,6 +159,23 @@ def test_a_bulk_insert_of_evaluations_is_seen(world):  # noqa: F811
     assert _load(world).scorecard.evaluations == 2
 
 
+def test_an_insert_on_conflict_forgets_only_its_organisation(world, make):  # noqa: F811
+    """The insert a submission may use against the duplicate-client_uuid race (values in the statement)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    template = world.evaluate(ANSWERS_A, datetime(2025, 1, 10, 10))
+    other = make.org()
+    mine, theirs = dashboard_cache._token(world.org.id), dashboard_cache._token(other.id)
+    dialect_insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    row = {c.name: getattr(template, c.key) for c in Evaluation.__table__.columns if c.name != "id"}
+    statement = dialect_insert(Evaluation).values(**{**row, "client_uuid": uuid.uuid4().hex})
+    db.session.execute(statement.on_conflict_do_nothing(index_elements=["org_id", "client_uuid"]))
+    db.session.commit()
+    assert dashboard_cache._token(other.id) == theirs
+    assert dashboard_cache._token(world.org.id) != mine
+    assert _load(world).scorecard.evaluations == 2
+
+
 def test_the_next_day_is_a_new_entry(world, frozen_clock):  # noqa: F811
     """The default period ends today (the organisation's local date): tomorrow's dashboard is computed again."""
     world.evaluate(ANSWERS_A, datetime(2025, 1, 10, 10))
@@ -187,7 +219,7 @@ def test_every_table_the_dashboard_reads_invalidates_it(world):  # noqa: F811
 
 
 @pytest.mark.parametrize("backend", ["files", "redis"])
-def test_another_process_sharing_the_cache_sees_the_invalidation(app_config, tmp_path, backend, make):
+def test_another_process_sharing_the_cache_sees_the_invalidation(other_app, tmp_path, backend, make):
     """Two app objects, as two gunicorn workers: one caches the numbers, the other commits a submission."""
     if backend == "redis":
         url = os.environ.get("TEST_REDIS_URL")
@@ -196,7 +228,7 @@ def test_another_process_sharing_the_cache_sees_the_invalidation(app_config, tmp
         settings = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url, "CACHE_KEY_PREFIX": f"t{uuid.uuid4().hex}:"}
     else:
         settings = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(tmp_path / "cache")}
-    reader, writer = create_app({**app_config, **settings}), create_app({**app_config, **settings})
+    reader, writer = other_app(**settings), other_app(**settings)
     org = make.org(timezone="Europe/Stockholm")
     journey = make.journey(org)
     location = make.location(org)
@@ -219,8 +251,8 @@ def test_another_process_sharing_the_cache_sees_the_invalidation(app_config, tmp
         assert _computes(numbers) == 0
 
 
-def test_an_unreachable_cache_still_gives_the_dashboard(app_config, make):
-    broken = create_app({**app_config, "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": "redis://127.0.0.1:1/0"})
+def test_an_unreachable_cache_still_gives_the_dashboard(other_app, make):
+    broken = other_app(CACHE_TYPE="RedisCache", CACHE_REDIS_URL="redis://127.0.0.1:1/0")
     with broken.app_context():
         org = make.org()
         journey = make.journey(org)
