@@ -16,6 +16,7 @@ location's managers in the same transaction (auditapp.notify.notices.notify_crit
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -581,12 +582,17 @@ def _insert_unless_stored(values: dict) -> int | None:
     unique index; SQLite has one writer, so a twin is committed by then. pysqlite opens the transaction itself
     before this INSERT, so the caller's commit or rollback decides.
     """
-    connection = db.session.connection()
+    statement = _insert_unless_stored_statement(db.session.connection().dialect.name)
+    return db.session.execute(statement, values).scalar()
+
+
+@functools.cache
+def _insert_unless_stored_statement(dialect_name: str):
+    # Built once: the values come as parameters, so building and caching a new statement per request is saved.
     table = Evaluation.__table__
-    statement = (_INSERT_BY_DIALECT[connection.dialect.name](table).values(values)
-                 .on_conflict_do_nothing(index_elements=[table.c.org_id, table.c.client_uuid])
-                 .returning(table.c.id))
-    return db.session.execute(statement).scalar()
+    return (_INSERT_BY_DIALECT[dialect_name](table)
+            .on_conflict_do_nothing(index_elements=[table.c.org_id, table.c.client_uuid])
+            .returning(table.c.id))
 
 
 def _attach_inserted(evaluation: Evaluation, evaluation_id: int, values: dict) -> None:
