@@ -1,8 +1,9 @@
 """Integrity flags for the reviewer: signs that a visit may not have happened as reported.
 
 `refresh_flags(evaluation)` recomputes an evaluation's flags and replaces the stored ones; the submission service
-calls it for every resubmitted evaluation, and `insert_flags` for every new one. Each look-up across the organisation is one indexed query
-(photo sha256, note digest), never a scan of all evaluations. The flags are warnings for a person, not verdicts.
+calls it for every resubmitted evaluation, and `insert_flags` for every new one. Each look-up across the
+organisation is one indexed query (photo sha256, note digest), never a scan of all evaluations. The flags are
+warnings for a person, not verdicts.
 
 A just-inserted evaluation passes `inserted=Inserted(...)`: the rows the service has just written, so the checks
 read them from memory instead of loading the answers back, and skip what a new evaluation cannot have (old
