@@ -108,8 +108,9 @@ def create_evaluation():
         return problem(error.status, error.title, error.detail, error.errors or None)
     evaluation = result.evaluation
     # The reply is made before the commit, from the objects as flushed (the commit would expire them and the reply
-    # would load them again: four SELECTs per submission); a failed commit answers 500, never this body.
-    body = evaluation_to_dict(evaluation, with_answers=False)
+    # would load them again: four SELECTs per submission) and a new evaluation's moment results as inserted; a
+    # failed commit answers 500, never this body.
+    body = evaluation_to_dict(evaluation, with_answers=False, moment_rows=result.moment_rows)
     body["resubmitted"] = result.resubmitted
     evaluation_id = evaluation.id
     db.session.commit()

@@ -1,12 +1,14 @@
 """Integrity flags for the reviewer: signs that a visit may not have happened as reported.
 
 `refresh_flags(evaluation)` recomputes an evaluation's flags and replaces the stored ones; the submission service
-calls it for every new or resubmitted evaluation. Each look-up across the organisation is one indexed query
-(photo sha256, note digest), never a scan of all evaluations. The flags are warnings for a person, not verdicts.
+calls it for every resubmitted evaluation, and `insert_flags` for every new one. Each look-up across the
+organisation is one indexed query (photo sha256, note digest), never a scan of all evaluations. The flags are
+warnings for a person, not verdicts.
 
 A just-inserted evaluation passes `inserted=Inserted(...)`: the rows the service has just written, so the checks
 read them from memory instead of loading the answers back, and skip what a new evaluation cannot have (old
-fingerprints, old flags, an earlier "submitted" event). The findings are the same either way.
+fingerprints, old flags, an earlier "submitted" event). The findings are the same either way. Fingerprints and the
+flags of a new evaluation go in with Core INSERTs, not ORM objects: the unit of work cost more than the checks.
 """
 from __future__ import annotations
 
@@ -14,8 +16,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import delete, insert, select
 
 from ..evaluations.models import Evaluation, EvaluationEvent, EvaluationFlag, Photo
 from ..extensions import db
@@ -172,29 +173,29 @@ def note_places(evaluation: Evaluation, inserted: Inserted | None = None) -> lis
     return places
 
 
-def store_fingerprints(evaluation: Evaluation, inserted: Inserted | None = None) -> list[NoteFingerprint]:
-    """Replace the evaluation's note digests (they follow its latest revision)."""
+def store_fingerprints(evaluation: Evaluation, inserted: Inserted | None = None) -> list[tuple[str, str]]:
+    """Replace the evaluation's note digests (they follow its latest revision); (digest, place) of each."""
     if inserted is None:  # a new evaluation has none yet
         # No ORM synchronisation: it would scan every object in the session (slow when a script submits hundreds).
         db.session.execute(delete(NoteFingerprint).where(NoteFingerprint.evaluation_id == evaluation.id)
                            .execution_options(synchronize_session=False))
-    seen: set[str] = set()
-    rows = []
+    by_digest: dict[str, str] = {}
     for where, text in note_places(evaluation, inserted):
         digest = note_digest(text)
-        if digest and digest not in seen:
-            seen.add(digest)
-            rows.append(NoteFingerprint(org_id=evaluation.org_id, evaluation_id=evaluation.id, digest=digest,
-                                        place=where[:200]))
-    db.session.add_all(rows)
-    return rows
+        if digest and digest not in by_digest:
+            by_digest[digest] = where[:200]
+    if by_digest:
+        db.session.execute(insert(NoteFingerprint.__table__),
+                           [{"org_id": evaluation.org_id, "evaluation_id": evaluation.id, "digest": digest, "place": place}
+                            for digest, place in by_digest.items()])
+    return list(by_digest.items())
 
 
-def check_copied_note(evaluation: Evaluation, fingerprints: list[NoteFingerprint]) -> FlagFinding | None:
+def check_copied_note(evaluation: Evaluation, fingerprints: list[tuple[str, str]]) -> FlagFinding | None:
     """A note of 20+ characters word for word the same as one in an earlier evaluation of the organisation."""
     if not fingerprints:
         return None
-    by_digest = {f.digest: f.place for f in fingerprints}
+    by_digest = dict(fingerprints)
     match = db.session.execute(
         select(NoteFingerprint.digest, NoteFingerprint.evaluation_id)
         .where(NoteFingerprint.org_id == evaluation.org_id, NoteFingerprint.digest.in_(by_digest),
@@ -241,19 +242,26 @@ def find_flags(evaluation: Evaluation, inserted: Inserted | None = None) -> list
     return [finding for finding in checks if finding is not None]
 
 
-def refresh_flags(evaluation: Evaluation, inserted: Inserted | None = None) -> list[EvaluationFlag]:
+def refresh_flags(evaluation: Evaluation) -> list[EvaluationFlag]:
     """Recompute the evaluation's integrity flags and replace the stored ones. Flushes, never commits."""
-    findings = find_flags(evaluation, inserted)
-    if inserted is not None:
-        set_committed_value(evaluation, "flags", [])  # a new evaluation has no flags: nothing to load or remove
-    else:
-        for flag in list(evaluation.flags):
-            evaluation.flags.remove(flag)
-        db.session.flush()
+    findings = find_flags(evaluation)
+    for flag in list(evaluation.flags):
+        evaluation.flags.remove(flag)
+    db.session.flush()
     flags = [EvaluationFlag(code=f.code, detail=f.detail) for f in findings]
     evaluation.flags.extend(flags)
     db.session.flush()
     return flags
+
+
+def insert_flags(evaluation: Evaluation, inserted: Inserted) -> list[FlagFinding]:
+    """The integrity flags of a just-inserted evaluation, in one INSERT (it has none to replace); its `flags`
+    collection loads them when it is read."""
+    findings = find_flags(evaluation, inserted)
+    if findings:
+        db.session.execute(insert(EvaluationFlag.__table__),
+                           [{"evaluation_id": evaluation.id, "code": f.code, "detail": f.detail} for f in findings])
+    return findings
 
 
 def flag_label(code: str) -> str:

@@ -274,9 +274,14 @@ def redeliver_lost() -> int:
     return len(ids)
 
 
-def evaluation_data(evaluation) -> dict:
-    """What the evaluation events carry: ids and results, never the shopper's name or notes."""
-    failed = sorted({r.moment_key for r in evaluation.moment_results if r.critical_fail})
+def evaluation_data(evaluation, moment_rows: list[dict] | None = None) -> dict:
+    """What the evaluation events carry: ids and results, never the shopper's name or notes.
+
+    `moment_rows`: a new evaluation's moment results as just inserted (not read back)."""
+    if moment_rows is None:
+        failed = sorted({r.moment_key for r in evaluation.moment_results if r.critical_fail})
+    else:
+        failed = sorted({r["moment_key"] for r in moment_rows if r["critical_fail"]})
     return {"evaluation_id": evaluation.id, "journey_id": evaluation.journey_id, "location_id": evaluation.location_id,
             "location_code": evaluation.location.code if evaluation.location else None, "source": evaluation.source,
             "status": evaluation.status, "score": evaluation.score, "critical_fail": bool(failed),
@@ -284,9 +289,9 @@ def evaluation_data(evaluation) -> dict:
             "started_at": evaluation.started_at.isoformat() + "Z" if evaluation.started_at else None}
 
 
-def emit_evaluation(evaluation, event: str) -> None:
+def emit_evaluation(evaluation, event: str, moment_rows: list[dict] | None = None) -> None:
     """evaluation.submitted / evaluation.approved, plus evaluation.critical_fail for a submitted one that failed."""
-    data = evaluation_data(evaluation)
+    data = evaluation_data(evaluation, moment_rows)
     events = [event] + (["evaluation.critical_fail"] if event == "evaluation.submitted" and data["critical_fail"] else [])
     if is_muted():
         return

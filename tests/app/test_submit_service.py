@@ -255,7 +255,8 @@ def test_same_uuid_in_another_organisation_is_independent(world, make):
 
 
 def test_concurrent_duplicate_insert_is_answered_as_replay(world, monkeypatch):
-    """Two requests pass the "is this uuid new?" check together; the unique constraint decides, in a savepoint."""
+    """Two requests pass the "is this uuid new?" check together; the unique constraint decides (ON CONFLICT DO
+    NOTHING), and the second is answered as a replay of the first."""
     org, shopper, journey, location = world
     payload = full_payload(journey, location)
     first = submit_evaluation(org.id, shopper, "shopper", payload).evaluation
@@ -263,17 +264,15 @@ def test_concurrent_duplicate_insert_is_answered_as_replay(world, monkeypatch):
     from auditapp.evaluations import services
 
     state = {"hide": True}
-    real_find, real_begin = services._find_by_uuid, services._begin_sqlite_transaction
+    real_find = services._find_by_uuid
 
     def find(org_id, client_uuid):
-        return None if state["hide"] else real_find(org_id, client_uuid)
-
-    def begin():
-        state["hide"] = False  # the insert runs; the lookup after its IntegrityError sees the stored row
-        real_begin()
+        if state["hide"]:
+            state["hide"] = False  # the look-up before the insert misses; the one after the conflict sees the row
+            return None
+        return real_find(org_id, client_uuid)
 
     monkeypatch.setattr(services, "_find_by_uuid", find)
-    monkeypatch.setattr(services, "_begin_sqlite_transaction", begin)
     result = submit_evaluation(org.id, shopper, "shopper", dict(payload))
     assert not result.created and result.evaluation.id == first.id
     db.session.commit()
@@ -286,8 +285,39 @@ def test_concurrent_duplicate_insert_is_answered_as_replay(world, monkeypatch):
     assert caught.value.status == 409
 
 
-def test_savepoint_keeps_the_callers_transaction_in_charge(world):
-    """On SQLite the savepoint must not commit by itself: a caller that rolls back stores nothing."""
+def test_a_new_evaluation_stands_for_its_row_without_reading_it_back(world):
+    """The service inserts a new evaluation with Core statements and keeps its object as the stored row: every column
+    is as a read gives it, the reply's moments (from the rows inserted) equal the stored ones, and the event, the
+    audit entry and the flags it inserted are there in the same transaction."""
+    from sqlalchemy import inspect
+
+    from auditapp.evaluations.models import EvaluationFlag
+
+    org, shopper, journey, location = world
+    result = submit_evaluation(org.id, shopper, "shopper", full_payload(journey, location))
+    evaluation = result.evaluation
+    state = inspect(evaluation)
+    assert state.persistent and not state.modified
+    columns = {attr.key for attr in state.mapper.column_attrs}
+    assert columns.isdisjoint(state.unloaded)  # nothing left to load
+    inserted = {key: getattr(evaluation, key) for key in columns}
+    reply = evaluation_to_dict(evaluation, with_answers=False, moment_rows=result.moment_rows)
+    flag_codes = [flag.code for flag in evaluation.flags]  # loads the rows inserted above
+    assert flag_codes == ["late_submission"]
+    assert [(e.action, e.user_id, e.comment, e.changes) for e in evaluation.events] == [("submitted", shopper.id, "", None)]
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.get(Evaluation, evaluation.id)
+    assert {key: getattr(stored, key) for key in columns} == inserted
+    assert evaluation_to_dict(stored, with_answers=False) == reply
+    assert [f.code for f in db.session.scalars(select(EvaluationFlag).where(EvaluationFlag.evaluation_id == stored.id))] \
+        == flag_codes
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "evaluation.submitted"))
+    assert (entry.object_type, entry.object_id, entry.user_id, entry.org_id) == ("evaluation", stored.id, shopper.id, org.id)
+
+
+def test_the_callers_rollback_stores_nothing(world):
+    """On SQLite nothing commits by itself: a caller that rolls back stores nothing."""
     org, shopper, journey, location = world
     submit_evaluation(org.id, shopper, "shopper", full_payload(journey, location))
     db.session.rollback()
@@ -434,7 +464,7 @@ def test_evaluation_to_dict(world):
 
 
 def test_two_threads_sending_the_same_evaluation_store_one(app, world):
-    """Real concurrency: both requests may pass the lookup; the unique constraint and the savepoint sort it out."""
+    """Real concurrency: both requests may pass the lookup; the unique constraint sorts it out."""
     import threading
 
     from auditapp.auth.models import User
