@@ -196,7 +196,13 @@ def test_the_dashboard_page_after_an_api_submission(world, make, client, auth): 
     assert "No evaluations match these filters yet." in client.get(url).data.decode()
     payload = full_payload(world.journey, world.north, started_at="2025-01-20T10:00:00+01:00",
                            finished_at="2025-01-20T10:20:00+01:00")
+    other = make.org()
+    with client.application.app_context():
+        theirs, everyone = dashboard_cache._token(other.id), dashboard_cache._token(dashboard_cache.ALL_ORGS)
     assert client.post("/api/v1/evaluations", json=payload, headers=bearer(token)).status_code == 201
+    with client.application.app_context():  # a submission forgets its own organisation's dashboards only
+        assert (dashboard_cache._token(other.id), dashboard_cache._token(dashboard_cache.ALL_ORGS)) == (theirs,
+                                                                                                        everyone)
     page = client.get(url).data.decode()
     assert "No evaluations match these filters yet." not in page
     evaluation = db.session.scalar(db.select(Evaluation))
