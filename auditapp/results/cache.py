@@ -10,7 +10,10 @@ all organisations instead: correct, only less economical.
 
 The token is read before the numbers are computed and replaced after the writer commits, so an entry stored under a
 token always holds numbers at least as new as the token: a reader never gets numbers older than the last commit it
-could see. When the cache cannot be reached the numbers are computed as if nothing were cached.
+could see. A writer replaces the token only while the organisation is marked as viewed (a reader computing its
+numbers marks it first, for twice the entries' lifetime; the mark's random value is part of every key): a
+submission to an organisation nobody looks at costs one cache read, not a write. When the cache cannot be reached
+the numbers are computed as if nothing were cached.
 
 Backends (see config.py): Redis when CACHE_REDIS_URL is set (several hosts), else files in the instance folder
 (every worker process of one host shares them); tests use NullCache unless they test the cache.
@@ -63,13 +66,17 @@ def dashboard(org, filters: queries.Filters, grain: str, *, today: date | None =
     """queries.dashboard(org, filters, grain), from the cache when nothing it reads has changed since."""
     today = today or local_today(org.timezone)
     try:
-        key = _entry_key(org.id, filters, grain, today)
-        numbers = cache.get(key)
+        viewed = cache.get(_viewed_name(org.id))
+        numbers = None if viewed is None else cache.get(_entry_key(org.id, viewed, filters, grain, today))
+        if isinstance(numbers, queries.Dashboard):
+            return numbers
+        if viewed is None:
+            viewed = _mark_viewed(org.id)
+        # The tokens are read after the mark is known to be there: a commit from now on replaces them.
+        key = _entry_key(org.id, viewed, filters, grain, today)
     except Exception:  # noqa: BLE001 (an unreachable or corrupt cache must not take the dashboard down)
         log.warning("dashboard cache unavailable; computing the numbers", exc_info=True)
         return queries.dashboard(org, filters, grain, today=today)
-    if isinstance(numbers, queries.Dashboard):
-        return numbers
     numbers = queries.dashboard(org, filters, grain, today=today)
     try:
         cache.set(key, numbers)
@@ -78,9 +85,22 @@ def dashboard(org, filters: queries.Filters, grain: str, *, today: date | None =
     return numbers
 
 
-def _entry_key(org_id: int, filters: queries.Filters, grain: str, today: date) -> str:
-    parts = (FORMAT, org_id, _token(ALL_ORGS), _token(org_id), filters.journey_id, filters.location_id, filters.region,
-             filters.date_from, filters.date_to, filters.source, filters.status,
+def _viewed_name(org_id: int) -> str:
+    return f"dashboard-viewed:{org_id}"
+
+
+def _mark_viewed(org_id: int) -> str:
+    """Note that the organisation has cached dashboards, so that its writers replace its token; a random value that
+    is part of every entry's key: when the mark expires or is evicted, the entries made under it are unreachable
+    (writers stopped replacing the token then)."""
+    name = _viewed_name(org_id)
+    cache.add(name, secrets.token_hex(8), timeout=2 * current_app.config["CACHE_DEFAULT_TIMEOUT"])
+    return str(cache.get(name))
+
+
+def _entry_key(org_id: int, viewed: str, filters: queries.Filters, grain: str, today: date) -> str:
+    parts = (FORMAT, org_id, viewed, _token(ALL_ORGS), _token(org_id), filters.journey_id, filters.location_id,
+             filters.region, filters.date_from, filters.date_to, filters.source, filters.status,
              None if filters.places is None else sorted(filters.places), grain, today)
     return "dashboard:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -95,12 +115,14 @@ def _token(scope) -> str:
 
 
 def forget(scopes) -> None:
-    """Make every cached dashboard of these organisations (ids, or ALL_ORGS) unreachable."""
+    """Make every cached dashboard of these organisations (ids, or ALL_ORGS) unreachable. An organisation nobody
+    has viewed a dashboard of lately has nothing cached: one read, no write (most submissions)."""
     if not has_app_context() or cache not in current_app.extensions.get("cache", {}):
         return  # a session of a script without the app: there is no cache to forget
     for scope in scopes:
         try:
-            cache.set(f"dashboard-token:{scope}", secrets.token_hex(8), timeout=0)
+            if scope == ALL_ORGS or cache.get(_viewed_name(scope)) is not None:
+                cache.set(f"dashboard-token:{scope}", secrets.token_hex(8), timeout=0)
         except Exception:  # noqa: BLE001 (entries then live until they expire: CACHE_DEFAULT_TIMEOUT)
             log.warning("dashboard cache unavailable; could not forget organisation %s", scope, exc_info=True)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import event, insert, update
@@ -177,14 +177,38 @@ def test_an_insert_on_conflict_forgets_only_its_organisation(world, make):  # no
 
 
 def test_the_next_day_is_a_new_entry(world, frozen_clock):  # noqa: F811
-    """The default period ends today (the organisation's local date): tomorrow's dashboard is computed again."""
+    """The default period ends today (the organisation's local date, Stockholm here): at local midnight the
+    dashboard is computed again."""
     world.evaluate(ANSWERS_A, datetime(2025, 1, 10, 10))
+    frozen_clock.move_to(datetime(2025, 1, 31, 22, 58))  # 23:58 on 31 January in Stockholm
     _load(world)
     assert _computes(lambda: _load(world)) == 0
-    frozen_clock.move_to(FROZEN + timedelta(days=1))
+    frozen_clock.move_to(datetime(2025, 1, 31, 23, 2))  # 00:02 on 1 February
     assert _computes(lambda: _load(world)) > 0
-    frozen_clock.move_to(datetime(2025, 1, 31, 23, 30))  # 00:30 on 1 February in Stockholm: the same local day
+    frozen_clock.move_to(datetime(2025, 1, 31, 23, 6))  # the same local day
     assert _computes(lambda: _load(world)) == 0
+
+
+def test_a_submission_to_an_organisation_nobody_views_writes_nothing_to_the_cache(world, make):  # noqa: F811
+    quiet = make.org()
+    token = dashboard_cache._token(quiet.id)
+    make.evaluation(quiet, make.journey(quiet), make.location(quiet), make.user(quiet, "shopper"), ANSWERS_A,
+                    started_at=datetime(2025, 1, 10, 10))
+    assert dashboard_cache._token(quiet.id) == token  # not viewed: its token is left as it was
+    world.evaluate(ANSWERS_A, datetime(2025, 1, 10, 10))
+    _load(world)  # viewed from now on
+    token = dashboard_cache._token(world.org.id)
+    world.evaluate(ANSWERS_B, datetime(2025, 1, 11, 10))
+    assert dashboard_cache._token(world.org.id) != token
+
+
+def test_an_evicted_viewed_mark_makes_the_entries_unreachable(world):  # noqa: F811
+    """Writers stop replacing the token when the mark is gone, so entries made under the mark must not be read."""
+    world.evaluate(ANSWERS_A, datetime(2025, 1, 10, 10))
+    assert _load(world).scorecard.evaluations == 1
+    dashboard_cache.cache.delete(dashboard_cache._viewed_name(world.org.id))  # expired or evicted
+    world.evaluate(ANSWERS_B, datetime(2025, 1, 11, 10))  # no mark: the token stays
+    assert _load(world).scorecard.evaluations == 2
 
 
 def test_the_dashboard_page_after_an_api_submission(world, make, client, auth):  # noqa: F811
