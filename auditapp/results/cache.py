@@ -185,7 +185,7 @@ def _written_by_statement(state) -> None:
     if table not in READ_TABLES:
         return
     rows = _inserted_rows(state) if state.is_insert else []
-    orgs = {_org_of_row(state.session, table, row) for row in rows}
+    orgs = _orgs_of_rows(state.session, table, rows)
     if state.is_insert and rows and None not in orgs:
         for org_id in orgs:
             _note(state.session, org_id)
@@ -204,18 +204,19 @@ def _inserted_rows(state) -> list:
     return params if isinstance(params, list) else [params]
 
 
-def _org_of_row(session: Session, table: str, row):
-    """The organisation of a row a statement inserts, from its org_id or its evaluation in the session."""
-    if not isinstance(row, Mapping):
-        return None
-    if "org_id" in row:
-        return row["org_id"]
-    if table in ("answer", "moment_result") and row.get("evaluation_id") is not None:
-        from ..evaluations.models import Evaluation
+def _orgs_of_rows(session: Session, table: str, rows: list) -> set:
+    """The organisations of the rows a statement inserts, from their org_id or their evaluation in the session
+    (None among them when one is not known)."""
+    if not all(isinstance(row, Mapping) for row in rows):
+        return {None}
+    if all("org_id" in row for row in rows):
+        return {row["org_id"] for row in rows}
+    if table not in ("answer", "moment_result"):
+        return {None}
+    from ..evaluations.models import Evaluation
 
-        evaluation = session.identity_map.get(identity_key(Evaluation, row["evaluation_id"]))
-        return getattr(evaluation, "org_id", None)
-    return None
+    evaluations = {row.get("evaluation_id") for row in rows}  # one evaluation's answers, usually
+    return {getattr(session.identity_map.get(identity_key(Evaluation, pk)), "org_id", None) for pk in evaluations}
 
 
 _READ_ONLY_SQL = {"SELECT", "EXPLAIN", "SET", "SHOW", "PRAGMA", "ANALYZE", "VACUUM", "SAVEPOINT", "RELEASE", "BEGIN",
