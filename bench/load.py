@@ -15,7 +15,9 @@ acknowledged client_uuid must be there exactly once, with all its answers and un
 requests fail for a moment, clients retry, and still nothing acknowledged may be lost.
 
 Throughput is printed next to a hello-world Flask app (bench/_hello.py) served by the same gunicorn settings, in the
-same run, with the same clients. Everything is bounded: a time limit, a request cap, loopback addresses only.
+same run, with the same clients. The submission target compares the real endpoint with the bulk-insert baseline
+(bench/_baseline.py) under the same load: the same bodies from the same seed, each sent once, for as long; the
+replay and fault run then reports its own rate of new evaluations beside it. Everything is bounded: a time limit, a request cap, loopback addresses only.
 Exit status: 0 when nothing was lost, duplicated or changed; 1 otherwise.
 """
 from __future__ import annotations
@@ -618,6 +620,14 @@ def run_target(kind: str, args, baseline_rps: float) -> bool:
                base_tally, base_elapsed, baseline_rps, None)
         _empty_evaluations(url)
         server = start_gunicorn("wsgi:app", env=env, workers=args.workers, threads=args.threads, ready_path="/login")
+        # The baseline's load on the real endpoint: the same bodies (same seed), each sent once, for as long. The
+        # throughput target compares these two; the run after it adds replays, twins and conflicts.
+        fresh_tally, fresh_elapsed = drive(server.port, "/api/v1/evaluations", fixture.tokens, fixture,
+                                           args.baseline_duration, args.max_requests, 5.0, args.seed + 7,
+                                           fresh_only=True)
+        report(f"{kind} real submissions under the baseline's load (each sent once): {args.shoppers} shoppers, "
+               f"{_settings(args)}", fresh_tally, fresh_elapsed, baseline_rps, None)
+        _empty_evaluations(url)
         during = None
         restart_log: list[str] = []
         if kind == "postgres" and args.restart_postgres:
@@ -637,9 +647,15 @@ def run_target(kind: str, args, baseline_rps: float) -> bool:
         base_p95 = percentile(base_tally.latencies, 95) * 1000
         p95 = percentile(tally.latencies, 95) * 1000
         share = real_rps / base_rps if base_rps else 0.0
-        print(f"   SUBMISSIONS vs BASELINE: {real_rps:.0f} new evaluations/s against {base_rps:.0f}/s for the bulk-insert "
-              f"baseline = {share:.0%} (target >= 50%: {'met' if share >= 0.5 else 'NOT met'}); p95 {p95:.0f} ms "
-              f"(baseline {base_p95:.0f} ms; target < 300 ms: {'met' if p95 < 300 else 'NOT met'})")
+        fresh_rps = fresh_tally.statuses.get(201, 0) / fresh_elapsed if fresh_elapsed else 0.0
+        fresh_share = fresh_rps / base_rps if base_rps else 0.0
+        fresh_p95 = percentile(fresh_tally.latencies, 95) * 1000
+        print(f"   SUBMISSIONS vs BASELINE, the same load (each body once): {fresh_rps:.0f} new evaluations/s against "
+              f"{base_rps:.0f}/s for the bulk-insert baseline = {fresh_share:.0%} (target >= 50%: "
+              f"{'met' if fresh_share >= 0.5 else 'NOT met'}); p95 {fresh_p95:.0f} ms (baseline {base_p95:.0f} ms; "
+              f"target < 300 ms: {'met' if fresh_p95 < 300 else 'NOT met'})")
+        print(f"   with replays, twins and conflicts besides (a quarter of the requests): {real_rps:.0f} new "
+              f"evaluations/s = {share:.0%} of the baseline; p95 {p95:.0f} ms")
         return ok
     finally:
         if server is not None:

@@ -68,9 +68,11 @@ def notify_critical_fail(evaluation, written=None) -> list[OutboxMessage]:
     failures = _failures_written(*written) if written is not None else _failures_stored(evaluation)
     if failures is None:
         return []
+    recipients = [user for user in org_managers(evaluation.org_id) if user.id != evaluation.evaluator_id]
+    if not recipients:
+        return []  # nobody to tell: the organisation is not read
     org = db.session.get(Organisation, evaluation.org_id)
     build = _critical_fail_mail(evaluation, org, failures, absolute_url("visits.review_detail", evaluation_id=evaluation.id))
-    recipients = [user for user in org_managers(org.id) if user.id != evaluation.evaluator_id]
     return _queue_all("critical_fail", recipients, build, key=f"critical_fail:{evaluation.id}", org_id=org.id)
 
 
