@@ -125,14 +125,21 @@ def submit_evaluation(org_id: int, user: User, role: str, payload: dict) -> Subm
     if role not in ("admin", "manager", "shopper", "staff"):
         raise SubmissionError(403, "Forbidden", "Your role cannot send evaluations.")
     digest = content_hash(payload)
-    client_uuid = payload.get("client_uuid")
-    existing = None
-    if isinstance(client_uuid, str) and CLIENT_UUID_RE.match(client_uuid):
-        existing = _find_by_uuid(org_id, client_uuid)
-    if existing is not None:
+    # New evaluations are the common case: validate, then INSERT ... ON CONFLICT DO NOTHING tells whether the
+    # client_uuid was stored already (then _insert answers it as a replay). A replay that no longer validates (its
+    # visit submitted, its photos attached, its location since archived) is looked up when validation fails.
+    try:
+        checked = _check(org_id, user, role, payload, digest)
+    except SubmissionError:
+        client_uuid = payload.get("client_uuid")
+        existing = None
+        if isinstance(client_uuid, str) and CLIENT_UUID_RE.match(client_uuid):
+            existing = _find_by_uuid(org_id, client_uuid)
+        if existing is None:
+            raise
         result = _replay(existing, user, role, payload, digest)
     else:
-        result = _insert(org_id, user, _check(org_id, user, role, payload, digest), payload)
+        result = _insert(org_id, user, role, checked, payload)
     if result.created or result.resubmitted:  # a replay announces nothing again
         # Queued in this transaction: the caller's commit sends it, a rollback drops it (auditapp.notify).
         notify_critical_fail(result.evaluation, result.written)
@@ -537,7 +544,7 @@ def _check_moment_notes(moments: dict[str, ChecklistMoment], raw, err) -> dict[s
 # --- storing ------------------------------------------------------------------------------------------------------
 
 
-def _insert(org_id: int, user: User, checked: _Checked, payload: dict) -> SubmitResult:
+def _insert(org_id: int, user: User, role: str, checked: _Checked, payload: dict) -> SubmitResult:
     # Every column set here (none left to a default), so the object can stand for the row without reading it back.
     evaluation = Evaluation(org_id=org_id, client_uuid=checked.client_uuid, evaluator_id=user.id, status="submitted",
                             revision=1, submitted_at=utcnow(), assignment_id=None, review_comment="",
@@ -546,13 +553,12 @@ def _insert(org_id: int, user: User, checked: _Checked, payload: dict) -> Submit
     values = {column: getattr(evaluation, column) for column in _EVALUATION_COLUMNS}
     evaluation_id = _insert_unless_stored(values)
     if evaluation_id is None:
-        # A concurrent request stored the same client_uuid after this one's look-up: this is a replay of it (or a
-        # conflict), answered as if it had come second. Nothing of this request was written.
+        # The client_uuid is stored already (an earlier send, or a concurrent twin that got there first): a replay
+        # of it, a fix of a returned evaluation, or a conflict. Nothing of this request was written.
         existing = _find_by_uuid(org_id, checked.client_uuid)
         if existing is None:
             raise RuntimeError(f"client_uuid {checked.client_uuid!r} conflicted but no evaluation holds it")
-        membership = user.membership_in(org_id)
-        return _replay(existing, user, membership.role if membership else "", payload, checked.content_hash)
+        return _replay(existing, user, role, payload, checked.content_hash)
     _attach_inserted(evaluation, evaluation_id, values)
     _mark_assignment_submitted(checked)
     _store_rows(evaluation, rows)

@@ -254,35 +254,37 @@ def test_same_uuid_in_another_organisation_is_independent(world, make):
     assert count(Evaluation) == 2
 
 
-def test_concurrent_duplicate_insert_is_answered_as_replay(world, monkeypatch):
-    """Two requests pass the "is this uuid new?" check together; the unique constraint decides (ON CONFLICT DO
-    NOTHING), and the second is answered as a replay of the first."""
+def test_a_replay_is_told_by_the_insert_and_answered_as_a_replay(world):
+    """No look-up before the insert: a valid replay (or a concurrent twin) reaches INSERT ... ON CONFLICT DO NOTHING,
+    which writes nothing, and is answered as a replay of the stored evaluation; changed content is a 409."""
     org, shopper, journey, location = world
     payload = full_payload(journey, location)
     first = submit_evaluation(org.id, shopper, "shopper", payload).evaluation
     db.session.commit()
-    from auditapp.evaluations import services
-
-    state = {"hide": True}
-    real_find = services._find_by_uuid
-
-    def find(org_id, client_uuid):
-        if state["hide"]:
-            state["hide"] = False  # the look-up before the insert misses; the one after the conflict sees the row
-            return None
-        return real_find(org_id, client_uuid)
-
-    monkeypatch.setattr(services, "_find_by_uuid", find)
     result = submit_evaluation(org.id, shopper, "shopper", dict(payload))
     assert not result.created and result.evaluation.id == first.id
     db.session.commit()
-    assert count(Evaluation) == 1
+    assert count(Evaluation) == 1 and count(Answer) == len(payload["answers"])
 
-    state["hide"] = True
     changed = answer(full_payload(journey, location, client_uuid=payload["client_uuid"]), "greeting", "smile", 2)
     with pytest.raises(SubmissionError) as caught:
         submit_evaluation(org.id, shopper, "shopper", changed)
     assert caught.value.status == 409
+
+
+def test_a_replay_that_no_longer_validates_is_still_answered_as_a_replay(world):
+    """Its location archived since it was stored: the look-up after the failed validation finds it."""
+    org, shopper, journey, location = world
+    payload = full_payload(journey, location)
+    first = submit_evaluation(org.id, shopper, "shopper", payload).evaluation
+    db.session.commit()
+    location.archived = True
+    db.session.commit()
+    result = submit_evaluation(org.id, shopper, "shopper", dict(payload))
+    assert not result.created and result.evaluation.id == first.id
+    with pytest.raises(SubmissionError) as caught:  # a new evaluation there is refused as before
+        submit_evaluation(org.id, shopper, "shopper", full_payload(journey, location))
+    assert caught.value.status == 404
 
 
 def test_a_new_evaluation_stands_for_its_row_without_reading_it_back(world):
