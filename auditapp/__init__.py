@@ -69,6 +69,10 @@ def _finish_config(app: Flask) -> None:
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(Path(app.instance_path) / "uploads")
     if not app.config.get("CACHE_TYPE"):
+        # A deployment whose queue is on Redis may run on several hosts: their dashboard cache must be shared too.
+        queue_url = app.config.get("TASK_QUEUE_URL") or ""
+        if not app.config.get("CACHE_REDIS_URL") and queue_url.startswith(("redis://", "rediss://", "unix://")):
+            app.config["CACHE_REDIS_URL"] = queue_url
         app.config["CACHE_TYPE"] = "RedisCache" if app.config.get("CACHE_REDIS_URL") else "FileSystemCache"
     if app.config["CACHE_TYPE"] == "FileSystemCache" and not app.config.get("CACHE_DIR"):
         app.config["CACHE_DIR"] = str(Path(app.instance_path) / "cache")

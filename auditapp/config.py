@@ -92,8 +92,9 @@ class Config:
     # app runs in debug or testing, where http://127.0.0.1 receivers are allowed too).
     WEBHOOK_ALLOW_PRIVATE = False
     # The dashboard's numbers are cached (auditapp/results/cache.py) until an evaluation, journey, location or the
-    # organisation changes. CACHE_TYPE None: RedisCache when CACHE_REDIS_URL is set (needed when several hosts serve
-    # the app), else FileSystemCache in CACHE_DIR (default instance/cache, shared by the workers of one host).
+    # organisation changes. CACHE_TYPE None: RedisCache when CACHE_REDIS_URL is set (default: TASK_QUEUE_URL when it
+    # is a Redis URL; several hosts need a shared cache), else FileSystemCache in CACHE_DIR (default instance/cache,
+    # shared by the workers of one host).
     CACHE_TYPE: str | None = None
     CACHE_REDIS_URL: str | None = None
     CACHE_DIR: str | None = None

@@ -17,7 +17,8 @@ requests fail for a moment, clients retry, and still nothing acknowledged may be
 Throughput is printed next to a hello-world Flask app (bench/_hello.py) served by the same gunicorn settings, in the
 same run, with the same clients. The submission target compares the real endpoint with the bulk-insert baseline
 (bench/_baseline.py) under the same load: the same bodies from the same seed, each sent once, for as long; the
-replay and fault run then reports its own rate of new evaluations beside it. Everything is bounded: a time limit, a request cap, loopback addresses only.
+replay and fault run then reports its own rate of new evaluations beside it. Everything is bounded: a time limit, a
+request cap, loopback addresses only.
 Exit status: 0 when nothing was lost, duplicated or changed; 1 otherwise.
 """
 from __future__ import annotations

@@ -1,3 +1,5 @@
+import os
+
 from auditapp import create_app
 from auditapp.config import env_overrides, normalise_database_url
 
@@ -35,3 +37,17 @@ def test_production_turns_on_secure_cookies():
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x", "AUDITAPP_ENV": "production"})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_the_dashboard_cache_follows_a_redis_queue_unless_told_otherwise():
+    base = {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "t"}
+    alone = create_app(base)
+    assert alone.config["CACHE_TYPE"] == "FileSystemCache"
+    assert alone.config["CACHE_DIR"] == os.path.join(alone.instance_path, "cache")
+    shared = create_app({**base, "TASK_QUEUE_URL": "redis://127.0.0.1:6379/1"})
+    assert (shared.config["CACHE_TYPE"], shared.config["CACHE_REDIS_URL"]) == ("RedisCache", "redis://127.0.0.1:6379/1")
+    own = create_app({**base, "TASK_QUEUE_URL": "redis://127.0.0.1:6379/1", "CACHE_REDIS_URL": "redis://cache:6379/2"})
+    assert own.config["CACHE_REDIS_URL"] == "redis://cache:6379/2"
+    off = create_app({**base, "TASK_QUEUE_URL": "redis://127.0.0.1:6379/1", "CACHE_TYPE": "NullCache",
+                      "CACHE_NO_NULL_WARNING": True})
+    assert off.config["CACHE_TYPE"] == "NullCache"
