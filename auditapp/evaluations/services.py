@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, false, insert, inspect, select
+from sqlalchemy import Select, delete, false, insert, inspect, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -282,15 +282,12 @@ def _check(org_id: int, user: User, role: str, payload: dict, digest: str, *,
     notes = _text_field(payload, "notes", MAX_NOTES, err)
 
     # Unknown or foreign journeys and locations are 404 whatever else is wrong: nothing about them leaks.
-    journey = location = None
-    if journey_id is not None:
-        journey = db.session.get(Journey, journey_id, options=[joinedload(Journey.current_version)])  # one query
-        if journey is None or journey.org_id != org_id or journey.archived or journey.current_version is None:
-            raise SubmissionError(404, "Not Found", "No such journey.", [{"field": "journey_id", "message": "No such journey"}])
-    if location_id is not None:
-        location = db.session.get(Location, location_id)
-        if location is None or location.org_id != org_id or location.archived:
-            raise SubmissionError(404, "Not Found", "No such location.", [{"field": "location_id", "message": "No such location"}])
+    journey, location = _journey_and_location(journey_id, location_id)
+    if journey_id is not None and (journey is None or journey.org_id != org_id or journey.archived
+                                   or journey.current_version is None):
+        raise SubmissionError(404, "Not Found", "No such journey.", [{"field": "journey_id", "message": "No such journey"}])
+    if location_id is not None and (location is None or location.org_id != org_id or location.archived):
+        raise SubmissionError(404, "Not Found", "No such location.", [{"field": "location_id", "message": "No such location"}])
 
     if role == "staff" and location is not None and membership is not None and membership.location_id \
             and membership.location_id != location.id:
@@ -542,6 +539,22 @@ def _check_moment_notes(moments: dict[str, ChecklistMoment], raw, err) -> dict[s
 
 
 # --- storing ------------------------------------------------------------------------------------------------------
+
+
+def _journey_and_location(journey_id: int | None, location_id: int | None) -> tuple[Journey | None, Location | None]:
+    """The journey (with its current version) and the location a submission names, in one query when both exist
+    (every valid submission); read one by one otherwise, so the caller can tell which is missing."""
+    if journey_id is not None and location_id is not None:
+        row = db.session.execute(
+            select(Journey, Location).join(Location, true()).where(Journey.id == journey_id, Location.id == location_id)
+            .options(joinedload(Journey.current_version))
+        ).first()
+        if row is not None:
+            return row[0], row[1]
+    journey = None if journey_id is None else db.session.get(Journey, journey_id,
+                                                             options=[joinedload(Journey.current_version)])
+    location = None if location_id is None else db.session.get(Location, location_id)
+    return journey, location
 
 
 def _insert(org_id: int, user: User, role: str, checked: _Checked, payload: dict) -> SubmitResult:
