@@ -910,7 +910,7 @@ def trend(org, filters: Filters, grain: str = "month") -> Trend:
     terms = _conditions(org, filters, *_bounds(org, filters.date_from, filters.date_to))
     span = _span(terms)
     if span is None:
-        return Trend(grain, [], journey_moments(journey), {}, {})
+        return _build_trend(org, journey, filters, grain, None, {}, {})
     key = _local_period(org, grain, span)
     sums: dict[tuple[str, str], tuple] = {}
     periods_of = _materialized(select(E.id, key).where(*terms).cte("periods_of"))  # the local period once each
@@ -935,10 +935,12 @@ def _local_period(org, grain: str, span: tuple[datetime, datetime]):
     return local_period_key(E.started_at, grain, org.timezone, dialect, span).label("period")
 
 
-def _build_trend(org, journey: Journey, filters: Filters, grain: str, span: tuple[datetime, datetime],
+def _build_trend(org, journey: Journey, filters: Filters, grain: str, span: tuple[datetime, datetime] | None,
                  sums: Mapping[tuple[str, str], tuple], overall: Mapping[str, tuple]) -> Trend:
     """The Trend from (count, sum) of the moment scores per (period, moment key) and of the evaluation scores per
-    period."""
+    period; `span` None: no evaluation matches, no periods."""
+    if span is None:
+        return Trend(grain, [], journey_moments(journey), {}, {})
     cells = {cell: Cell(int(n), float(total) / n if n else None) for cell, (n, total) in sums.items()}
     overall_cells = {period: Cell(int(n), float(total) / n if n else None) for period, (n, total) in overall.items()}
     keys = {moment_key for _, moment_key in sums}
@@ -1255,8 +1257,5 @@ def dashboard(org, filters: Filters, grain: str = "month", *, today: date | None
             trend_overall[local_period] = _add(trend_overall.get(local_period), (n, total))
     heat, counts = _build_heatmap(org, journey, cells, totals)
     praise = _praise(org, journey, terms, counts, notes_per_moment)
-    if span is None:
-        trend_numbers = Trend(grain, [], journey_moments(journey), {}, {})
-    else:
-        trend_numbers = _build_trend(org, journey, filters, grain, span, trend_sums, trend_overall)
+    trend_numbers = _build_trend(org, journey, filters, grain, span, trend_sums, trend_overall)
     return Dashboard(scorecard=card, heatmap=heat, trend=trend_numbers, gap=gap, beside=beside, praise=praise)
